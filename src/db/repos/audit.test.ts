@@ -1,0 +1,48 @@
+import { assertEquals } from "../../../tests/helpers/assert.ts";
+import { testEachDatabase } from "../../../tests/helpers/db.ts";
+import { insertAuthorization, insertKey } from "../../../tests/helpers/fixtures.ts";
+import { type AuditEntry, AuditRepo } from "./audit.ts";
+
+function entry(overrides: Partial<AuditEntry>): AuditEntry {
+  return {
+    at: new Date(),
+    authorizationId: null,
+    clientPubkey: "c".repeat(64),
+    method: "sign_event",
+    eventKind: 1,
+    eventId: "e".repeat(64),
+    decision: "allow",
+    reason: null,
+    latencyMs: 1.5,
+    ...overrides,
+  };
+}
+
+testEachDatabase(
+  "AuditRepo writes a batch and filters by authorization, time and id",
+  async (db) => {
+    const audit = new AuditRepo(db);
+    const key = await insertKey(db, "alice");
+    const auth = await insertAuthorization(db, key.id);
+    const old = new Date(Date.now() - 3_600_000);
+    await audit.insertMany([
+      entry({ authorizationId: auth.id, at: old }),
+      entry({
+        authorizationId: auth.id,
+        decision: "deny",
+        reason: "forbidden: kind 0",
+        method: "sign_event",
+        eventKind: 0,
+      }),
+      entry({ method: "ping", eventKind: null, eventId: null }),
+    ]);
+    assertEquals((await audit.query()).length, 3);
+    const forAuth = await audit.query({ authorizationId: auth.id });
+    assertEquals(forAuth.map((r) => r.decision), ["allow", "deny"]);
+    assertEquals(forAuth[1]?.reason, "forbidden: kind 0");
+    assertEquals(forAuth[0]?.latencyMs, 1.5);
+    assertEquals((await audit.query({ since: new Date(Date.now() - 60_000) })).length, 2);
+    assertEquals((await audit.query({ afterId: forAuth[0]!.id })).length, 2);
+    assertEquals((await audit.query({ limit: 1 })).length, 1);
+  },
+);
