@@ -67,7 +67,8 @@ export class Vault {
   /** Decrypts a value made by {@link seal} for the same public key; throws {@link VaultError}. */
   async open(sealed: string, publicKeyHex: string): Promise<Uint8Array> {
     const [version, keyId, encoded, extra] = sealed.split(".");
-    if (version !== FORMAT_VERSION || extra !== undefined || !keyId || !encoded) {
+    const canonicalKeyId = keyId !== undefined && /^[1-9][0-9]{0,14}$/.test(keyId);
+    if (version !== FORMAT_VERSION || extra !== undefined || !canonicalKeyId || !encoded) {
       throw new VaultError("Cannot open sealed secret: the value is not in the v1 format");
     }
     if (Number(keyId) !== this.keyId) {
@@ -81,7 +82,7 @@ export class Vault {
     } catch {
       throw new VaultError("Cannot open sealed secret: the value is not valid base64url");
     }
-    if (body.length <= NONCE_BYTES + 16) {
+    if (body.length < NONCE_BYTES + 16) {
       throw new VaultError("Cannot open sealed secret: the value is too short");
     }
     try {
