@@ -201,7 +201,7 @@ function format(record: LogRecord, time: Date, withStack: boolean, fmt: LogForma
   const seen = new WeakSet<object>();
   const rest: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(fields)) {
-    const name = key in head ? `_${key}` : redactText(key);
+    const name = Object.hasOwn(head, key) ? `_${key}` : redactText(key);
     rest[name] = sanitizeField(key, value, (v) => sanitize(v, withStack, 1, seen));
   }
   if (fmt === "json") return JSON.stringify({ ...head, ...rest });
