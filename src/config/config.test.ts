@@ -1,0 +1,101 @@
+import { assertEquals, assertStringIncludes } from "../../tests/helpers/assert.ts";
+import { Config, DEFAULT_RELAYS, pubkeyToHex } from "./config.ts";
+import { parseFlags } from "./flags.ts";
+import { SERVE_FLAGS } from "../cli/serve_flags.ts";
+
+const NPUB = "npub180cvv07tjdrrgpa0j7j7tmnyl2yr6yr7l8j4s3evf6u64th6gkwsyjh6w6";
+const NPUB_HEX = "3bf0c63fcb93463407af97a5e5ee64fa883d107ef9e558472c4eb9aaaefa459d";
+
+function configFor(args: string[], env: Record<string, string> = {}) {
+  const parsed = parseFlags(args, SERVE_FLAGS);
+  return { parsed, config: new Config(new Map(Object.entries(env)), parsed.values) };
+}
+
+Deno.test("Config uses documented defaults with no flags or env", () => {
+  const { config } = configFor([]);
+  assertEquals(config.validate(), []);
+  assertEquals(config.relays, [...DEFAULT_RELAYS]);
+  assertEquals(config.relaysDefaulted, true);
+  assertEquals(config.port, 8080);
+  assertEquals(config.host, "0.0.0.0");
+  assertEquals(config.databaseUrl, undefined);
+  assertEquals(config.dataDir, "./keycast-data");
+  assertEquals(config.masterKeyFile, "./keycast-data/master.key");
+  assertEquals(config.logLevel, "info");
+  assertEquals(config.logFormat, "json");
+  assertEquals(config.workers >= 1, true);
+});
+
+Deno.test("Config accepts repeated flags and comma lists alike", () => {
+  const repeated =
+    configFor(["--relay", "wss://a.example", "--relay", "ws://127.0.0.1:7777"]).config;
+  const listed = configFor(["--relay=wss://a.example,ws://127.0.0.1:7777"]).config;
+  assertEquals(repeated.relays, ["wss://a.example", "ws://127.0.0.1:7777"]);
+  assertEquals(listed.relays, repeated.relays);
+  const admins = configFor(["--admin-pubkey", NPUB, "--admin-pubkey", "A".repeat(64)]).config;
+  assertEquals(admins.adminPubkeys, [NPUB_HEX, "a".repeat(64)]);
+});
+
+Deno.test("Config reads env twins and lets flags win", () => {
+  const env = {
+    KEYCAST_RELAYS: "wss://env.example, wss://env2.example",
+    PORT: "9000",
+    DATABASE_URL: "postgres://u@db/keycast",
+    KEYCAST_DATA_DIR: "/var/lib/keycast",
+    KEYCAST_ADMIN_PUBKEYS: NPUB,
+    LOG_LEVEL: "debug",
+    RPC_WORKER_COUNT: "3",
+    KEYCAST_MASTER_KEY: "abc",
+  };
+  const fromEnv = configFor([], env).config;
+  assertEquals(fromEnv.validate(), []);
+  assertEquals(fromEnv.relays, ["wss://env.example", "wss://env2.example"]);
+  assertEquals(fromEnv.port, 9000);
+  assertEquals(fromEnv.databaseUrl, "postgres://u@db/keycast");
+  assertEquals(fromEnv.masterKeyFile, "/var/lib/keycast/master.key");
+  assertEquals(fromEnv.adminPubkeys, [NPUB_HEX]);
+  assertEquals(fromEnv.logLevel, "debug");
+  assertEquals(fromEnv.workers, 3);
+  assertEquals(fromEnv.masterKeyBase64, "abc");
+  const flagsWin =
+    configFor(["--port", "7000", "--relay", "ws://127.0.0.1:1", "--workers", "1"], env).config;
+  assertEquals(flagsWin.port, 7000);
+  assertEquals(flagsWin.relays, ["ws://127.0.0.1:1"]);
+  assertEquals(flagsWin.workers, 1);
+});
+
+Deno.test("Config.validate() lists every problem with the flag and the value", () => {
+  const { config } = configFor(
+    ["--relay", "htp://x", "--port", "99999", "--admin-pubkey", "npub1nope", "--workers", "0"],
+    { LOG_LEVEL: "loud", DATABASE_URL: "mysql://x" },
+  );
+  const problems = config.validate();
+  assertEquals(problems.length, 6, problems.join("\n"));
+  assertStringIncludes(
+    problems[0]!,
+    '--relay: cannot use relay URL "htp://x": scheme must be ws or wss',
+  );
+  assertStringIncludes(problems.join("\n"), '--port: cannot use "99999"');
+  assertStringIncludes(problems.join("\n"), '--admin-pubkey: cannot use "npub1nope"');
+  assertStringIncludes(problems.join("\n"), '--workers: cannot use "0"');
+  assertStringIncludes(problems.join("\n"), '--log-level: cannot use "loud"');
+  assertStringIncludes(problems.join("\n"), "--database-url");
+});
+
+Deno.test("parseFlags() reports unknown flags, missing values and keeps positionals", () => {
+  const parsed = parseFlags(["pos", "--port", "--nope=1", "--relay"], SERVE_FLAGS);
+  assertEquals(parsed.positionals, ["pos"]);
+  assertEquals(parsed.problems, [
+    'Flag "--port" needs a value (N)',
+    'Unknown flag "--nope"',
+    'Flag "--relay" needs a value (URL)',
+  ]);
+  assertEquals(parseFlags(["--help"], SERVE_FLAGS).help, true);
+});
+
+Deno.test("pubkeyToHex() accepts hex and npub only", () => {
+  assertEquals(pubkeyToHex(NPUB), NPUB_HEX);
+  assertEquals(pubkeyToHex(NPUB_HEX.toUpperCase()), NPUB_HEX);
+  assertEquals(pubkeyToHex("nsec1" + "q".repeat(58)), undefined);
+  assertEquals(pubkeyToHex("abc"), undefined);
+});

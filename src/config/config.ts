@@ -1,0 +1,181 @@
+/**
+ * Server configuration: flags win over environment variables, which win over defaults.
+ * Everything is parsed once; {@link Config.validate} lists every problem, one line each.
+ */
+import { decode as decodeNip19 } from "nostr-tools/nip19";
+import type { LogFormat, LogLevel } from "../log.ts";
+import type { FlagValues } from "./flags.ts";
+import { splitList } from "./flags.ts";
+
+/** Relays used when neither `--relay` nor `KEYCAST_RELAYS` names any. */
+export const DEFAULT_RELAYS: readonly string[] = ["wss://relay.nsec.app", "wss://relay.damus.io"];
+/** Default HTTP port. */
+export const DEFAULT_PORT = 8080;
+/** Default HTTP bind address. */
+export const DEFAULT_HOST = "0.0.0.0";
+/** Default data directory (embedded database, master key, admin token). */
+export const DEFAULT_DATA_DIR = "./keycast-data";
+
+const LOG_LEVELS: readonly LogLevel[] = ["debug", "info", "warn", "error"];
+const LOG_FORMATS: readonly LogFormat[] = ["json", "pretty"];
+
+/** Environment variables read, by flag name. */
+export const ENV_TWINS = {
+  relay: "KEYCAST_RELAYS",
+  port: "PORT",
+  host: "KEYCAST_HOST",
+  "database-url": "DATABASE_URL",
+  "data-dir": "KEYCAST_DATA_DIR",
+  "master-key-file": "KEYCAST_MASTER_KEY_FILE",
+  "admin-pubkey": "KEYCAST_ADMIN_PUBKEYS",
+  "log-level": "LOG_LEVEL",
+  "log-format": "LOG_FORMAT",
+  workers: "RPC_WORKER_COUNT",
+  server: "KEYCAST_SERVER",
+} as const;
+
+/** Validated server configuration over an injected environment and parsed flags. */
+export class Config {
+  readonly #problems: string[] = [];
+  /** Relay URLs the listener always uses. */
+  readonly relays: string[];
+  /** True when {@link relays} came from {@link DEFAULT_RELAYS}. */
+  readonly relaysDefaulted: boolean;
+  /** HTTP port, 1–65535. Default 8080. */
+  readonly port: number;
+  /** HTTP bind address. Default 0.0.0.0. */
+  readonly host: string;
+  /** PostgreSQL URL; undefined selects the embedded PGlite database. */
+  readonly databaseUrl: string | undefined;
+  /** Directory for the embedded database, master key file and admin token. */
+  readonly dataDir: string;
+  /** Path of the master key file, used when `KEYCAST_MASTER_KEY` is unset. */
+  readonly masterKeyFile: string;
+  /** Base64 master key from `KEYCAST_MASTER_KEY` (env only: flags are visible in `ps`). */
+  readonly masterKeyBase64: string | undefined;
+  /** Admin token from `KEYCAST_ADMIN_TOKEN` (env only). */
+  readonly adminToken: string | undefined;
+  /** Hex pubkeys allowed to use the admin API with NIP-98. */
+  readonly adminPubkeys: string[];
+  /** Minimum log level. Default info. */
+  readonly logLevel: LogLevel;
+  /** Log line format. Default json. */
+  readonly logFormat: LogFormat;
+  /** Number of signing workers (`RPC_WORKER_COUNT`). Default: the number of CPUs. */
+  readonly workers: number;
+  /** Base URL of the running server, for management subcommands. */
+  readonly server: string;
+
+  constructor(env: ReadonlyMap<string, string>, flags: FlagValues = new Map()) {
+    const pick = (name: keyof typeof ENV_TWINS): string | undefined => {
+      const flag = flags.get(name);
+      if (typeof flag === "string") return flag;
+      if (Array.isArray(flag)) return flag.join(",");
+      const fromEnv = env.get(ENV_TWINS[name]);
+      return fromEnv === undefined || fromEnv === "" ? undefined : fromEnv;
+    };
+    const list = (name: keyof typeof ENV_TWINS): string[] => splitList(pick(name) ?? "");
+
+    const relays = list("relay");
+    this.relaysDefaulted = relays.length === 0;
+    this.relays = this.relaysDefaulted ? [...DEFAULT_RELAYS] : relays;
+    for (const relay of relays) {
+      const problem = relayUrlProblem(relay);
+      if (problem) this.#problems.push(`--relay: cannot use relay URL "${relay}": ${problem}`);
+    }
+
+    this.port = this.#integer("port", pick("port"), DEFAULT_PORT, 1, 65535);
+    this.host = pick("host") ?? DEFAULT_HOST;
+    this.databaseUrl = pick("database-url");
+    if (this.databaseUrl !== undefined && !/^postgres(ql)?:\/\//.test(this.databaseUrl)) {
+      this.#problems.push(
+        "--database-url: cannot use the database URL: it must start with postgres:// or postgresql://",
+      );
+    }
+    this.dataDir = pick("data-dir") ?? DEFAULT_DATA_DIR;
+    this.masterKeyFile = pick("master-key-file") ?? `${this.dataDir}/master.key`;
+    this.masterKeyBase64 = env.get("KEYCAST_MASTER_KEY") || undefined;
+    this.adminToken = env.get("KEYCAST_ADMIN_TOKEN") || undefined;
+
+    this.adminPubkeys = [];
+    for (const value of list("admin-pubkey")) {
+      const hex = pubkeyToHex(value);
+      if (hex) this.adminPubkeys.push(hex);
+      else {
+        this.#problems.push(
+          `--admin-pubkey: cannot use "${value}": it must be a 64-character hex pubkey or an npub`,
+        );
+      }
+    }
+
+    this.logLevel = this.#oneOf("log-level", pick("log-level"), LOG_LEVELS, "info");
+    this.logFormat = this.#oneOf("log-format", pick("log-format"), LOG_FORMATS, "json");
+    this.workers = this.#integer(
+      "workers",
+      pick("workers"),
+      Math.max(1, navigator.hardwareConcurrency || 1),
+      1,
+      1024,
+    );
+    this.server = (pick("server") ?? `http://127.0.0.1:${DEFAULT_PORT}`).replace(/\/+$/, "");
+    if (!/^https?:\/\/[^/]+/.test(this.server)) {
+      this.#problems.push(`--server: cannot use "${this.server}": it must be an http(s) URL`);
+    }
+  }
+
+  /** Every configuration problem, one line each, naming the flag and the value. */
+  validate(): string[] {
+    return [...this.#problems];
+  }
+
+  #integer(name: string, raw: string | undefined, fallback: number, min: number, max: number) {
+    if (raw === undefined) return fallback;
+    const value = Number(raw);
+    if (!/^\d+$/.test(raw.trim()) || !Number.isSafeInteger(value) || value < min || value > max) {
+      this.#problems.push(
+        `--${name}: cannot use "${raw}": it must be a whole number from ${min} to ${max}`,
+      );
+      return fallback;
+    }
+    return value;
+  }
+
+  #oneOf<T extends string>(
+    name: string,
+    raw: string | undefined,
+    allowed: readonly T[],
+    fallback: T,
+  ): T {
+    if (raw === undefined) return fallback;
+    if ((allowed as readonly string[]).includes(raw)) return raw as T;
+    this.#problems.push(`--${name}: cannot use "${raw}": it must be one of ${allowed.join(", ")}`);
+    return fallback;
+  }
+}
+
+/** Why `value` is not a usable relay URL, or undefined when it is. */
+export function relayUrlProblem(value: string): string | undefined {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return "it is not a URL";
+  }
+  if (url.protocol !== "ws:" && url.protocol !== "wss:") return "scheme must be ws or wss";
+  if (!url.hostname) return "it has no host";
+  if (url.username || url.password) return "it must not carry credentials";
+  return undefined;
+}
+
+/** Lowercase hex for a 64-hex or npub pubkey, or undefined when it is neither. */
+export function pubkeyToHex(value: string): string | undefined {
+  const trimmed = value.trim();
+  if (/^[0-9a-fA-F]{64}$/.test(trimmed)) return trimmed.toLowerCase();
+  if (!trimmed.startsWith("npub1")) return undefined;
+  try {
+    const decoded = decodeNip19(trimmed);
+    return decoded.type === "npub" ? decoded.data : undefined;
+  } catch {
+    return undefined;
+  }
+}
