@@ -1,0 +1,331 @@
+/**
+ * One WebSocket to one relay, kept open: connect with a timeout, reconnect with jittered
+ * exponential backoff, keepalive pings, size-capped JSON parsing of relay messages. What the
+ * messages mean is the owner's business (see `relay.ts`).
+ */
+import { Buffer } from "node:buffer";
+// @ts-types="npm:@types/ws@8.18.1"
+import WebSocket from "ws";
+import type { Log } from "../log.ts";
+import { backoffDelay, type BackoffOptions } from "./backoff.ts";
+import { Notifier } from "./notify.ts";
+import { OkWaiters } from "./ok.ts";
+import { RecentIds } from "./recent.ts";
+import type { Timer, WebSocketConstructor } from "./types.ts";
+import { redactRelayUrl } from "./url.ts";
+
+/** Settings and callbacks of a {@link RelayConnection}. */
+export interface ConnectionOptions {
+  /** Normalized relay URL. */
+  url: string;
+  /** Position among the connections to the same relay (0 also publishes). */
+  index: number;
+  /** Structured logger. */
+  log: Log;
+  /** WebSocket class (`ws`). */
+  WebSocketImpl: WebSocketConstructor;
+  /** Time allowed to open the socket, in ms. */
+  connectTimeoutMs: number;
+  /** Interval between pings, in ms; 0 disables them. */
+  pingIntervalMs: number;
+  /** Time a ping may go unanswered, in ms. */
+  pongTimeoutMs: number;
+  /** Largest message parsed, in bytes. */
+  maxMessageBytes: number;
+  /** Reconnect backoff. */
+  backoff: Required<BackoffOptions>;
+  /** Called each time the socket opens. */
+  onOpen(conn: RelayConnection): void;
+  /** Called with each well-formed relay message (a JSON array starting with a string). */
+  onMessage(conn: RelayConnection, message: unknown[]): void;
+  /** Called each time an open socket closes or a connect attempt fails. */
+  onDown(conn: RelayConnection, reason: string): void;
+}
+
+type State = "idle" | "connecting" | "open" | "waiting" | "stopped";
+
+/** Most characters kept of an error or relay-supplied reason. */
+const MAX_REASON = 200;
+
+/** Shortens a relay- or OS-supplied reason for logs and status. */
+export function shortReason(text: string): string {
+  return text.length > MAX_REASON ? `${text.slice(0, MAX_REASON)}…` : text;
+}
+
+/** A self-reconnecting WebSocket to one relay. */
+export class RelayConnection {
+  /** Pending OK waits of EVENT and AUTH messages sent on this socket. */
+  readonly okWaiters: OkWaiters = new OkWaiters();
+  /** Event ids seen on the current socket (cheap duplicate drop). */
+  readonly seenIds: RecentIds = new RecentIds(4_096);
+  /** Wakes waiters when a NIP-42 challenge arrives. */
+  readonly challengeArrived: Notifier = new Notifier();
+  /** Reconnect attempts made. */
+  reconnects = 0;
+  /** Last connection error. */
+  lastError?: string;
+  readonly #opts: ConnectionOptions;
+  readonly #logUrl: string;
+  readonly #opened = new Notifier();
+  #state: State = "idle";
+  #ws?: WebSocket;
+  #socketClosed: Promise<void> = Promise.resolve();
+  #timer?: Timer;
+  #pingTimer?: Timer;
+  #pongTimer?: Timer;
+  #attempt = 0;
+  #openedAt = 0;
+  #session = 0;
+  #challenge?: string;
+  #socketError?: string;
+  #malformed = 0;
+
+  /** Does not connect until {@link start}. */
+  constructor(opts: ConnectionOptions) {
+    this.#opts = opts;
+    this.#logUrl = redactRelayUrl(opts.url);
+  }
+
+  /** Position among the connections to the same relay. */
+  get index(): number {
+    return this.#opts.index;
+  }
+
+  /** True while the socket is open. */
+  get isOpen(): boolean {
+    return this.#state === "open";
+  }
+
+  /** True once {@link stop} was called. */
+  get stopped(): boolean {
+    return this.#state === "stopped";
+  }
+
+  /** Increments at each open; tells a caller whether the socket it used is still the same. */
+  get session(): number {
+    return this.#session;
+  }
+
+  /** The NIP-42 challenge of the current socket, if the relay sent one. */
+  get challenge(): string | undefined {
+    return this.#challenge;
+  }
+
+  /** Records the relay's NIP-42 challenge for the current socket and wakes its waiters. */
+  setChallenge(challenge: string): void {
+    this.#challenge = challenge;
+    this.challengeArrived.notifyAll();
+  }
+
+  /** Starts connecting (no-op unless idle). */
+  start(): void {
+    if (this.#state === "idle") this.#connect();
+  }
+
+  /** Sends a text frame; false when the socket is not open. */
+  send(text: string): boolean {
+    const ws = this.#ws;
+    if (this.#state !== "open" || !ws) return false;
+    ws.send(text, (err?: Error) => {
+      if (err) this.lastError = shortReason(err.message);
+    });
+    return true;
+  }
+
+  /** Resolves true once open, false at `deadline` (ms since the epoch), on abort or on stop. */
+  async waitOpen(deadline: number, signal?: AbortSignal): Promise<boolean> {
+    for (let round = 0; round < 1_000; round++) {
+      if (this.isOpen) return true;
+      if (this.stopped || signal?.aborted || Date.now() >= deadline) return false;
+      await this.#opened.wait(deadline, signal);
+    }
+    return this.isOpen;
+  }
+
+  /** Closes the socket for good and waits until it is released. */
+  async stop(): Promise<void> {
+    if (this.#state !== "stopped") {
+      this.#state = "stopped";
+      this.#clearTimers();
+      this.#opened.notifyAll();
+      this.challengeArrived.notifyAll();
+      const ws = this.#ws;
+      if (ws) {
+        if (ws.readyState === WebSocket.OPEN) ws.close(1000);
+        else ws.terminate();
+        const killer = setTimeout(() => ws.terminate(), 1_000);
+        await this.#socketClosed;
+        clearTimeout(killer);
+      }
+      this.okWaiters.failAll("closed: connection stopped");
+    }
+    await this.#socketClosed;
+  }
+
+  #connect(): void {
+    this.#state = "connecting";
+    this.#socketError = undefined;
+    const { url, WebSocketImpl, connectTimeoutMs, maxMessageBytes } = this.#opts;
+    let ws: WebSocket;
+    try {
+      ws = new WebSocketImpl(url, {
+        perMessageDeflate: false,
+        maxPayload: Math.max(1 << 20, maxMessageBytes),
+        handshakeTimeout: connectTimeoutMs,
+        followRedirects: false,
+      });
+    } catch (err: unknown) {
+      this.#down(shortReason(err instanceof Error ? err.message : String(err)), false);
+      return;
+    }
+    this.#ws = ws;
+    this.#socketClosed = new Promise<void>((resolve) => {
+      ws.once("close", (code: number, reason: Buffer) => {
+        const wasOpen = this.#state === "open";
+        this.#ws = undefined;
+        resolve();
+        const why = this.#socketError ??
+          `socket closed (${code}${reason.length ? ` ${reason}` : ""})`;
+        this.#down(shortReason(why), wasOpen);
+      });
+    });
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      this.#socketError = `connect timeout after ${connectTimeoutMs} ms`;
+      ws.terminate();
+    }, connectTimeoutMs);
+    ws.on("open", () => this.#onOpen());
+    ws.on("error", (err: Error) => {
+      this.#socketError ??= shortReason(err.message);
+    });
+    ws.on("pong", () => {
+      clearTimeout(this.#pongTimer);
+      this.#pongTimer = undefined;
+      this.#schedulePing();
+    });
+    ws.on("message", (data: WebSocket.RawData, isBinary: boolean) => this.#onData(data, isBinary));
+  }
+
+  #onOpen(): void {
+    if (this.#state !== "connecting") return;
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#state = "open";
+    this.#openedAt = Date.now();
+    this.#session++;
+    this.#challenge = undefined;
+    this.#malformed = 0;
+    this.lastError = undefined;
+    this.seenIds.clear();
+    this.#schedulePing();
+    this.#opts.log({
+      level: "info",
+      ns: "relay.conn",
+      msg: "Relay connected",
+      url: this.#logUrl,
+      connection: this.index,
+    });
+    this.#opts.onOpen(this);
+    this.#opened.notifyAll();
+  }
+
+  #down(reason: string, wasOpen: boolean): void {
+    this.lastError = reason;
+    this.#clearTimers();
+    this.#challenge = undefined;
+    this.okWaiters.failAll(`lost: ${reason}`);
+    if (wasOpen && Date.now() - this.#openedAt >= this.#opts.backoff.resetAfterMs) {
+      this.#attempt = 0;
+    }
+    if (this.#state === "stopped") return;
+    this.#state = "waiting";
+    const delayMs = backoffDelay(this.#attempt++, this.#opts.backoff);
+    this.#opts.log({
+      level: wasOpen ? "warn" : "info",
+      ns: "relay.conn",
+      msg: wasOpen ? "Relay connection lost" : "Cannot connect to relay",
+      url: this.#logUrl,
+      connection: this.index,
+      reason,
+      retryInMs: delayMs,
+    });
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      this.reconnects++;
+      this.#connect();
+    }, delayMs);
+    this.#opts.onDown(this, reason);
+  }
+
+  #schedulePing(): void {
+    const { pingIntervalMs, pongTimeoutMs } = this.#opts;
+    clearTimeout(this.#pingTimer);
+    this.#pingTimer = undefined;
+    if (pingIntervalMs <= 0 || this.#state !== "open") return;
+    this.#pingTimer = setTimeout(() => {
+      this.#pingTimer = undefined;
+      const ws = this.#ws;
+      if (this.#state !== "open" || !ws) return;
+      ws.ping();
+      this.#pongTimer = setTimeout(() => {
+        this.#pongTimer = undefined;
+        this.#socketError = `keepalive timeout: no pong within ${pongTimeoutMs} ms`;
+        ws.terminate();
+      }, pongTimeoutMs);
+    }, pingIntervalMs);
+  }
+
+  #clearTimers(): void {
+    clearTimeout(this.#timer);
+    clearTimeout(this.#pingTimer);
+    clearTimeout(this.#pongTimer);
+    this.#timer = this.#pingTimer = this.#pongTimer = undefined;
+  }
+
+  #onData(data: WebSocket.RawData, isBinary: boolean): void {
+    const bytes = Array.isArray(data)
+      ? data.reduce((n, b) => n + b.byteLength, 0)
+      : data.byteLength;
+    if (isBinary) return this.#malformedMessage("binary frame", bytes);
+    if (bytes > this.#opts.maxMessageBytes) return this.#malformedMessage("oversized", bytes);
+    const text = Array.isArray(data)
+      ? Buffer.concat(data).toString("utf8")
+      : Buffer.isBuffer(data)
+      ? data.toString("utf8")
+      : Buffer.from(data).toString("utf8");
+    let message: unknown;
+    try {
+      message = JSON.parse(text);
+    } catch (_err: unknown) {
+      return this.#malformedMessage("invalid JSON", bytes);
+    }
+    if (!Array.isArray(message) || typeof message[0] !== "string") {
+      return this.#malformedMessage("not a relay message array", bytes);
+    }
+    try {
+      this.#opts.onMessage(this, message);
+    } catch (err: unknown) {
+      this.#opts.log({
+        level: "error",
+        ns: "relay.conn",
+        msg: "Relay message handler failed",
+        url: this.#logUrl,
+        type: message[0].slice(0, 16),
+        err,
+      });
+    }
+  }
+
+  #malformedMessage(why: string, bytes: number): void {
+    this.#malformed++;
+    this.#opts.log({
+      level: this.#malformed === 1 ? "warn" : "debug",
+      ns: "relay.conn",
+      msg: "Dropped malformed relay message",
+      url: this.#logUrl,
+      reason: why,
+      bytes,
+      count: this.#malformed,
+    });
+  }
+}
