@@ -1,0 +1,100 @@
+/**
+ * Admin authentication for every `/api/*` route: `Authorization: Bearer <admin token>` (compared
+ * as sha256 digests in constant time) or NIP-98 `Authorization: Nostr <base64 event>` from an
+ * `--admin-pubkey`. Failures are 401 (403 for a valid NIP-98 event from a non-admin) with a JSON
+ * reason that never echoes the presented credential.
+ */
+import { sha256 } from "@noble/hashes/sha2.js";
+import type { MiddlewareHandler } from "hono";
+import { ApiError } from "./errors.ts";
+import { ReplayCache, verifyNip98 } from "./nip98.ts";
+import type { AppEnv } from "./types.ts";
+
+/** Largest accepted `Authorization` header, in characters (checked before any decoding). */
+export const MAX_AUTHORIZATION_CHARS = 8_300;
+/** Largest accepted bearer token, in characters. */
+const MAX_TOKEN_CHARS = 1_024;
+const CHALLENGE = { "WWW-Authenticate": 'Bearer realm="keycast", Nostr' };
+const USAGE = 'use "Bearer <admin token>" or "Nostr <base64 NIP-98 event>"';
+
+/** What {@link adminAuth} checks against. */
+export interface AdminAuthOptions {
+  /** sha256 of the admin token. */
+  adminTokenHash: Uint8Array;
+  /** Lowercase hex pubkeys allowed with NIP-98. */
+  adminPubkeys: readonly string[];
+  /** Wall clock in ms since the epoch. */
+  now: () => number;
+  /** Replay cache for NIP-98 event ids. Default: a fresh {@link ReplayCache}. */
+  replay?: ReplayCache;
+}
+
+/** Middleware that admits admins and sets `c.var.admin`; everyone else gets 401 or 403. */
+export function adminAuth(opts: AdminAuthOptions): MiddlewareHandler<AppEnv> {
+  if (opts.adminTokenHash.length !== 32) {
+    throw new RangeError(
+      `Cannot use admin token hash of ${opts.adminTokenHash.length} bytes: expected a sha256 digest`,
+    );
+  }
+  const tokenHash = new Uint8Array(opts.adminTokenHash);
+  const adminPubkeys = new Set(opts.adminPubkeys);
+  const replay = opts.replay ?? new ReplayCache();
+  return async (c, next) => {
+    const header = c.req.header("authorization");
+    if (header === undefined || header.trim() === "") {
+      throw unauthorized(`Missing Authorization header: ${USAGE}`);
+    }
+    if (header.length > MAX_AUTHORIZATION_CHARS) {
+      throw unauthorized(
+        `Authorization header is ${header.length} characters, the limit is ${MAX_AUTHORIZATION_CHARS}`,
+      );
+    }
+    const match = /^\s*([A-Za-z]+)\s+(\S+)\s*$/.exec(header);
+    const scheme = match?.[1]?.toLowerCase();
+    const credential = match?.[2] ?? "";
+    if (scheme === "bearer") {
+      if (!bearerMatches(credential, tokenHash)) {
+        throw unauthorized("Admin token rejected: it does not match the server's admin token");
+      }
+      c.set("admin", { method: "bearer" });
+    } else if (scheme === "nostr") {
+      const result = verifyNip98(
+        credential,
+        { method: c.req.method, url: c.req.url, body: c.var.rawBody },
+        { adminPubkeys, replay, now: opts.now },
+      );
+      if (!result.ok) {
+        throw new ApiError(result.status, result.reason, {
+          headers: result.status === 401 ? CHALLENGE : undefined,
+        });
+      }
+      c.set("admin", { method: "nip98", pubkey: result.pubkey });
+    } else {
+      // The scheme is not echoed: a client that forgot it would see its token quoted back.
+      throw unauthorized(
+        match
+          ? `Unsupported Authorization scheme: ${USAGE}`
+          : `Malformed Authorization header: ${USAGE}`,
+      );
+    }
+    await next();
+  };
+}
+
+function unauthorized(message: string): ApiError {
+  return new ApiError(401, message, { headers: CHALLENGE });
+}
+
+/** True when sha256(`token`) equals `expected`, compared without early exit. */
+function bearerMatches(token: string, expected: Uint8Array): boolean {
+  if (token.length === 0 || token.length > MAX_TOKEN_CHARS) return false;
+  return constantTimeEqual(sha256(new TextEncoder().encode(token)), expected);
+}
+
+/** Compares two byte arrays in time that depends only on their lengths. */
+export function constantTimeEqual(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  let diff = 0;
+  for (let i = 0; i < a.length; i++) diff |= a[i]! ^ b[i]!;
+  return diff === 0;
+}

@@ -1,0 +1,81 @@
+/**
+ * The one error path of the admin API: handlers throw {@link ApiError} (an `HTTPException`), and
+ * {@link onError} answers `{"error": "..."}` with its status. Anything else is logged with the
+ * request id and answered as a generic 500 that reveals nothing about the internals.
+ */
+import type { Context } from "hono";
+import { HTTPException } from "hono/http-exception";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
+import type { AppEnv } from "./types.ts";
+
+/** Extra details of an {@link ApiError}. */
+export interface ApiErrorDetails {
+  /** The request field at fault (`"name"`, `"relays[1]"`), echoed as `field`. */
+  field?: string;
+  /** Every problem found, echoed as `problems` (e.g. all policy document errors). */
+  problems?: string[];
+  /** Response headers to add, e.g. `WWW-Authenticate`. */
+  headers?: Record<string, string>;
+}
+
+/** An error with an HTTP status whose message is safe to show to the caller. */
+export class ApiError extends HTTPException {
+  override name = "ApiError";
+  /** The request field at fault, if any. */
+  readonly field: string | undefined;
+  /** Every problem found, if more than the message says. */
+  readonly problems: string[] | undefined;
+  /** Response headers to add. */
+  readonly headers: Record<string, string> | undefined;
+
+  constructor(status: ContentfulStatusCode, message: string, details: ApiErrorDetails = {}) {
+    super(status, { message });
+    this.field = details.field;
+    this.problems = details.problems;
+    this.headers = details.headers;
+  }
+}
+
+/** A 400 naming the request field at fault: the message reads `<field>: <problem>`. */
+export function badField(field: string, problem: string): ApiError {
+  return new ApiError(400, `${field}: ${problem}`, { field });
+}
+
+/** Quotes a caller-supplied value for an error message, cut to `max` characters (default 64). */
+export function quote(value: unknown, max = 64): string {
+  const text = typeof value === "string" ? value : JSON.stringify(value) ?? String(value);
+  return JSON.stringify(text.length > max ? `${text.slice(0, max)}…` : text);
+}
+
+/** Turns thrown errors into JSON responses (see the module doc). */
+export function onError(err: Error, c: Context<AppEnv>): Response {
+  if (err instanceof HTTPException) {
+    const body: Record<string, unknown> = { error: err.message || "Request failed" };
+    if (err instanceof ApiError) {
+      if (err.field !== undefined) body.field = err.field;
+      if (err.problems !== undefined) body.problems = err.problems;
+      for (const [name, value] of Object.entries(err.headers ?? {})) c.header(name, value);
+    }
+    return c.json(body, err.status);
+  }
+  const requestId = requestIdOf(c);
+  c.var.log?.({
+    level: "error",
+    ns: "http",
+    msg: "Request failed with an unexpected error",
+    requestId,
+    method: c.req.method,
+    path: c.req.path,
+    error: err,
+  });
+  return c.json({ error: "Internal server error", request_id: requestId }, 500);
+}
+
+/** Answers unknown routes with a JSON 404. */
+export function notFound(c: Context<AppEnv>): Response {
+  return c.json({ error: `No route for ${c.req.method} ${quote(c.req.path)}` }, 404);
+}
+
+function requestIdOf(c: Context<AppEnv>): string | undefined {
+  return c.var.requestId;
+}

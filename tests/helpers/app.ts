@@ -1,0 +1,233 @@
+/**
+ * `TestApp`: the admin API over a test database with a real `Vault` (random master key), a real
+ * `AuthorizationChannel` (with one subscriber collecting what is sent) and a known admin token and
+ * NIP-98 admin key. A journal records, in order, each committed write statement (`db:insert into
+ * authorizations`) and each command sent (`send:upsert`), so tests can check that the database
+ * write happens before the channel command. Disposing it closes the channel, not the database.
+ */
+import { sha256 } from "@noble/hashes/sha2.js";
+import { base64, base64urlnopad } from "@scure/base";
+import type { Hono } from "hono";
+import { finalizeEvent, generateSecretKey, getPublicKey } from "nostr-tools/pure";
+import { AuthorizationChannel, type ChannelSubscription } from "../../src/channel/channel.ts";
+import type { AuthorizationCommand } from "../../src/channel/command.ts";
+import type { Db, Queryable } from "../../src/db/db.ts";
+import { createRepos, type Repos } from "../../src/db/repos/mod.ts";
+import { createApp } from "../../src/http/app.ts";
+import type { AppDeps, AppVariables, SignerStatus } from "../../src/http/types.ts";
+import { type Log, silentLog } from "../../src/log.ts";
+import { encodeHex } from "../../src/util/hex.ts";
+import { Vault } from "../../src/vault/vault.ts";
+
+/** A parsed JSON response body (a parsed boundary: tests index into it freely). */
+// deno-lint-ignore no-explicit-any
+export type Json = any;
+
+/** Base URL `app.request()` uses; NIP-98 `u` tags must start with it. */
+export const TEST_ORIGIN = "http://localhost";
+
+/** Options of {@link TestApp.create}; each overrides one {@link AppDeps} field. */
+export type TestAppOptions = Partial<
+  Pick<
+    AppDeps,
+    | "defaultRelays"
+    | "awaitSubscribed"
+    | "maxBodyBytes"
+    | "subscribeTimeoutMs"
+    | "bodyTimeoutMs"
+    | "now"
+    | "log"
+    | "version"
+  >
+>;
+
+/** Fields of a NIP-98 event a test may override. */
+export interface Nip98Overrides {
+  /** Signing key. Default: the admin key. */
+  secretKey?: Uint8Array;
+  /** Event kind. Default 27235. */
+  kind?: number;
+  /** `created_at` in unix seconds. Default: the app clock. */
+  createdAt?: number;
+  /** Replaces the generated tags entirely. */
+  tags?: string[][];
+}
+
+/** The admin API wired to real collaborators for tests. */
+export class TestApp implements AsyncDisposable {
+  /** Write statements and channel sends, in the order they completed. */
+  readonly journal: string[] = [];
+  /** Listener status reported by `/health`; tests mutate it. */
+  readonly status: SignerStatus = {
+    loadedAuthorizations: 0,
+    pendingCommands: 0,
+    workers: 1,
+    queueDepth: 0,
+    ready: true,
+    relays: [{ url: "ws://127.0.0.1:7777", connected: true, subscribed: true }],
+  };
+  /** The Hono app under test. */
+  app!: Hono<{ Variables: AppVariables }>;
+  /** The database, wrapped to journal committed writes. */
+  readonly db: Db;
+  /** Repositories over {@link db}. */
+  readonly repos: Repos;
+  /** The admin token (Bearer). */
+  readonly token: string = base64urlnopad.encode(crypto.getRandomValues(new Uint8Array(32)));
+  /** Secret key of the NIP-98 admin. */
+  readonly adminSecretKey: Uint8Array = generateSecretKey();
+  /** Hex pubkey of the NIP-98 admin. */
+  readonly adminPubkey: string = getPublicKey(this.adminSecretKey);
+  /** The clock the app uses, in ms. */
+  readonly now: () => number;
+  /** The channel, journaling each send. */
+  readonly channel: AuthorizationChannel;
+  readonly #subscription: ChannelSubscription;
+
+  private constructor(
+    db: Db,
+    /** The vault (random master key). */
+    readonly vault: Vault,
+    opts: TestAppOptions,
+  ) {
+    this.channel = new JournaledChannel(this.journal);
+    this.db = journaledDb(db, this.journal);
+    this.repos = createRepos(this.db);
+    this.now = opts.now ?? Date.now;
+    this.#subscription = this.channel.subscribe();
+  }
+
+  /** Builds the app over `db` (which the caller keeps owning). */
+  static async create(db: Db, opts: TestAppOptions = {}): Promise<TestApp> {
+    const vault = await Vault.create(crypto.getRandomValues(new Uint8Array(32)));
+    const testApp = new TestApp(db, vault, opts);
+    const channel = testApp.channel;
+    const log: Log = opts.log ?? silentLog;
+    testApp.app = createApp({
+      db: testApp.db,
+      repos: testApp.repos,
+      vault,
+      channel,
+      log,
+      version: opts.version ?? "0.0.0-test",
+      defaultRelays: opts.defaultRelays ?? ["ws://127.0.0.1:7777"],
+      adminTokenHash: sha256(new TextEncoder().encode(testApp.token)),
+      adminPubkeys: [testApp.adminPubkey],
+      signerStatus: () => testApp.status,
+      awaitSubscribed: opts.awaitSubscribed ?? (() => Promise.resolve(true)),
+      maxBodyBytes: opts.maxBodyBytes,
+      subscribeTimeoutMs: opts.subscribeTimeoutMs,
+      bodyTimeoutMs: opts.bodyTimeoutMs,
+      now: testApp.now,
+    });
+    return testApp;
+  }
+
+  /** `Authorization: Bearer <token>`. */
+  bearer(): Record<string, string> {
+    return { authorization: `Bearer ${this.token}` };
+  }
+
+  /** An `Authorization: Nostr …` value for `method` on `path` (or a full URL) with `body`. */
+  nip98(method: string, path: string, body?: string, overrides: Nip98Overrides = {}): string {
+    const url = path.startsWith("http") ? path : `${TEST_ORIGIN}${path}`;
+    const tags = overrides.tags ?? [["u", url], ["method", method]];
+    if (!overrides.tags && body !== undefined && body !== "") {
+      tags.push(["payload", encodeHex(sha256(new TextEncoder().encode(body)))]);
+    }
+    const event = finalizeEvent({
+      kind: overrides.kind ?? 27235,
+      created_at: overrides.createdAt ?? Math.floor(this.now() / 1000),
+      tags,
+      content: "",
+    }, overrides.secretKey ?? this.adminSecretKey);
+    return `Nostr ${base64.encode(new TextEncoder().encode(JSON.stringify(event)))}`;
+  }
+
+  /** Sends a request with the bearer token; `body` is JSON-encoded unless it is a string. */
+  request(
+    method: string,
+    path: string,
+    body?: unknown,
+    headers: Record<string, string> = this.bearer(),
+  ): Promise<Response> {
+    const init: RequestInit = { method, headers: { ...headers } };
+    if (body !== undefined) {
+      init.body = typeof body === "string" ? body : JSON.stringify(body);
+      (init.headers as Record<string, string>)["content-type"] = "application/json";
+    }
+    return Promise.resolve(this.app.request(path, init));
+  }
+
+  /** Like {@link request}, returning the status and the parsed JSON body (null when empty). */
+  async json(
+    method: string,
+    path: string,
+    body?: unknown,
+    headers?: Record<string, string>,
+  ): Promise<{ status: number; body: Json; headers: Headers }> {
+    const res = await this.request(method, path, body, headers);
+    const text = await res.text();
+    return {
+      status: res.status,
+      body: text === "" ? null : JSON.parse(text),
+      headers: res.headers,
+    };
+  }
+
+  /** Every command sent on the channel since the last call, in order. */
+  async takeCommands(): Promise<AuthorizationCommand[]> {
+    const out: AuthorizationCommand[] = [];
+    while (this.#subscription.pending > 0 && out.length < 10_000) {
+      const command = await this.#subscription.next();
+      if (command) out.push(command);
+    }
+    return out;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    this.#subscription[Symbol.dispose]();
+    this.channel.close();
+    await Promise.resolve();
+  }
+}
+
+class JournaledChannel extends AuthorizationChannel {
+  constructor(private readonly journal: string[]) {
+    super();
+  }
+
+  override send(command: AuthorizationCommand): void {
+    this.journal.push(`send:${command.type}`);
+    super.send(command);
+  }
+}
+
+/**
+ * `db` with every committed insert/update/delete recorded as `db:<verb> <into|from> <table>`:
+ * a statement on its own when it completes, those of a transaction when it commits.
+ */
+function journaledDb(db: Db, journal: string[]): Db {
+  const wrap = (q: Queryable, entries: string[]): Queryable => ({
+    async query(sql, params) {
+      const rows = await q.query(sql, params);
+      const m = /^\s*(insert\s+into|update|delete\s+from)\s+(\w+)/i.exec(sql);
+      if (m) entries.push(`db:${m[1]!.toLowerCase().replace(/\s+/, " ")} ${m[2]}`);
+      return rows as never;
+    },
+  });
+  const top = wrap(db, journal);
+  return {
+    kind: db.kind,
+    query: top.query,
+    async transaction(fn) {
+      const entries: string[] = [];
+      const result = await db.transaction((tx) => fn(wrap(tx, entries)));
+      journal.push(...entries);
+      return result;
+    },
+    ping: (timeoutMs) => db.ping(timeoutMs),
+    close: () => db.close(),
+    [Symbol.asyncDispose]: () => db.close(),
+  };
+}
