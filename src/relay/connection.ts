@@ -62,7 +62,7 @@ export class RelayConnection {
   readonly challengeArrived: Notifier = new Notifier();
   /** Reconnect attempts made. */
   reconnects = 0;
-  /** Last connection error. */
+  /** Last connection error (kept after a successful reconnect). */
   lastError?: string;
   readonly #opts: ConnectionOptions;
   readonly #logUrl: string;
@@ -215,7 +215,6 @@ export class RelayConnection {
     this.#session++;
     this.#challenge = undefined;
     this.#malformed = 0;
-    this.lastError = undefined;
     this.seenIds.clear();
     this.#schedulePing();
     this.#opts.log({

@@ -134,7 +134,6 @@ export class Relay {
   status(): RelayStatus {
     const conns = this.#conns.filter((c): c is RelayConnection => c !== undefined);
     const slots = [...this.#slots.values()];
-    const lastConnError = conns.map((c) => c.lastError).find((e) => e !== undefined);
     return {
       url: this.#logUrl,
       connected: conns.length > 0 && conns.every((c) => c.isOpen),
@@ -143,7 +142,7 @@ export class Relay {
       pubkeys: this.layout.size,
       connections: conns.length,
       reconnects: this.#reconnectsOfStopped + conns.reduce((n, c) => n + c.reconnects, 0),
-      lastError: lastConnError ?? this.lastError,
+      lastError: this.lastError,
       lastEventAt: this.lastEventAt,
     };
   }
@@ -172,7 +171,7 @@ export class Relay {
       log: this.#s.log,
       onOpen: (c) => this.#onOpen(c),
       onMessage: (c, message) => this.#onMessage(c, message),
-      onDown: (c) => this.#onDown(c),
+      onDown: (c, reason) => this.#onDown(c, reason),
     });
     conn.start();
     return conn;
@@ -191,7 +190,8 @@ export class Relay {
     for (const slot of this.layout.slotsOf(conn.index)) this.#sendSlot(slot);
   }
 
-  #onDown(conn: RelayConnection): void {
+  #onDown(conn: RelayConnection, reason: string): void {
+    this.lastError = reason;
     for (const index of this.layout.slotsOf(conn.index)) {
       const slot = this.#slots.get(index);
       if (!slot) continue;

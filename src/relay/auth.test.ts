@@ -1,0 +1,86 @@
+import assert from "node:assert/strict";
+import { finalizeEvent, generateSecretKey, getPublicKey } from "nostr-tools/pure";
+import { RelayPool } from "./pool.ts";
+import { FakeRelay, testPoolOptions } from "./testing.ts";
+import type { NostrEvent, SignAuth } from "./types.ts";
+
+/** Bunker keys for tests and a signAuth over them that records its calls. */
+function bunkerKeys(count: number) {
+  const keys = new Map<string, Uint8Array>();
+  for (let i = 0; i < count; i++) {
+    const secretKey = generateSecretKey();
+    keys.set(getPublicKey(secretKey), secretKey);
+  }
+  const calls: { challenge: string; relayUrl: string; bunkerPubkeys: string[] }[] = [];
+  const signAuth: SignAuth = (challenge, relayUrl, bunkerPubkeys) => {
+    calls.push({ challenge, relayUrl, bunkerPubkeys });
+    return Promise.resolve(bunkerPubkeys.map((pk) =>
+      finalizeEvent({
+        kind: 22242,
+        created_at: Math.floor(Date.now() / 1000),
+        tags: [["relay", relayUrl], ["challenge", challenge]],
+        content: "",
+      }, keys.get(pk)!) as NostrEvent
+    ));
+  };
+  return { pubkeys: [...keys.keys()], keys, calls, signAuth };
+}
+
+Deno.test("RelayPool answers AUTH and re-sends a REQ closed with auth-required:", async () => {
+  await using relay = await FakeRelay.start({ challenge: "challenge-1", authRequired: true });
+  const { pubkeys, calls, signAuth } = bunkerKeys(1);
+  await using pool = new RelayPool(testPoolOptions({ signAuth }));
+  const bunkerPubkey = pubkeys[0]!;
+  pool.watch(bunkerPubkey, [relay.url]);
+  assert.equal(await pool.ready(bunkerPubkey), true);
+  assert.deepEqual(calls, [{
+    challenge: "challenge-1",
+    relayUrl: relay.url,
+    bunkerPubkeys: [bunkerPubkey],
+  }]);
+  assert.deepEqual(relay.received.map((r) => r.message[0]), ["REQ", "AUTH", "REQ"]);
+  assert.deepEqual([...relay.clients[0]!.authed], [bunkerPubkey]);
+});
+
+Deno.test("RelayPool.publish() authenticates as the event author on OK auth-required:", async () => {
+  await using relay = await FakeRelay.start({ challenge: "challenge-2", authRequired: true });
+  const { pubkeys, keys, calls, signAuth } = bunkerKeys(1);
+  await using pool = new RelayPool(testPoolOptions({ signAuth }));
+  const event = finalizeEvent({
+    kind: 24133,
+    created_at: Math.floor(Date.now() / 1000),
+    tags: [["p", pubkeys[0]!]],
+    content: "ciphertext",
+  }, keys.get(pubkeys[0]!)!) as NostrEvent;
+  const [result] = await pool.publish(event, [relay.url]);
+  assert.equal(result?.ok, true, String(result?.message));
+  assert.deepEqual(calls.map((c) => c.bunkerPubkeys), [[event.pubkey]]);
+  assert.deepEqual(relay.received.map((r) => r.message[0]), ["EVENT", "AUTH", "EVENT"]);
+});
+
+Deno.test("RelayPool signs at most once per pubkey and challenge when AUTH keeps failing", async () => {
+  await using relay = await FakeRelay.start({ challenge: "challenge-3", authRequired: true });
+  const { pubkeys, calls } = bunkerKeys(2);
+  const badSignAuth: SignAuth = (challenge, relayUrl, bunkerPubkeys) => {
+    calls.push({ challenge, relayUrl, bunkerPubkeys });
+    return Promise.resolve([]);
+  };
+  await using pool = new RelayPool(testPoolOptions({ signAuth: badSignAuth }));
+  for (const pk of pubkeys) pool.watch(pk, [relay.url]);
+  assert.equal(await pool.ready(pubkeys[0]!, { timeoutMs: 400 }), false);
+  assert.equal(calls.length, 1);
+  assert.deepEqual(new Set(calls[0]!.bunkerPubkeys), new Set(pubkeys));
+  assert.ok(relay.messages("REQ").length >= 2, "the closed REQ is retried with backoff");
+  assert.equal(pool.status()[0]?.lastError, "CLOSED: auth-required: authenticate first");
+});
+
+Deno.test("RelayPool bounds the pubkeys signed for one challenge", async () => {
+  await using relay = await FakeRelay.start({ challenge: "challenge-4", authRequired: true });
+  const { pubkeys, calls, signAuth } = bunkerKeys(5);
+  await using pool = new RelayPool(testPoolOptions({ signAuth, maxAuthPerChallenge: 2 }));
+  for (const pk of pubkeys) pool.watch(pk, [relay.url]);
+  assert.equal(await pool.ready(pubkeys[0]!), true);
+  await new Promise((r) => setTimeout(r, 100));
+  assert.equal(calls.flatMap((c) => c.bunkerPubkeys).length, 2);
+  assert.equal(relay.messages("AUTH").length, 2);
+});

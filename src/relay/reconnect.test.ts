@@ -1,0 +1,107 @@
+import assert from "node:assert/strict";
+import { RelayPool } from "./pool.ts";
+import { FakeRelay, randomHex64, testPoolOptions } from "./testing.ts";
+
+type Filter = { "#p"?: string[]; since: number };
+const settle = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+Deno.test("RelayPool reconnects and re-subscribes everything after the relay drops the socket", async () => {
+  await using relay = await FakeRelay.start();
+  await using pool = new RelayPool(testPoolOptions());
+  const pubkeys = Array.from({ length: 3 }, randomHex64);
+  for (const pk of pubkeys) pool.watch(pk, [relay.url]);
+  assert.equal(await pool.ready(pubkeys[0]!), true);
+  relay.dropAll();
+  await relay.waitForClients(1);
+  const { message } = await relay.waitFor((r) => r.client.id === 2 && r.message[0] === "REQ");
+  const filter = message[2] as Filter;
+  assert.deepEqual(new Set(filter["#p"]), new Set(pubkeys));
+  assert.ok(Math.abs(filter.since - (Math.floor(Date.now() / 1000) - 120)) <= 2);
+  for (const pk of pubkeys) assert.equal(await pool.ready(pk), true);
+  const [status] = pool.status();
+  assert.equal(status?.connected, true);
+  assert.ok(status!.reconnects >= 1);
+});
+
+Deno.test("RelayPool keeps a healthy socket open across keepalive pings", async () => {
+  await using relay = await FakeRelay.start();
+  await using pool = new RelayPool(testPoolOptions({ pingIntervalMs: 20, pongTimeoutMs: 200 }));
+  const bunkerPubkey = randomHex64();
+  pool.watch(bunkerPubkey, [relay.url]);
+  assert.equal(await pool.ready(bunkerPubkey), true);
+  await settle(200);
+  assert.equal(relay.clients.length, 1);
+  assert.equal(pool.status()[0]?.reconnects, 0);
+});
+
+Deno.test("RelayPool terminates a socket whose pings go unanswered and reconnects", async () => {
+  await using server = await startSilentServer();
+  await using pool = new RelayPool(testPoolOptions({ pingIntervalMs: 30, pongTimeoutMs: 30 }));
+  pool.watch(randomHex64(), [`ws://127.0.0.1:${server.port}`]);
+  const deadline = Date.now() + 3_000;
+  while (server.accepted < 2 && Date.now() < deadline) await settle(10);
+  assert.ok(server.accepted >= 2, `accepted ${server.accepted} connections`);
+  assert.match(pool.status()[0]?.lastError ?? "", /keepalive timeout/);
+});
+
+/**
+ * A TCP server that completes the WebSocket handshake and then ignores everything, pings
+ * included (Deno.serve would answer pings by itself).
+ */
+async function startSilentServer() {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const conns = new Set<Deno.Conn>();
+  const tasks = new Set<Promise<void>>();
+  const state = { accepted: 0 };
+  const serve = async (conn: Deno.Conn) => {
+    const buf = new Uint8Array(4_096);
+    let head = "";
+    while (!head.includes("\r\n\r\n")) {
+      const n = await conn.read(buf).catch(() => null);
+      if (n === null) return;
+      head += new TextDecoder().decode(buf.subarray(0, n));
+    }
+    const key = /sec-websocket-key:\s*(\S+)/i.exec(head)?.[1] ?? "";
+    const digest = await crypto.subtle.digest(
+      "SHA-1",
+      new TextEncoder().encode(`${key}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`),
+    );
+    const accept = btoa(String.fromCharCode(...new Uint8Array(digest)));
+    await conn.write(new TextEncoder().encode(
+      "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+        `Sec-WebSocket-Accept: ${accept}\r\n\r\n`,
+    ));
+    for (let i = 0; i < 10_000; i++) {
+      if ((await conn.read(buf).catch(() => null)) === null) return;
+    }
+  };
+  const loop = (async () => {
+    for await (const conn of listener) {
+      state.accepted++;
+      conns.add(conn);
+      const task = serve(conn).finally(() => {
+        conns.delete(conn);
+        tasks.delete(task);
+        try {
+          conn.close();
+        } catch (_closed: unknown) {
+          // Already closed by stop().
+        }
+      });
+      tasks.add(task);
+    }
+  })();
+  await Promise.resolve();
+  return {
+    port: (listener.addr as Deno.NetAddr).port,
+    get accepted() {
+      return state.accepted;
+    },
+    async [Symbol.asyncDispose]() {
+      listener.close();
+      for (const conn of conns) conn.close();
+      await loop.catch(() => {});
+      await Promise.all([...tasks]);
+    },
+  };
+}
