@@ -3,7 +3,7 @@ import { finalizeEvent, generateSecretKey, getEventHash } from "nostr-tools/pure
 import {
   eventId,
   EventShapeError,
-  isLowerHex,
+  isHex128,
   parseEventTemplate,
   parseSignedEvent,
 } from "./event.ts";
@@ -69,9 +69,9 @@ Deno.test("parseEventTemplate() enforces the content and tag limits", () => {
   assert.deepEqual(parseEventTemplate({ ...template, pubkey: "x", id: "y", sig: "z" }), template);
 });
 
-Deno.test("isLowerHex() accepts only lowercase hex of the exact length", () => {
-  assert.ok(isLowerHex("0a".repeat(32), 64));
-  assert.equal(isLowerHex("0A".repeat(32), 64), false);
-  assert.equal(isLowerHex("0a".repeat(31), 64), false);
-  assert.equal(isLowerHex(42, 2), false);
+Deno.test("isHex128() accepts only lowercase hex of 128 chars", () => {
+  assert.ok(isHex128("0a".repeat(64)));
+  assert.equal(isHex128("0A".repeat(64)), false);
+  assert.equal(isHex128("0a".repeat(63)), false);
+  assert.equal(isHex128(42), false);
 });

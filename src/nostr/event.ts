@@ -5,6 +5,7 @@
  */
 import { sha256 } from "@noble/hashes/sha2.js";
 import { bytesToHex } from "@noble/hashes/utils.js";
+import { isHex64 } from "../util/hex.ts";
 
 /** A signed Nostr event as it travels on relays. */
 export interface NostrEvent {
@@ -49,17 +50,11 @@ export class EventShapeError extends Error {
   override name = "EventShapeError";
 }
 
-const HEX_PATTERNS = new Map<number, RegExp>();
+const HEX_128 = /^[0-9a-f]{128}$/;
 
-/** True when `value` is a string of exactly `length` lowercase hex digits. */
-export function isLowerHex(value: unknown, length: number): value is string {
-  if (typeof value !== "string" || value.length !== length) return false;
-  let pattern = HEX_PATTERNS.get(length);
-  if (!pattern) {
-    pattern = new RegExp(`^[0-9a-f]{${length}}$`);
-    HEX_PATTERNS.set(length, pattern);
-  }
-  return pattern.test(value);
+/** True for a 128-character lowercase hex string (BIP340 signatures). */
+export function isHex128(value: unknown): value is string {
+  return typeof value === "string" && HEX_128.test(value);
 }
 
 /** Checks and copies the template fields of `value`; extra fields (`pubkey`, `id`, `sig`) are dropped. */
@@ -96,13 +91,13 @@ export function parseEventTemplate(value: unknown, limits: EventLimits = {}): Ev
 export function parseSignedEvent(value: unknown, limits: EventLimits = {}): NostrEvent {
   const template = parseEventTemplate(value, limits);
   const { id, pubkey, sig } = value as Record<string, unknown>;
-  if (!isLowerHex(id, 64)) {
+  if (!isHex64(id)) {
     throw new EventShapeError(`Cannot use event id "${clip(id)}": expected 64 hex chars`);
   }
-  if (!isLowerHex(pubkey, 64)) {
+  if (!isHex64(pubkey)) {
     throw new EventShapeError(`Cannot use event pubkey "${clip(pubkey)}": expected 64 hex chars`);
   }
-  if (!isLowerHex(sig, 128)) {
+  if (!isHex128(sig)) {
     throw new EventShapeError(`Cannot use event sig "${clip(sig)}": expected 128 hex chars`);
   }
   return { id, pubkey, sig, ...template };

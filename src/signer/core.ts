@@ -1,0 +1,237 @@
+/**
+ * The crypto a signer worker runs, independent of the `Worker` global so it can be tested and
+ * benchmarked on the main thread. One {@link SignerCore} lives in each worker.
+ *
+ * Caches, both bounded LRUs private to the worker:
+ * - opened keys: `pubkey + sealed` → {@link SchnorrKey} (scalar and x-only key precomputed). The
+ *   vault is opened once per key; a re-sealed key is a new entry. Concurrent jobs for a key that
+ *   is still being opened share one open.
+ * - pair ciphers: `own pubkey + peer pubkey` → {@link PairCipher} (ECDH x and NIP-44 conversation
+ *   key). The pool routes each (key, peer) pair to the same worker so these hit.
+ */
+import { hexToBytes } from "@noble/hashes/utils.js";
+import {
+  EventShapeError,
+  type EventTemplate,
+  type NostrEvent,
+  parseEventTemplate,
+  parseSignedEvent,
+} from "../nostr/event.ts";
+import { isHex64 } from "../util/hex.ts";
+import { type Vault, VaultError } from "../vault/vault.ts";
+import { detectScheme, isScheme, NIP44_MAX_PLAINTEXT_BYTES, PairCipher } from "./ciphers.ts";
+import { InvalidEventError, InvalidJobError, KeyUnavailableError, SignerError } from "./errors.ts";
+import { checkEvent, signEvent } from "./events.ts";
+import { LruCache } from "./lru.ts";
+import type { KeyRef, RespondJob, RespondResult, UnwrapJob, UnwrapResult } from "./protocol.ts";
+import { SchnorrKey } from "./schnorr.ts";
+import { runAction } from "./actions.ts";
+
+/** NIP-46 request and response event kind. */
+export const NIP46_KIND = 24133;
+/** Longest request `content` accepted, in chars (relays cap whole events at 64 KiB). */
+export const MAX_REQUEST_CONTENT_LENGTH = 65_536;
+const MAX_REQUEST_TAGS = 256;
+const MAX_SEALED_LENGTH = 4_096;
+const MAX_REQUEST_ID_LENGTH = 4_096;
+
+/** Options of {@link SignerCore}. */
+export interface SignerCoreOptions {
+  /** Opened keys kept per worker. Default 4096. */
+  keyCacheSize?: number;
+  /** ECDH pair ciphers kept per worker; 0 disables the cache. Default 8192. */
+  pairCacheSize?: number;
+}
+
+/** Verifies, decrypts, signs and encrypts with sealed keys opened through one {@link Vault}. */
+export class SignerCore {
+  readonly #vault: Vault;
+  readonly #keys: LruCache<string, Promise<SchnorrKey>>;
+  readonly #pairs: LruCache<string, PairCipher>;
+
+  /** Opens keys with `vault`; cache sizes from `options`. */
+  constructor(vault: Vault, options: SignerCoreOptions = {}) {
+    this.#vault = vault;
+    this.#keys = new LruCache(options.keyCacheSize ?? 4_096);
+    this.#pairs = new LruCache(options.pairCacheSize ?? 8_192);
+  }
+
+  /** Validates, verifies and decrypts a NIP-46 request addressed to `job.bunker`. */
+  async unwrap(job: Omit<UnwrapJob, "op">): Promise<UnwrapResult> {
+    const bunkerRef = checkKeyRef(job.bunker, "bunker");
+    let event: NostrEvent;
+    try {
+      event = parseSignedEvent(job.event, {
+        maxContentLength: MAX_REQUEST_CONTENT_LENGTH,
+        maxTags: MAX_REQUEST_TAGS,
+      });
+    } catch (error) {
+      if (error instanceof EventShapeError) throw new InvalidEventError(error.message);
+      throw error;
+    }
+    if (event.kind !== NIP46_KIND) {
+      throw new InvalidEventError(
+        `Cannot accept event kind "${event.kind}": expected ${NIP46_KIND}`,
+      );
+    }
+    if (!event.tags.some((tag) => tag[0] === "p" && tag[1] === bunkerRef.pubkey)) {
+      throw new InvalidEventError(
+        `Cannot accept event "${event.id}": it has no p tag for bunker "${bunkerRef.pubkey}"`,
+      );
+    }
+    const check = checkEvent(event);
+    if (check === "id_mismatch") {
+      throw new InvalidEventError(
+        `Cannot accept event "${event.id}": the id does not match its content`,
+      );
+    }
+    if (check === "bad_signature") {
+      throw new InvalidEventError(`Cannot accept event "${event.id}": the signature is invalid`);
+    }
+    const bunker = await this.#key(bunkerRef);
+    const scheme = detectScheme(event.content);
+    const plaintext = this.pair(bunker, event.pubkey).decrypt(scheme, event.content);
+    return {
+      clientPubkey: event.pubkey,
+      scheme,
+      plaintext,
+      eventId: event.id,
+      createdAt: event.created_at,
+    };
+  }
+
+  /** Runs `job.action` and returns the encrypted, signed kind 24133 reply. */
+  async respond(job: Omit<RespondJob, "op">): Promise<RespondResult> {
+    const bunkerRef = checkKeyRef(job.bunker, "bunker");
+    const { clientPubkey, scheme, requestId, createdAt } = job;
+    if (!isHex64(clientPubkey)) {
+      throw new InvalidJobError(`Cannot reply to client "${clip(clientPubkey)}"`);
+    }
+    if (!isScheme(scheme)) throw new InvalidJobError(`Cannot reply with scheme "${clip(scheme)}"`);
+    if (typeof requestId !== "string" || requestId.length > MAX_REQUEST_ID_LENGTH) {
+      throw new InvalidJobError(`Cannot reply to request id "${clip(requestId)}"`);
+    }
+    if (!Number.isSafeInteger(createdAt) || createdAt < 0) {
+      throw new InvalidJobError(`Cannot use reply created_at "${clip(createdAt)}"`);
+    }
+    const bunker = await this.#key(bunkerRef);
+    let reply = await runAction(job.action, this);
+    let payload = replyPayload(requestId, reply);
+    const size = new TextEncoder().encode(payload).length;
+    if (size > NIP44_MAX_PLAINTEXT_BYTES) {
+      const error =
+        `invalid: reply of ${size} bytes exceeds the ${NIP44_MAX_PLAINTEXT_BYTES}-byte limit`;
+      reply = { result: "", error };
+      payload = replyPayload(requestId, reply);
+    }
+    let cipher: PairCipher;
+    try {
+      cipher = this.pair(bunker, clientPubkey);
+    } catch (error) {
+      throw new InvalidJobError(
+        `Cannot reply to client "${clientPubkey}": ${(error as Error).message}`,
+      );
+    }
+    const event = signEvent(bunker, {
+      kind: NIP46_KIND,
+      created_at: createdAt,
+      tags: [["p", clientPubkey]],
+      content: cipher.encrypt(scheme, payload),
+    });
+    return reply.error === undefined ? { event, result: reply.result } : { event, ...reply };
+  }
+
+  /** Signs a template built by keycast itself (AUTH, pairing); a bad template is a caller bug. */
+  async signWithKey(keyRef: KeyRef, template: unknown): Promise<NostrEvent> {
+    const key = await this.#key(checkKeyRef(keyRef, "signing"));
+    let parsed: EventTemplate;
+    try {
+      parsed = parseEventTemplate(template);
+    } catch (error) {
+      if (error instanceof EventShapeError) throw new InvalidJobError(error.message);
+      throw error;
+    }
+    return signEvent(key, parsed);
+  }
+
+  /** The opened key for `ref` (from the cache when possible); validates `ref` first. */
+  key(ref: unknown, role: string): Promise<SchnorrKey> {
+    return this.#key(checkKeyRef(ref, role));
+  }
+
+  /** The cipher between `own` and the 64-hex `peerPubkey`; throws when the peer is not a curve point. */
+  pair(own: SchnorrKey, peerPubkey: string): PairCipher {
+    const cacheKey = own.publicKeyHex + peerPubkey;
+    let cipher = this.#pairs.get(cacheKey);
+    if (!cipher) {
+      cipher = new PairCipher(own.sharedSecretX(hexToBytes(peerPubkey)));
+      this.#pairs.set(cacheKey, cipher);
+    }
+    return cipher;
+  }
+
+  #key(ref: KeyRef): Promise<SchnorrKey> {
+    const cacheKey = `${ref.pubkey}:${ref.sealed}`;
+    const cached = this.#keys.get(cacheKey);
+    if (cached) return cached;
+    const opening = this.#open(ref);
+    this.#keys.set(cacheKey, opening);
+    opening.catch(() => this.#keys.delete(cacheKey));
+    return opening;
+  }
+
+  async #open(ref: KeyRef): Promise<SchnorrKey> {
+    let secret: Uint8Array;
+    try {
+      secret = await this.#vault.open(ref.sealed, ref.pubkey);
+    } catch (error) {
+      const reason = error instanceof VaultError ? error.message : "unexpected error";
+      throw new KeyUnavailableError(`Cannot open the sealed key of "${ref.pubkey}": ${reason}`);
+    }
+    let key: SchnorrKey;
+    try {
+      key = SchnorrKey.fromSecret(secret);
+    } catch (error) {
+      const reason = error instanceof SignerError || error instanceof Error
+        ? error.message
+        : "unexpected";
+      throw new KeyUnavailableError(`Cannot use the key of "${ref.pubkey}": ${reason}`);
+    } finally {
+      secret.fill(0);
+    }
+    if (key.publicKeyHex !== ref.pubkey) {
+      throw new KeyUnavailableError(
+        `Cannot use the key of "${ref.pubkey}": the sealed secret belongs to another public key`,
+      );
+    }
+    return key;
+  }
+}
+
+function checkKeyRef(value: unknown, role: string): KeyRef {
+  const ref = value as Partial<KeyRef> | null | undefined;
+  if (typeof ref !== "object" || ref === null || !isHex64(ref.pubkey)) {
+    throw new InvalidJobError(
+      `Cannot use ${role} key: expected {pubkey: 64 lowercase hex, sealed}`,
+    );
+  }
+  if (typeof ref.sealed !== "string" || ref.sealed.length > MAX_SEALED_LENGTH) {
+    throw new InvalidJobError(
+      `Cannot use ${role} key "${ref.pubkey}": its sealed secret is not a string`,
+    );
+  }
+  return { pubkey: ref.pubkey, sealed: ref.sealed };
+}
+
+function replyPayload(requestId: string, reply: { result: string; error?: string }): string {
+  return JSON.stringify(
+    reply.error === undefined
+      ? { id: requestId, result: reply.result }
+      : { id: requestId, result: reply.result, error: reply.error },
+  );
+}
+
+function clip(value: unknown): string {
+  const text = String(value);
+  return text.length > 80 ? `${text.slice(0, 80)}…` : text;
+}

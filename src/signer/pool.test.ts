@@ -1,0 +1,219 @@
+// Run with --unstable-worker-options: the pool starts its workers with `permissions: "none"`.
+import assert from "node:assert/strict";
+import { finalizeEvent, generateSecretKey, getPublicKey, verifyEvent } from "nostr-tools/pure";
+import { Vault } from "../vault/vault.ts";
+import {
+  DecryptError,
+  InvalidEventError,
+  InvalidJobError,
+  OverloadedError,
+  SignerClosedError,
+  SignerTimeoutError,
+  WorkerCrashedError,
+} from "./errors.ts";
+import { SignerPool, workerIndexFor } from "./pool.ts";
+import {
+  clientEncrypt,
+  clientRequest,
+  openReply,
+  sealedKey,
+  TEST_MASTER_KEY,
+  type TestKey,
+} from "./testing.ts";
+
+const vault = await Vault.create(TEST_MASTER_KEY);
+const bunker: TestKey = await sealedKey(vault);
+const user: TestKey = await sealedKey(vault);
+const template = { kind: 1, created_at: 1_700_000_000, tags: [], content: "hi" };
+
+/** A client key whose (bunker, client) pair routes to worker `index` of `workers`. */
+function clientRoutedTo(index: number, workers: number): Uint8Array {
+  for (let attempt = 0; attempt < 200; attempt++) {
+    const secret = generateSecretKey();
+    if (workerIndexFor(bunker.pubkey, getPublicKey(secret), workers) === index) return secret;
+  }
+  throw new Error(`No client key routed to worker ${index} in 200 attempts`);
+}
+
+Deno.test("SignerPool.unwrapRequest() verifies and decrypts NIP-44 and NIP-04 requests in workers", async () => {
+  await using pool = new SignerPool({ masterKey: TEST_MASTER_KEY, workers: 2 });
+  const clientSecret = generateSecretKey();
+  for (const scheme of ["nip44", "nip04"] as const) {
+    const message = { id: `r-${scheme}`, method: "get_public_key", params: [] };
+    const event = clientRequest(clientSecret, bunker.pubkey, message, scheme);
+    const unwrapped = await pool.unwrapRequest({ bunker: bunker.ref, event });
+    assert.equal(unwrapped.scheme, scheme);
+    assert.equal(unwrapped.clientPubkey, getPublicKey(clientSecret));
+    assert.deepEqual(JSON.parse(unwrapped.plaintext), message);
+  }
+  const good = clientRequest(clientSecret, bunker.pubkey, { id: "1", method: "ping", params: [] });
+  const badSig = { ...good, sig: good.sig.replace(/^./, good.sig[0] === "a" ? "b" : "a") };
+  await assert.rejects(
+    pool.unwrapRequest({ bunker: bunker.ref, event: badSig }),
+    InvalidEventError,
+  );
+  const forged = finalizeEvent({
+    ...template,
+    kind: 24133,
+    tags: [["p", bunker.pubkey]],
+    content: clientEncrypt("nip44", clientSecret, user.pubkey, "for someone else"),
+  }, clientSecret);
+  await assert.rejects(pool.unwrapRequest({ bunker: bunker.ref, event: forged }), DecryptError);
+  assert.equal(pool.stats().completed, 4);
+});
+
+Deno.test("SignerPool.respond() signs an event and replies in one round trip the client can read", async () => {
+  await using pool = new SignerPool({
+    masterKey: TEST_MASTER_KEY,
+    workers: 2,
+    now: () => 1_700_000_999_000,
+  });
+  const clientSecret = generateSecretKey();
+  const clientPubkey = getPublicKey(clientSecret);
+  const reply = await pool.respond({
+    bunker: bunker.ref,
+    clientPubkey,
+    scheme: "nip44",
+    requestId: "abc123-7",
+    action: {
+      type: "sign_event",
+      user: user.ref,
+      template: { ...template, pubkey: "ff", sig: "00" },
+    },
+  });
+  assert.equal(reply.event.created_at, 1_700_000_999);
+  const opened = openReply(reply.event, clientSecret, bunker.pubkey, "nip44");
+  assert.equal(opened.id, "abc123-7");
+  const signed = JSON.parse(opened.result);
+  assert.ok(verifyEvent(signed));
+  assert.equal(signed.pubkey, user.pubkey);
+  assert.equal(signed.created_at, template.created_at);
+  const auth = await pool.signWithKey({ key: bunker.ref, template: { ...template, kind: 22242 } });
+  assert.ok(verifyEvent({ ...auth }));
+  await assert.rejects(
+    pool.signWithKey({ key: { pubkey: "nope", sealed: "" }, template }),
+    InvalidJobError,
+  );
+  await assert.rejects(pool.debugOp({ op: "crash" }, 0), InvalidJobError);
+});
+
+Deno.test("SignerPool starts its workers without any permission", async () => {
+  await using pool = new SignerPool({ masterKey: TEST_MASTER_KEY, workers: 1, debugOps: true });
+  const states = await pool.debugOp({ op: "permissions" }, 0) as Record<string, string>;
+  assert.deepEqual(Object.keys(states), [
+    "net",
+    "env",
+    "read",
+    "write",
+    "run",
+    "ffi",
+    "sys",
+    "import",
+  ]);
+  for (const [name, state] of Object.entries(states)) assert.notEqual(state, "granted", name);
+});
+
+Deno.test("SignerPool refuses a job with OverloadedError when the wait queue is full and counts it", async () => {
+  await using pool = new SignerPool({
+    masterKey: TEST_MASTER_KEY,
+    workers: 1,
+    maxQueue: 1,
+    debugOps: true,
+  });
+  const stall = pool.debugOp({ op: "stall", ms: 300 }, 0);
+  const queued = pool.signWithKey({ key: user.ref, template });
+  assert.deepEqual([pool.stats().busy, pool.stats().queueDepth], [1, 1]);
+  await assert.rejects(pool.signWithKey({ key: user.ref, template }), OverloadedError);
+  assert.equal(pool.stats().dropped, 1);
+  assert.equal(await stall, null);
+  assert.ok(verifyEvent({ ...(await queued) }));
+  assert.deepEqual([pool.stats().busy, pool.stats().queueDepth, pool.stats().dropped], [0, 0, 1]);
+});
+
+Deno.test("SignerPool times out a job that runs too long, replaces the hung worker and keeps working", async () => {
+  await using pool = new SignerPool({
+    masterKey: TEST_MASTER_KEY,
+    workers: 1,
+    jobTimeoutMs: 250,
+    debugOps: true,
+  });
+  const started = performance.now();
+  const stall = pool.debugOp({ op: "stall", ms: 5_000 }, 0);
+  const queued = pool.signWithKey({ key: user.ref, template });
+  await assert.rejects(stall, SignerTimeoutError);
+  await assert.rejects(queued, SignerTimeoutError);
+  assert.ok(performance.now() - started < 2_000, "the deadline, not the 5 s stall, ended the job");
+  const stats = pool.stats();
+  assert.equal(stats.timeouts, 2);
+  assert.equal(stats.crashes, 1);
+  const event = await pool.signWithKey({ key: user.ref, template });
+  assert.ok(verifyEvent({ ...event }));
+});
+
+Deno.test("SignerPool replaces a crashed worker and rejects every job it held", async () => {
+  await using pool = new SignerPool({ masterKey: TEST_MASTER_KEY, workers: 2, debugOps: true });
+  const clientSecret = clientRoutedTo(0, 2);
+  const event = clientRequest(clientSecret, bunker.pubkey, { id: "1", method: "ping", params: [] });
+  // Deno prints the worker's deliberate "Uncaught … crashed on purpose" error to stderr; expected.
+  const crash = pool.debugOp({ op: "crash" }, 0);
+  const held = pool.unwrapRequest({ bunker: bunker.ref, event });
+  await assert.rejects(crash, WorkerCrashedError);
+  await assert.rejects(held, WorkerCrashedError);
+  assert.equal(pool.stats().crashes, 1);
+  assert.equal(pool.stats().busy, 0);
+  const again = await pool.unwrapRequest({ bunker: bunker.ref, event });
+  assert.equal(again.clientPubkey, getPublicKey(clientSecret));
+  assert.equal(pool.stats().workers, 2);
+});
+
+Deno.test("SignerPool.close() rejects running and queued jobs and terminates every worker it started", async () => {
+  // The resource sanitizer does not see workers, so count them: every one created must be terminated.
+  const created: Worker[] = [];
+  const terminated = new Set<Worker>();
+  const OriginalWorker = globalThis.Worker;
+  globalThis.Worker = class TrackedWorker extends OriginalWorker {
+    constructor(...args: ConstructorParameters<typeof Worker>) {
+      super(...args);
+      created.push(this);
+    }
+    override terminate(): void {
+      terminated.add(this);
+      super.terminate();
+    }
+  };
+  try {
+    const pool = new SignerPool({ masterKey: TEST_MASTER_KEY, workers: 2, debugOps: true });
+    await assert.rejects(pool.debugOp({ op: "crash" }, 1), WorkerCrashedError);
+    const running = pool.debugOp({ op: "stall", ms: 2_000 }, 0);
+    const alsoRunning = pool.debugOp({ op: "stall", ms: 2_000 }, 1);
+    const queued = pool.signWithKey({ key: user.ref, template });
+    await pool.close();
+    for (const job of [running, alsoRunning, queued]) await assert.rejects(job, SignerClosedError);
+    await assert.rejects(pool.signWithKey({ key: user.ref, template }), SignerClosedError);
+    assert.deepEqual(pool.stats(), {
+      workers: 0,
+      busy: 0,
+      queueDepth: 0,
+      dropped: 0,
+      crashes: 1,
+      completed: 0,
+      timeouts: 0,
+    });
+    await pool.close();
+  } finally {
+    globalThis.Worker = OriginalWorker;
+  }
+  assert.equal(created.length, 3, "two workers and one replacement");
+  assert.ok(created.every((worker) => terminated.has(worker)), "a worker was left running");
+});
+
+Deno.test("workerIndexFor() is deterministic per pair and spreads pairs over workers", () => {
+  const counts = [0, 0, 0, 0];
+  for (let i = 0; i < 400; i++) {
+    const peer = i.toString(16).padStart(64, "0");
+    const index = workerIndexFor(bunker.pubkey, peer, 4);
+    assert.equal(workerIndexFor(bunker.pubkey, peer, 4), index);
+    counts[index]!++;
+  }
+  for (const count of counts) assert.ok(count > 50, `uneven spread: ${counts.join(",")}`);
+});

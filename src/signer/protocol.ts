@@ -1,0 +1,160 @@
+/**
+ * The message protocol between {@link SignerPool} (main thread) and `signer.worker.ts`.
+ *
+ * Main → worker: one `init` (the master key, once), then `job` messages, each with a numeric id
+ * unique per pool. Worker → main: one `result` per job id, either `ok` with the job's output or
+ * an error as `{code, message}`. Both sides validate what they receive: a malformed message is
+ * answered (when it carries an id) or dropped, never trusted.
+ *
+ * Secret keys travel only sealed ({@link KeyRef}); each worker opens them with its own vault.
+ */
+import type { NostrEvent } from "../nostr/event.ts";
+import type { Scheme } from "./ciphers.ts";
+import type { WireError } from "./errors.ts";
+
+export type { Scheme } from "./ciphers.ts";
+
+/** A secret key as the database holds it: vault-sealed, bound to its public key. */
+export interface KeyRef {
+  /** Lowercase hex x-only public key (64 chars); also the vault's additional data. */
+  pubkey: string;
+  /** The sealed secret (`v1.<keyId>.<base64url>`). */
+  sealed: string;
+}
+
+/** What a reply to a NIP-46 request carries, or the key operation that produces it. */
+export type ReplyAction =
+  /** Success with a non-empty `result`. */
+  | { type: "result"; result: string }
+  /** Failure: the reply is `{id, result: "", error}`. */
+  | { type: "error"; error: string }
+  /** Auth challenge: the reply is `{id, result: "auth_url", error: url}`. */
+  | { type: "auth_url"; url: string }
+  /** Sign `template` (object or JSON string) with `user`; the result is the signed event as JSON. */
+  | { type: "sign_event"; user: KeyRef; template: unknown }
+  /** Encrypt `plaintext` from `user` to `peer` (hex pubkey) with `scheme`. */
+  | { type: "encrypt"; scheme: Scheme; user: KeyRef; peer: string; plaintext: string }
+  /** Decrypt `ciphertext` between `user` and `peer` (hex pubkey) with `scheme`. */
+  | { type: "decrypt"; scheme: Scheme; user: KeyRef; peer: string; ciphertext: string };
+
+/** Verify and decrypt a kind 24133 request addressed to `bunker`. */
+export interface UnwrapJob {
+  /** Operation name. */
+  op: "unwrap";
+  /** The bunker key the request is addressed to. */
+  bunker: KeyRef;
+  /** The event as received from a relay (validated in the worker). */
+  event: unknown;
+}
+
+/** Run `action`, then encrypt and sign the kind 24133 reply, in one round trip. */
+export interface RespondJob {
+  /** Operation name. */
+  op: "respond";
+  /** The bunker key that encrypts and signs the reply. */
+  bunker: KeyRef;
+  /** Recipient of the reply (hex pubkey). */
+  clientPubkey: string;
+  /** Encryption of the reply: the scheme the request used. */
+  scheme: Scheme;
+  /** The NIP-46 request id, echoed in the reply. */
+  requestId: string;
+  /** What the reply says. */
+  action: ReplyAction;
+  /** `created_at` of the reply event, in Unix seconds. */
+  createdAt: number;
+}
+
+/** Sign an event template with one key (NIP-42 AUTH, nostrconnect pairing replies). */
+export interface SignJob {
+  /** Operation name. */
+  op: "sign";
+  /** The signing key. */
+  key: KeyRef;
+  /** The template (object or JSON string); extra `pubkey`/`id`/`sig` are recomputed. */
+  template: unknown;
+}
+
+/** Test-only operations, refused unless the pool was built with `debugOps: true`. */
+export type DebugJob =
+  /** Throw an uncaught error in the worker, which kills it. */
+  | { op: "crash" }
+  /** Busy-wait `ms` milliseconds (at most 10 s), then answer `null`. */
+  | { op: "stall"; ms: number }
+  /** Answer the worker's permission states, e.g. `{net: "prompt", …}` (none may be "granted"). */
+  | { op: "permissions" };
+
+/** Any job a worker runs. */
+export type Job = UnwrapJob | RespondJob | SignJob | DebugJob;
+
+/** Output of an {@link UnwrapJob}. */
+export interface UnwrapResult {
+  /** Author of the request (verified). */
+  clientPubkey: string;
+  /** Scheme the request used; the reply must use the same. */
+  scheme: Scheme;
+  /** Decrypted content: the NIP-46 JSON message, not yet parsed. */
+  plaintext: string;
+  /** Id of the verified request event. */
+  eventId: string;
+  /** `created_at` of the request event, in Unix seconds. */
+  createdAt: number;
+}
+
+/** Output of a {@link RespondJob}. */
+export interface RespondResult {
+  /** The signed kind 24133 reply, ready to publish. */
+  event: NostrEvent;
+  /** The `result` field of the reply. */
+  result: string;
+  /** The `error` field of the reply, when there is one. */
+  error?: string;
+}
+
+/** Messages the pool sends to a worker. */
+export type ToWorker =
+  | { type: "init"; masterKey: Uint8Array; masterKeyId: number; debugOps: boolean }
+  | { type: "job"; id: number; job: Job };
+
+/** Messages a worker sends to the pool. */
+export type FromWorker =
+  | { type: "result"; id: number; ok: true; value: unknown }
+  | { type: "result"; id: number; ok: false; error: WireError };
+
+/** Checks a message received from a worker; `undefined` when it is not a valid {@link FromWorker}. */
+export function parseFromWorker(data: unknown): FromWorker | undefined {
+  if (typeof data !== "object" || data === null) return undefined;
+  const message = data as Record<string, unknown>;
+  if (message.type !== "result" || !Number.isSafeInteger(message.id)) return undefined;
+  const id = message.id as number;
+  if (message.ok === true) return { type: "result", id, ok: true, value: message.value };
+  const error = message.error as Record<string, unknown> | null | undefined;
+  if (
+    message.ok !== false || typeof error?.code !== "string" || typeof error.message !== "string"
+  ) {
+    return undefined;
+  }
+  return { type: "result", id, ok: false, error: { code: error.code, message: error.message } };
+}
+
+/** Checks a message received by a worker; `undefined` when it is not a valid {@link ToWorker}. */
+export function parseToWorker(data: unknown): ToWorker | undefined {
+  if (typeof data !== "object" || data === null) return undefined;
+  const message = data as Record<string, unknown>;
+  if (message.type === "init") {
+    const { masterKey, masterKeyId, debugOps } = message;
+    if (!(masterKey instanceof Uint8Array) || !Number.isSafeInteger(masterKeyId)) return undefined;
+    return {
+      type: "init",
+      masterKey,
+      masterKeyId: masterKeyId as number,
+      debugOps: debugOps === true,
+    };
+  }
+  if (message.type !== "job" || !Number.isSafeInteger(message.id)) return undefined;
+  const job = message.job as Record<string, unknown> | null | undefined;
+  const ops = ["unwrap", "respond", "sign", "crash", "stall", "permissions"];
+  if (typeof job !== "object" || job === null || !ops.includes(String(job.op))) return undefined;
+  // Field-level validation of each op happens where the fields are used (SignerCore).
+  return { type: "job", id: message.id as number, job: job as unknown as Job };
+}

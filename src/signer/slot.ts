@@ -1,0 +1,222 @@
+/**
+ * One worker of the {@link SignerPool} and the jobs it holds: spawning with no permissions,
+ * matching answers to job ids, per-job deadlines, and replacing the worker when it crashes or hangs.
+ */
+import type { Log } from "../log.ts";
+import type { Release } from "../util/async.ts";
+import {
+  fromWireError,
+  InvalidJobError,
+  SignerTimeoutError,
+  WorkerCrashedError,
+} from "./errors.ts";
+import { type Job, parseFromWorker, type ToWorker } from "./protocol.ts";
+
+/** What every worker receives once, at start. */
+export interface WorkerInit {
+  /** The 32-byte master key. */
+  masterKey: Uint8Array;
+  /** Its key id. */
+  masterKeyId: number;
+  /** Whether test-only ops run. */
+  debugOps: boolean;
+}
+
+interface Pending {
+  resolve(value: unknown): void;
+  reject(error: Error): void;
+  release: Release;
+  dispatchedAt: number;
+  timer: ReturnType<typeof setTimeout>;
+  /** The caller already got a timeout; the answer, if it comes, only frees the permit. */
+  abandoned: boolean;
+}
+
+const RESTART_WINDOW_MS = 60_000;
+const MAX_QUICK_RESTARTS = 5;
+const RESTART_DELAY_MS = 5_000;
+let lastJobId = 0;
+
+/** A worker slot: one worker at a time, replaced when it dies. */
+export class WorkerSlot {
+  /** Position of the slot in the pool (the routing target). */
+  readonly index: number;
+  /** Times the worker was replaced. */
+  crashes = 0;
+  /** Jobs the worker answered. */
+  completed = 0;
+  /** Jobs that missed their deadline while held by this slot. */
+  timeouts = 0;
+  readonly #init: WorkerInit;
+  readonly #timeoutMs: number;
+  readonly #log: Log;
+  readonly #jobs = new Map<number, Pending>();
+  #worker: Worker | undefined;
+  #restarts: number[] = [];
+  #restartTimer: ReturnType<typeof setTimeout> | undefined;
+  #closed = false;
+
+  /** Spawns the worker at once; throws when it cannot be created. */
+  constructor(index: number, init: WorkerInit, timeoutMs: number, log: Log) {
+    this.index = index;
+    this.#init = init;
+    this.#timeoutMs = timeoutMs;
+    this.#log = log;
+    this.#worker = this.#spawn();
+  }
+
+  /** Whether a worker is running (false while a restart is delayed and after close). */
+  get running(): boolean {
+    return this.#worker !== undefined;
+  }
+
+  /** Sends `job` to the worker; `release` is called once the worker is done with it. */
+  run<T>(job: Job, release: Release, deadlineMs: number): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const worker = this.#worker;
+      if (!worker) {
+        release();
+        reject(new WorkerCrashedError(`Cannot run signer job: worker ${this.index} is restarting`));
+        return;
+      }
+      const id = ++lastJobId;
+      const pending: Pending = {
+        resolve: resolve as (value: unknown) => void,
+        reject,
+        release,
+        dispatchedAt: performance.now(),
+        timer: setTimeout(() => this.#expire(pending), deadlineMs),
+        abandoned: false,
+      };
+      this.#jobs.set(id, pending);
+      try {
+        worker.postMessage({ type: "job", id, job } satisfies ToWorker);
+      } catch (error) {
+        this.#take(id);
+        reject(new InvalidJobError(`Cannot send signer job: ${(error as Error).name}`));
+      }
+    });
+  }
+
+  /** Terminates the worker and rejects every job it holds with `error`. */
+  close(error: Error): void {
+    this.#closed = true;
+    clearTimeout(this.#restartTimer);
+    this.#worker?.terminate();
+    this.#worker = undefined;
+    this.#failAll(error);
+  }
+
+  #spawn(): Worker {
+    // A static `new URL(literal, import.meta.url)` so that `deno compile` and `deno bundle` find
+    // the worker module. `permissions: "none"` needs --unstable-worker-options (Deno 2.9).
+    const worker = new Worker(new URL("./signer.worker.ts", import.meta.url), {
+      type: "module",
+      name: `keycast-signer-${this.index}`,
+      deno: { permissions: "none" },
+    } as WorkerOptions);
+    worker.onmessage = (event: MessageEvent<unknown>) => this.#onMessage(event.data);
+    worker.onerror = (event: ErrorEvent) => {
+      event.preventDefault(); // Handled here; otherwise it would be rethrown on the main thread.
+      if (worker === this.#worker) this.#replace(`crashed: ${event.message}`);
+    };
+    worker.onmessageerror = () => {
+      if (worker === this.#worker) this.#replace("sent a message that could not be deserialized");
+    };
+    worker.postMessage({ type: "init", ...this.#init } satisfies ToWorker);
+    return worker;
+  }
+
+  #onMessage(data: unknown): void {
+    const message = parseFromWorker(data);
+    if (!message) {
+      this.#log({
+        level: "warn",
+        ns: "signer.pool",
+        msg: "Dropped a malformed worker message",
+        worker: this.index,
+      });
+      return;
+    }
+    const pending = this.#take(message.id);
+    if (!pending) return;
+    this.completed++;
+    if (pending.abandoned) return;
+    if (message.ok) pending.resolve(message.value);
+    else pending.reject(fromWireError(message.error));
+  }
+
+  /** Removes job `id`, clears its timer and frees its permit. */
+  #take(id: number): Pending | undefined {
+    const pending = this.#jobs.get(id);
+    if (!pending) return undefined;
+    this.#jobs.delete(id);
+    clearTimeout(pending.timer);
+    pending.release();
+    return pending;
+  }
+
+  /** The caller's deadline passed: fail the job now; replace the worker if it ran too long. */
+  #expire(pending: Pending): void {
+    pending.abandoned = true;
+    this.timeouts++;
+    pending.reject(new SignerTimeoutError(`Signer job timed out after ${this.#timeoutMs} ms`));
+    const hangInMs = this.#timeoutMs - (performance.now() - pending.dispatchedAt);
+    const reason = `hung: a job ran for over ${this.#timeoutMs} ms`;
+    if (hangInMs <= 0) this.#replace(reason);
+    else pending.timer = setTimeout(() => this.#replace(reason), hangInMs);
+  }
+
+  #replace(reason: string): void {
+    if (this.#closed || !this.#worker) return;
+    this.#worker.terminate();
+    this.#worker = undefined;
+    this.crashes++;
+    this.#log({
+      level: "warn",
+      ns: "signer.pool",
+      msg: "Replacing signer worker",
+      worker: this.index,
+      reason,
+    });
+    this.#failAll(
+      new WorkerCrashedError(`Cannot finish signer job: worker ${this.index} ${reason}`),
+    );
+    const now = performance.now();
+    this.#restarts = this.#restarts.filter((at) => now - at < RESTART_WINDOW_MS);
+    this.#restarts.push(now);
+    if (this.#restarts.length <= MAX_QUICK_RESTARTS) return this.#restart();
+    this.#log({
+      level: "error",
+      ns: "signer.pool",
+      msg: "Signer worker keeps failing; delaying its restart",
+      worker: this.index,
+      delayMs: RESTART_DELAY_MS,
+    });
+    this.#restartTimer = setTimeout(() => this.#restart(), RESTART_DELAY_MS);
+  }
+
+  #restart(): void {
+    this.#restartTimer = undefined;
+    if (this.#closed) return;
+    try {
+      this.#worker = this.#spawn();
+    } catch (error) {
+      this.#log({
+        level: "error",
+        ns: "signer.pool",
+        msg: "Cannot start signer worker",
+        worker: this.index,
+        error,
+      });
+      this.#restartTimer = setTimeout(() => this.#restart(), RESTART_DELAY_MS);
+    }
+  }
+
+  #failAll(error: Error): void {
+    for (const [id, pending] of [...this.#jobs]) {
+      this.#take(id);
+      if (!pending.abandoned) pending.reject(error);
+    }
+  }
+}
