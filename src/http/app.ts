@@ -8,7 +8,10 @@ import { adminAuth } from "./auth.ts";
 import { bodyMiddleware } from "./body.ts";
 import { contextMiddleware, resolveDeps } from "./context.ts";
 import { notFound, onError } from "./errors.ts";
+import { authorizationRoutes } from "./authorizations.ts";
 import { healthRoutes } from "./health.ts";
+import { keyRoutes } from "./keys.ts";
+import { policyRoutes } from "./policies.ts";
 import type { AppDeps, AppEnv, AppVariables } from "./types.ts";
 
 export type {
@@ -20,7 +23,15 @@ export type {
   SignerStatus,
 } from "./types.ts";
 export { ApiError } from "./errors.ts";
-export { ensureAdminToken, readAdminToken } from "./admin_token.ts";
+export {
+  ADMIN_TOKEN_FILE,
+  AdminTokenError,
+  ensureAdminToken,
+  type EnsuredAdminToken,
+  readAdminToken,
+} from "./admin_token.ts";
+export { bunkerUrl } from "./authorization_create.ts";
+export { syncBuiltinPolicies } from "./policy_store.ts";
 
 /** Builds the admin API over `deps`. */
 export function createApp(deps: AppDeps): Hono<{ Variables: AppVariables }> {
@@ -32,5 +43,8 @@ export function createApp(deps: AppDeps): Hono<{ Variables: AppVariables }> {
   app.use("*", bodyMiddleware(resolved.maxBodyBytes, resolved.bodyTimeoutMs));
   app.route("/health", healthRoutes());
   app.use("/api/*", adminAuth(resolved));
+  app.route("/api/keys", keyRoutes());
+  app.route("/api/policies", policyRoutes());
+  app.route("/api/authorizations", authorizationRoutes());
   return app;
 }

@@ -89,17 +89,19 @@ export function readJsonObject(c: Context<AppEnv>): Record<string, unknown> {
   try {
     value = JSON.parse(text);
   } catch (err: unknown) {
-    const position = err instanceof Error ? /position (\d+)/.exec(err.message)?.[1] : undefined;
-    throw new ApiError(
-      400,
-      position === undefined
-        ? "Cannot parse request body as JSON: syntax error"
-        : `Cannot parse request body as JSON: syntax error at position ${position}`,
-    );
+    throw new ApiError(400, `Cannot parse request body as JSON: ${jsonProblem(err)}`);
   }
   if (typeof value !== "object" || value === null || Array.isArray(value)) {
     const kind = value === null ? "null" : Array.isArray(value) ? "an array" : typeof value;
     throw new ApiError(400, `Request body must be a JSON object, got ${kind}`);
   }
   return value as Record<string, unknown>;
+}
+
+/** The parser's complaint, unless it may quote the body (V8 quotes snippets in double quotes). */
+function jsonProblem(err: unknown): string {
+  const message = err instanceof Error ? err.message : "";
+  if (message !== "" && !message.includes('"')) return message;
+  const position = /position (\d+)/.exec(message)?.[1];
+  return position === undefined ? "syntax error" : `syntax error at position ${position}`;
 }

@@ -1,0 +1,162 @@
+/**
+ * `POST /api/authorizations`: grants a stored key to NIP-46 clients through a fresh bunker
+ * keypair and a one-time-shown connection secret.
+ *
+ * Order: validate every field → resolve key and policy → seal the new bunker secret key (AAD =
+ * bunker pubkey) → store the row with only the sha256 of the connection secret → read the row back
+ * as the listener sees it and send `upsert` → wait (bounded) until the listener is subscribed →
+ * answer 201 with the `bunker://` URL. The URL and the secret exist only in that response: they
+ * are never stored, logged or put into an error message.
+ */
+import type { Context } from "hono";
+import { generateSecretKey, getPublicKey } from "nostr-tools/pure";
+import { pubkeyToHex } from "../config/config.ts";
+import { ForeignKeyViolationError } from "../db/db.ts";
+import type { KeyRecord } from "../db/repos/keys.ts";
+import type { Repos } from "../db/repos/mod.ts";
+import { deadline, TimeoutError } from "../util/async.ts";
+import { encodeHex, sha256Hex } from "../util/hex.ts";
+import { readJsonObject } from "./body.ts";
+import { ApiError, badField, quote } from "./errors.ts";
+import {
+  isValidName,
+  parseExpiresIn,
+  parseLabel,
+  parseMaxUses,
+  parseName,
+  parseRelays,
+  rejectUnknownFields,
+  requireString,
+} from "./fields.ts";
+import { policyForUse } from "./policy_store.ts";
+import type { AppEnv } from "./types.ts";
+import { iso } from "./views.ts";
+
+const FIELDS = ["key", "relays", "policy", "max_uses", "expires_in", "label"] as const;
+
+/** Builds the `bunker://` URL: lowercase hex bunker pubkey, each relay, then the secret. */
+export function bunkerUrl(bunkerPubkey: string, relays: readonly string[], secret: string): string {
+  const query = relays.map((relay) => `relay=${encodeURIComponent(relay)}`);
+  query.push(`secret=${encodeURIComponent(secret)}`);
+  return `bunker://${bunkerPubkey.toLowerCase()}?${query.join("&")}`;
+}
+
+/** Handles `POST /api/authorizations` (see the module doc). */
+export async function createAuthorization(c: Context<AppEnv>): Promise<Response> {
+  const { repos, vault, channel, deps } = c.var;
+  const body = readJsonObject(c);
+  rejectUnknownFields(body, FIELDS);
+  const keyRef = requireString(body, "key", 200);
+  const relays = parseRelays(body.relays, deps.defaultRelays);
+  if (relays.length === 0) {
+    throw badField("relays", "none given, and the server has no default relays (--relay)");
+  }
+  const policyName = body.policy === undefined || body.policy === null
+    ? null
+    : parseName(body, "policy");
+  const maxUses = parseMaxUses(body.max_uses);
+  const expiresIn = parseExpiresIn(body.expires_in);
+  const label = parseLabel(body.label);
+
+  const key = await resolveKey(repos, keyRef);
+  const policy = policyName === null ? null : await policyForUse(repos, channel, policyName);
+
+  const bunkerSecretKey = generateSecretKey();
+  let bunkerPubkey: string;
+  let bunkerSecretSealed: string;
+  try {
+    bunkerPubkey = getPublicKey(bunkerSecretKey);
+    bunkerSecretSealed = await vault.seal(bunkerSecretKey, bunkerPubkey);
+  } finally {
+    bunkerSecretKey.fill(0);
+  }
+  const connectionSecret = encodeHex(crypto.getRandomValues(new Uint8Array(32)));
+  const id = crypto.randomUUID();
+  try {
+    await repos.authorizations.create({
+      id,
+      keyId: key.id,
+      policyId: policy?.id ?? null,
+      bunkerPubkey,
+      bunkerSecretSealed,
+      secretHash: await sha256Hex(connectionSecret),
+      relays,
+      maxUses,
+      expiresAt: expiresIn === null ? null : new Date(deps.now() + expiresIn * 1000),
+      label,
+    });
+  } catch (err: unknown) {
+    if (!(err instanceof ForeignKeyViolationError)) throw err;
+    throw new ApiError(409, "Cannot create authorization: its key or policy was just removed");
+  }
+
+  // Committed: now tell the listener, from the row as the database has it.
+  const active = await repos.authorizations.loadActiveById(id);
+  if (active) channel.send({ type: "upsert", authorization: active });
+  const subscribed = active ? await waitSubscribed(c, bunkerPubkey) : false;
+  const record = await repos.authorizations.get(id);
+  if (!record) throw new Error(`Authorization ${id} vanished right after it was created`);
+  c.var.log({
+    level: "info",
+    ns: "http.authorizations",
+    msg: "Authorization created",
+    requestId: c.var.requestId,
+    authorizationId: id,
+    bunkerPubkey,
+    keyName: key.name,
+    policyName,
+    subscribed,
+  });
+  return c.json({
+    id,
+    bunker_url: bunkerUrl(bunkerPubkey, record.relays, connectionSecret),
+    bunker_pubkey: bunkerPubkey,
+    key_name: record.keyName,
+    user_pubkey: record.userPubkey,
+    relays: record.relays,
+    policy: record.policyName,
+    max_uses: record.maxUses,
+    expires_at: record.expiresAt === null ? null : iso(record.expiresAt),
+    label: record.label,
+    created_at: iso(record.createdAt),
+    subscribed,
+  }, 201);
+}
+
+/** The key named by `ref`: a hex or npub pubkey of a stored key, else a key name; 404 if none. */
+async function resolveKey(repos: Repos, ref: string): Promise<KeyRecord> {
+  const hex = pubkeyToHex(ref);
+  const byPubkey = hex === undefined ? undefined : await repos.keys.getByPubkey(hex);
+  if (byPubkey) return byPubkey;
+  const byName = isValidName(ref) ? await repos.keys.getByName(ref) : undefined;
+  if (byName) return byName;
+  throw new ApiError(404, `key: no stored key has the name or pubkey ${quote(ref, 100)}`, {
+    field: "key",
+  });
+}
+
+/** Waits up to `subscribeTimeoutMs` for the listener to subscribe `bunkerPubkey`; false if not. */
+async function waitSubscribed(c: Context<AppEnv>, bunkerPubkey: string): Promise<boolean> {
+  const { awaitSubscribed, subscribeTimeoutMs } = c.var.deps;
+  if (!awaitSubscribed) return false;
+  const controller = new AbortController();
+  const signal = AbortSignal.any([controller.signal, c.req.raw.signal]);
+  try {
+    return await deadline(awaitSubscribed(bunkerPubkey, signal), subscribeTimeoutMs) === true;
+  } catch (err: unknown) {
+    c.var.log({
+      level: "warn",
+      ns: "http.authorizations",
+      msg: err instanceof TimeoutError
+        ? "Listener did not subscribe the new bunker pubkey in time"
+        : "Cannot confirm the listener subscribed the new bunker pubkey",
+      requestId: c.var.requestId,
+      bunkerPubkey,
+      timeoutMs: subscribeTimeoutMs,
+      error: err instanceof TimeoutError ? undefined : err,
+    });
+    return false;
+  } finally {
+    controller.abort(new Error("The subscription wait is over"));
+  }
+}
