@@ -84,3 +84,24 @@ Deno.test("RelayPool bounds the pubkeys signed for one challenge", async () => {
   assert.equal(calls.flatMap((c) => c.bunkerPubkeys).length, 2);
   assert.equal(relay.messages("AUTH").length, 2);
 });
+
+Deno.test("RelayPool ignores a flood of new AUTH challenges on one socket", async () => {
+  await using relay = await FakeRelay.start({ challenge: "first", authRequired: true });
+  const { pubkeys, calls } = bunkerKeys(1);
+  const emptySignAuth: SignAuth = (challenge, relayUrl, bunkerPubkeys) => {
+    calls.push({ challenge, relayUrl, bunkerPubkeys });
+    return Promise.resolve([]);
+  };
+  await using pool = new RelayPool(testPoolOptions({ signAuth: emptySignAuth }));
+  pool.watch(pubkeys[0]!, [relay.url]);
+  const { client } = await relay.waitFor((r) => r.message[0] === "REQ");
+  const end = Date.now() + 2_000;
+  while (calls.length === 0 && Date.now() < end) await new Promise((r) => setTimeout(r, 5));
+  for (let i = 0; i < 20; i++) {
+    client.send(["AUTH", `challenge-${i}`]);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  await new Promise((r) => setTimeout(r, 50));
+  assert.ok(calls.length >= 2, "a new challenge is answered");
+  assert.ok(calls.length <= 5, `signed for ${calls.length} challenges`);
+});

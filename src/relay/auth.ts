@@ -8,6 +8,7 @@ import type { Log } from "../log.ts";
 import { isHex64 } from "../util/hex.ts";
 import { deadline as withDeadline } from "../util/async.ts";
 import type { RelayConnection } from "./connection.ts";
+import { Notifier } from "./notify.ts";
 import type { NostrEvent, SignAuth } from "./types.ts";
 import { redactRelayUrl } from "./url.ts";
 
@@ -23,9 +24,16 @@ export interface AuthOptions {
   maxAuthPerChallenge: number;
 }
 
+/** Most challenges honoured on one socket; later ones are ignored (a relay cannot make us sign forever). */
+const MAX_CHALLENGES_PER_SOCKET = 5;
+/** Longest challenge accepted, in characters. */
+const MAX_CHALLENGE_LENGTH = 1_024;
+
 interface State {
   session: number;
   challenge?: string;
+  challenges: number;
+  arrived: Notifier;
   attempted: Set<string>;
   authed: Set<string>;
   epoch: number;
@@ -45,6 +53,23 @@ export class Authenticator {
   /** Grows each time a pubkey is newly accepted on `conn`; a REQ sent before may now succeed. */
   epoch(conn: RelayConnection): number {
     return this.#state(conn).epoch;
+  }
+
+  /**
+   * Records a relay's `["AUTH", challenge]` for the current socket of `conn`; false (ignored) when
+   * it is malformed or the socket already sent too many.
+   */
+  setChallenge(conn: RelayConnection, challenge: unknown): boolean {
+    if (typeof challenge !== "string" || challenge.length === 0) return false;
+    if (challenge.length > MAX_CHALLENGE_LENGTH) return false;
+    const state = this.#state(conn);
+    if (state.challenges >= MAX_CHALLENGES_PER_SOCKET) return false;
+    state.challenges++;
+    state.challenge = challenge;
+    state.attempted.clear();
+    state.authed.clear();
+    state.arrived.notifyAll();
+    return true;
   }
 
   /** True when `bunkerPubkey` is authenticated on the current socket of `conn`. */
@@ -75,7 +100,8 @@ export class Authenticator {
     if (!state) {
       state = {
         session: conn.session,
-        challenge: conn.challenge,
+        challenges: 0,
+        arrived: new Notifier(),
         attempted: new Set(),
         authed: new Set(),
         epoch: 0,
@@ -83,9 +109,10 @@ export class Authenticator {
       };
       this.#states.set(conn, state);
     }
-    if (state.session !== conn.session || state.challenge !== conn.challenge) {
+    if (state.session !== conn.session) {
       state.session = conn.session;
-      state.challenge = conn.challenge;
+      state.challenge = undefined;
+      state.challenges = 0;
       state.attempted.clear();
       state.authed.clear();
     }
@@ -101,13 +128,13 @@ export class Authenticator {
     const { signAuth, log, maxAuthPerChallenge } = this.#opts;
     const url = redactRelayUrl(this.#opts.url);
     if (!signAuth) return 0;
-    if (conn.challenge === undefined && conn.isOpen) {
-      await conn.challengeArrived.wait(deadline, signal);
-    }
-    const challenge = conn.challenge;
     const session = conn.session;
-    if (challenge === undefined || !conn.isOpen) return 0;
+    if (this.#state(conn).challenge === undefined && conn.isOpen) {
+      await this.#state(conn).arrived.wait(deadline, signal);
+    }
     const state = this.#state(conn);
+    const challenge = state.challenge;
+    if (challenge === undefined || !conn.isOpen || conn.session !== session) return 0;
     const budget = maxAuthPerChallenge - state.attempted.size;
     const wanted = [...new Set(pubkeys)].filter((pk) => !state.attempted.has(pk)).slice(
       0,
@@ -126,7 +153,7 @@ export class Authenticator {
       log({ level: "warn", ns: "relay.auth", msg: "Cannot sign NIP-42 AUTH", url, err });
       return 0;
     }
-    if (conn.session !== session || conn.challenge !== challenge || !Array.isArray(events)) {
+    if (conn.session !== session || state.challenge !== challenge || !Array.isArray(events)) {
       return 0;
     }
     const valid = events.slice(0, wanted.length).filter((ev) =>

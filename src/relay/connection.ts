@@ -3,11 +3,13 @@
  * exponential backoff, keepalive pings, size-capped JSON parsing of relay messages. What the
  * messages mean is the owner's business (see `relay.ts`).
  */
-import { Buffer } from "node:buffer";
+import type { Buffer } from "node:buffer";
 // @ts-types="npm:@types/ws@8.18.1"
 import WebSocket from "ws";
 import type { Log } from "../log.ts";
 import { backoffDelay, type BackoffOptions } from "./backoff.ts";
+import { decodeFrame } from "./frames.ts";
+import { Keepalive } from "./keepalive.ts";
 import { Notifier } from "./notify.ts";
 import { OkWaiters } from "./ok.ts";
 import { RecentIds } from "./recent.ts";
@@ -58,8 +60,6 @@ export class RelayConnection {
   readonly okWaiters: OkWaiters = new OkWaiters();
   /** Event ids seen on the current socket (cheap duplicate drop). */
   readonly seenIds: RecentIds = new RecentIds(4_096);
-  /** Wakes waiters when a NIP-42 challenge arrives. */
-  readonly challengeArrived: Notifier = new Notifier();
   /** Reconnect attempts made. */
   reconnects = 0;
   /** Last connection error (kept after a successful reconnect). */
@@ -71,12 +71,10 @@ export class RelayConnection {
   #ws?: WebSocket;
   #socketClosed: Promise<void> = Promise.resolve();
   #timer?: Timer;
-  #pingTimer?: Timer;
-  #pongTimer?: Timer;
+  #keepalive?: Keepalive;
   #attempt = 0;
   #openedAt = 0;
   #session = 0;
-  #challenge?: string;
   #socketError?: string;
   #malformed = 0;
 
@@ -104,17 +102,6 @@ export class RelayConnection {
   /** Increments at each open; tells a caller whether the socket it used is still the same. */
   get session(): number {
     return this.#session;
-  }
-
-  /** The NIP-42 challenge of the current socket, if the relay sent one. */
-  get challenge(): string | undefined {
-    return this.#challenge;
-  }
-
-  /** Records the relay's NIP-42 challenge for the current socket and wakes its waiters. */
-  setChallenge(challenge: string): void {
-    this.#challenge = challenge;
-    this.challengeArrived.notifyAll();
   }
 
   /** Starts connecting (no-op unless idle). */
@@ -148,7 +135,6 @@ export class RelayConnection {
       this.#state = "stopped";
       this.#clearTimers();
       this.#opened.notifyAll();
-      this.challengeArrived.notifyAll();
       const ws = this.#ws;
       if (ws) {
         if (ws.readyState === WebSocket.OPEN) ws.close(1000);
@@ -198,11 +184,7 @@ export class RelayConnection {
     ws.on("error", (err: Error) => {
       this.#socketError ??= shortReason(err.message);
     });
-    ws.on("pong", () => {
-      clearTimeout(this.#pongTimer);
-      this.#pongTimer = undefined;
-      this.#schedulePing();
-    });
+    ws.on("pong", () => this.#keepalive?.pong());
     ws.on("message", (data: WebSocket.RawData, isBinary: boolean) => this.#onData(data, isBinary));
   }
 
@@ -213,10 +195,19 @@ export class RelayConnection {
     this.#state = "open";
     this.#openedAt = Date.now();
     this.#session++;
-    this.#challenge = undefined;
     this.#malformed = 0;
     this.seenIds.clear();
-    this.#schedulePing();
+    const ws = this.#ws;
+    if (ws) {
+      const pingable = {
+        ping: () => ws.readyState === WebSocket.OPEN && ws.ping(),
+        terminate: () => ws.terminate(),
+      };
+      const { pingIntervalMs, pongTimeoutMs } = this.#opts;
+      this.#keepalive = new Keepalive(pingable, pingIntervalMs, pongTimeoutMs, (reason) => {
+        this.#socketError = reason;
+      });
+    }
     this.#opts.log({
       level: "info",
       ns: "relay.conn",
@@ -231,7 +222,6 @@ export class RelayConnection {
   #down(reason: string, wasOpen: boolean): void {
     this.lastError = reason;
     this.#clearTimers();
-    this.#challenge = undefined;
     this.okWaiters.failAll(`lost: ${reason}`);
     if (wasOpen && Date.now() - this.#openedAt >= this.#opts.backoff.resetAfterMs) {
       this.#attempt = 0;
@@ -256,60 +246,25 @@ export class RelayConnection {
     this.#opts.onDown(this, reason);
   }
 
-  #schedulePing(): void {
-    const { pingIntervalMs, pongTimeoutMs } = this.#opts;
-    clearTimeout(this.#pingTimer);
-    this.#pingTimer = undefined;
-    if (pingIntervalMs <= 0 || this.#state !== "open") return;
-    this.#pingTimer = setTimeout(() => {
-      this.#pingTimer = undefined;
-      const ws = this.#ws;
-      if (this.#state !== "open" || !ws) return;
-      ws.ping();
-      this.#pongTimer = setTimeout(() => {
-        this.#pongTimer = undefined;
-        this.#socketError = `keepalive timeout: no pong within ${pongTimeoutMs} ms`;
-        ws.terminate();
-      }, pongTimeoutMs);
-    }, pingIntervalMs);
-  }
-
   #clearTimers(): void {
     clearTimeout(this.#timer);
-    clearTimeout(this.#pingTimer);
-    clearTimeout(this.#pongTimer);
-    this.#timer = this.#pingTimer = this.#pongTimer = undefined;
+    this.#timer = undefined;
+    this.#keepalive?.stop();
+    this.#keepalive = undefined;
   }
 
   #onData(data: WebSocket.RawData, isBinary: boolean): void {
-    const bytes = Array.isArray(data)
-      ? data.reduce((n, b) => n + b.byteLength, 0)
-      : data.byteLength;
-    if (isBinary) return this.#malformedMessage("binary frame", bytes);
-    if (bytes > this.#opts.maxMessageBytes) return this.#malformedMessage("oversized", bytes);
-    const text = Array.isArray(data)
-      ? Buffer.concat(data).toString("utf8")
-      : Buffer.isBuffer(data)
-      ? data.toString("utf8")
-      : Buffer.from(data).toString("utf8");
-    let message: unknown;
+    const decoded = decodeFrame(data, isBinary, this.#opts.maxMessageBytes);
+    if (!decoded.ok) return this.#malformedMessage(decoded.reason, decoded.bytes);
     try {
-      message = JSON.parse(text);
-    } catch (_err: unknown) {
-      return this.#malformedMessage("invalid JSON", bytes);
-    }
-    if (!Array.isArray(message) || typeof message[0] !== "string") {
-      return this.#malformedMessage("not a relay message array", bytes);
-    }
-    try {
-      this.#opts.onMessage(this, message);
+      this.#opts.onMessage(this, decoded.message);
     } catch (err: unknown) {
       this.#opts.log({
         level: "error",
         ns: "relay.conn",
         msg: "Relay message handler failed",
         url: this.#logUrl,
-        type: message[0].slice(0, 16),
+        type: String(decoded.message[0]).slice(0, 16),
         err,
       });
     }

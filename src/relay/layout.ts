@@ -39,6 +39,8 @@ export class SubscriptionLayout {
   readonly #chunks: Set<string>[] = [];
   readonly #chunkOf = new Map<string, number>();
   readonly #dirty = new Set<number>();
+  /** No chunk before this index has room (keeps add() from rescanning full chunks). */
+  #firstWithRoom = 0;
 
   /** An empty layout. */
   constructor(limits: LayoutLimits) {
@@ -64,8 +66,14 @@ export class SubscriptionLayout {
   /** Places a pubkey; false if it was already there. */
   add(bunkerPubkey: string): boolean {
     if (this.#chunkOf.has(bunkerPubkey)) return false;
-    let index = this.#chunks.findIndex((c) => c.size < this.#limits.pubkeysPerFilter);
-    if (index === -1) index = this.#chunks.push(new Set()) - 1;
+    let index = this.#firstWithRoom;
+    while (
+      index < this.#chunks.length && this.#chunks[index]!.size >= this.#limits.pubkeysPerFilter
+    ) {
+      index++;
+    }
+    if (index === this.#chunks.length) this.#chunks.push(new Set());
+    this.#firstWithRoom = index;
     this.#chunks[index]!.add(bunkerPubkey);
     this.#chunkOf.set(bunkerPubkey, index);
     if (!this.#limits.subscribeAll) this.#dirty.add(this.#slotOfChunk(index));
@@ -79,9 +87,11 @@ export class SubscriptionLayout {
     if (index === undefined) return false;
     this.#chunkOf.delete(bunkerPubkey);
     this.#chunks[index]!.delete(bunkerPubkey);
+    this.#firstWithRoom = Math.min(this.#firstWithRoom, index);
     if (!this.#limits.subscribeAll) this.#dirty.add(this.#slotOfChunk(index));
     else if (this.size === 0) this.#dirty.add(0);
     while (this.#chunks.length > 0 && this.#chunks.at(-1)!.size === 0) this.#chunks.pop();
+    this.#firstWithRoom = Math.min(this.#firstWithRoom, this.#chunks.length);
     return true;
   }
 

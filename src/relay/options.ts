@@ -2,6 +2,8 @@
 // @ts-types="npm:@types/ws@8.18.1"
 import WebSocket from "ws";
 import { type BackoffOptions, DEFAULT_BACKOFF } from "./backoff.ts";
+import { filtersPerReqFor } from "./layout.ts";
+import type { RelaySettings } from "./relay.ts";
 import type { RelayPoolOptions } from "./types.ts";
 
 /** Pool options with every default filled in. */
@@ -71,5 +73,36 @@ export function resolveOptions(opts: RelayPoolOptions): ResolvedOptions {
     subscribeAll: opts.subscribeAll ?? false,
     backoff,
     WebSocketImpl: opts.WebSocketImpl ?? WebSocket,
+  };
+}
+
+/** The settings every {@link Relay} of a pool shares. */
+export function relaySettings(
+  o: ResolvedOptions,
+  hooks: Pick<RelaySettings, "onCovered" | "signal">,
+): RelaySettings {
+  return {
+    ...hooks,
+    log: o.log,
+    onEvent: o.onEvent,
+    signAuth: o.signAuth,
+    windowSeconds: o.windowSeconds,
+    limits: {
+      pubkeysPerFilter: o.maxPubkeysPerFilter,
+      filtersPerReq: filtersPerReqFor(o.maxFiltersPerReq, o.maxReqBytes, o.maxPubkeysPerFilter),
+      reqsPerConnection: o.maxReqsPerConnection,
+      subscribeAll: o.subscribeAll,
+    },
+    connection: {
+      WebSocketImpl: o.WebSocketImpl,
+      connectTimeoutMs: o.connectTimeoutMs,
+      pingIntervalMs: o.pingIntervalMs,
+      pongTimeoutMs: o.pongTimeoutMs,
+      maxMessageBytes: o.maxMessageBytes,
+      backoff: o.backoff,
+    },
+    backoff: o.backoff,
+    authTimeoutMs: o.authTimeoutMs,
+    maxAuthPerChallenge: o.maxAuthPerChallenge,
   };
 }

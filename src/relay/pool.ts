@@ -6,8 +6,7 @@
  * thousand calls in a row cost a handful of messages. Events go to `onEvent` unverified.
  */
 import { isHex64 } from "../util/hex.ts";
-import { filtersPerReqFor } from "./layout.ts";
-import { type ResolvedOptions, resolveOptions } from "./options.ts";
+import { relaySettings, type ResolvedOptions, resolveOptions } from "./options.ts";
 import { publishToRelay } from "./publish.ts";
 import { Relay } from "./relay.ts";
 import type { NostrEvent, PublishResult, RelayPoolOptions, RelayStatus, Timer } from "./types.ts";
@@ -30,6 +29,9 @@ export interface PublishOptions {
   /** Called with each relay's result as soon as it is known. */
   onResult?: (result: PublishResult) => void;
 }
+
+/** Longest timeout accepted by ready() and publish(), in ms (one day). */
+const MAX_TIMEOUT_MS = 86_400_000;
 
 interface ReadyWaiter {
   bunkerPubkey: string;
@@ -102,7 +104,10 @@ export class RelayPool implements AsyncDisposable {
     if (this.#covered(bunkerPubkey)) return Promise.resolve(true);
     const { signal } = opts;
     if (signal?.aborted) return Promise.resolve(false);
-    const timeoutMs = opts.timeoutMs ?? this.#o.readyTimeoutMs;
+    const timeoutMs = Math.min(
+      Math.max(0, opts.timeoutMs ?? this.#o.readyTimeoutMs),
+      MAX_TIMEOUT_MS,
+    );
     return new Promise<boolean>((resolve) => {
       const waiter: ReadyWaiter = {
         bunkerPubkey,
@@ -140,6 +145,11 @@ export class RelayPool implements AsyncDisposable {
       );
     }
     const timeoutMs = opts.timeoutMs ?? this.#o.publishTimeoutMs;
+    if (!(Number.isSafeInteger(timeoutMs) && timeoutMs >= 0 && timeoutMs <= MAX_TIMEOUT_MS)) {
+      return Promise.reject(
+        new RangeError(`Cannot publish with timeoutMs "${timeoutMs}": need 0 to ${MAX_TIMEOUT_MS}`),
+      );
+    }
     const signal = opts.signal
       ? AbortSignal.any([opts.signal, this.#closing.signal])
       : this.#closing.signal;
@@ -205,32 +215,8 @@ export class RelayPool implements AsyncDisposable {
   #relay(url: string): Relay {
     let relay = this.#relays.get(url);
     if (!relay) {
-      const o = this.#o;
-      relay = new Relay(url, {
-        log: o.log,
-        onEvent: o.onEvent,
-        onCovered: () => this.#checkWaiters(),
-        signAuth: o.signAuth,
-        windowSeconds: o.windowSeconds,
-        limits: {
-          pubkeysPerFilter: o.maxPubkeysPerFilter,
-          filtersPerReq: filtersPerReqFor(o.maxFiltersPerReq, o.maxReqBytes, o.maxPubkeysPerFilter),
-          reqsPerConnection: o.maxReqsPerConnection,
-          subscribeAll: o.subscribeAll,
-        },
-        connection: {
-          WebSocketImpl: o.WebSocketImpl,
-          connectTimeoutMs: o.connectTimeoutMs,
-          pingIntervalMs: o.pingIntervalMs,
-          pongTimeoutMs: o.pongTimeoutMs,
-          maxMessageBytes: o.maxMessageBytes,
-          backoff: o.backoff,
-        },
-        backoff: o.backoff,
-        authTimeoutMs: o.authTimeoutMs,
-        maxAuthPerChallenge: o.maxAuthPerChallenge,
-        signal: this.#closing.signal,
-      });
+      const hooks = { onCovered: () => this.#checkWaiters(), signal: this.#closing.signal };
+      relay = new Relay(url, relaySettings(this.#o, hooks));
       this.#relays.set(url, relay);
     }
     clearTimeout(this.#idleTimers.get(relay));

@@ -79,7 +79,9 @@ async function startSilentServer() {
     for await (const conn of listener) {
       state.accepted++;
       conns.add(conn);
-      const task = serve(conn).finally(() => {
+      const task = serve(conn).catch((_closed: unknown) => {
+        // The socket was closed under a pending read or write by dispose: nothing to do.
+      }).finally(() => {
         conns.delete(conn);
         tasks.delete(task);
         try {

@@ -5,10 +5,11 @@
  */
 import type { Log } from "../log.ts";
 import { Authenticator } from "./auth.ts";
-import { backoffDelay, type BackoffOptions } from "./backoff.ts";
+import type { BackoffOptions } from "./backoff.ts";
 import { type ConnectionOptions, RelayConnection, shortReason } from "./connection.ts";
-import { type Coverage, type LayoutLimits, SubscriptionLayout } from "./layout.ts";
-import type { RelayStatus, SignAuth, Timer } from "./types.ts";
+import { type LayoutLimits, SubscriptionLayout } from "./layout.ts";
+import { Subscriptions } from "./subscriptions.ts";
+import type { RelayStatus, SignAuth } from "./types.ts";
 import { redactRelayUrl } from "./url.ts";
 
 /** Settings of a {@link Relay}, derived from the pool options. */
@@ -37,16 +38,6 @@ export interface RelaySettings {
   signal: AbortSignal;
 }
 
-interface Slot {
-  subId?: string;
-  coverage: Coverage;
-  eosed: boolean;
-  authBlocked: boolean;
-  sentAuthEpoch: number;
-  attempt: number;
-  retryTimer?: Timer;
-}
-
 /** One relay URL and its connections. */
 export class Relay {
   /** Normalized URL. */
@@ -64,13 +55,9 @@ export class Relay {
   readonly #s: RelaySettings;
   readonly #logUrl: string;
   readonly #conns: (RelayConnection | undefined)[] = [];
-  readonly #slots = new Map<number, Slot>();
-  readonly #subSlots = new Map<string, number>();
+  readonly #subs: Subscriptions;
   readonly #stopping = new Set<Promise<void>>();
-  readonly #authPending = new WeakSet<RelayConnection>();
   #reconnectsOfStopped = 0;
-  #subSeq = 0;
-  #authNeeded = false;
   #closed = false;
 
   /** Opens nothing until {@link sync}. */
@@ -84,6 +71,20 @@ export class Relay {
       log: settings.log,
       signAuth: settings.signAuth,
       maxAuthPerChallenge: settings.maxAuthPerChallenge,
+    });
+    this.#subs = new Subscriptions({
+      logUrl: this.#logUrl,
+      log: settings.log,
+      windowSeconds: settings.windowSeconds,
+      backoff: settings.backoff,
+      authTimeoutMs: settings.authTimeoutMs,
+      canAuthenticate: settings.signAuth !== undefined,
+      signal: settings.signal,
+      layout: this.layout,
+      auth: this.auth,
+      connection: (index) => this.#conns[index],
+      onCovered: settings.onCovered,
+      onError: (reason) => (this.lastError = reason),
     });
   }
 
@@ -103,7 +104,7 @@ export class Relay {
       if (!needed && conn) this.#stopConnection(k);
     }
     while (this.#conns.length > 0 && this.#conns.at(-1) === undefined) this.#conns.pop();
-    for (const slot of this.layout.takeDirty()) this.#sendSlot(slot);
+    for (const slot of this.layout.takeDirty()) this.#subs.send(slot);
   }
 
   /** True once {@link close} was called. */
@@ -122,23 +123,16 @@ export class Relay {
 
   /** True when a REQ covering `bunkerPubkey` is open on an open socket and answered EOSE. */
   covers(bunkerPubkey: string): boolean {
-    const slotIndex = this.layout.slotOf(bunkerPubkey);
-    if (slotIndex === undefined) return false;
-    const slot = this.#slots.get(slotIndex);
-    const conn = this.#conns[this.layout.connectionOf(slotIndex)];
-    if (!slot?.eosed || !slot.subId || !conn?.isOpen) return false;
-    return slot.coverage === "all" || slot.coverage.has(bunkerPubkey);
+    return this.#subs.covers(bunkerPubkey);
   }
 
   /** Status for `/health`. */
   status(): RelayStatus {
     const conns = this.#conns.filter((c): c is RelayConnection => c !== undefined);
-    const slots = [...this.#slots.values()];
     return {
       url: this.#logUrl,
       connected: conns.length > 0 && conns.every((c) => c.isOpen),
-      subscribed: this.layout.size > 0 && slots.length > 0 &&
-        slots.every((s) => s.eosed && s.subId !== undefined),
+      subscribed: this.layout.size > 0 && this.#subs.allCovered,
       pubkeys: this.layout.size,
       connections: conns.length,
       reconnects: this.#reconnectsOfStopped + conns.reduce((n, c) => n + c.reconnects, 0),
@@ -150,17 +144,15 @@ export class Relay {
   /** Closes every connection and clears every timer. */
   async close(): Promise<void> {
     this.#closed = true;
-    for (const slot of this.#slots.values()) clearTimeout(slot.retryTimer);
-    this.#slots.clear();
+    this.#subs.close();
     for (let k = 0; k < this.#conns.length; k++) this.#stopConnection(k);
     while (this.#stopping.size > 0) await Promise.all([...this.#stopping]);
   }
 
-  /** Handles one connection-level auth-required signal for publishing: authenticates `pubkey`. */
+  /** Authenticates `bunkerPubkey` on `conn` after an EVENT got OK false `auth-required:`. */
   authenticateFor(conn: RelayConnection, bunkerPubkey: string, deadline: number): Promise<number> {
-    this.#authNeeded = true;
-    const pubkeys = [bunkerPubkey, ...this.layout.pubkeysOf(conn.index)];
-    return this.auth.authenticate(conn, pubkeys, deadline, this.#s.signal);
+    this.#subs.markAuthNeeded();
+    return this.auth.authenticate(conn, [bunkerPubkey], deadline, this.#s.signal);
   }
 
   #openConnection(index: number): RelayConnection {
@@ -169,9 +161,12 @@ export class Relay {
       url: this.url,
       index,
       log: this.#s.log,
-      onOpen: (c) => this.#onOpen(c),
+      onOpen: (c) => this.#subs.onOpen(c),
       onMessage: (c, message) => this.#onMessage(c, message),
-      onDown: (c, reason) => this.#onDown(c, reason),
+      onDown: (c, reason) => {
+        this.lastError = reason;
+        this.#subs.onDown(c);
+      },
     });
     conn.start();
     return conn;
@@ -186,197 +181,46 @@ export class Relay {
     this.#stopping.add(stopping);
   }
 
-  #onOpen(conn: RelayConnection): void {
-    for (const slot of this.layout.slotsOf(conn.index)) this.#sendSlot(slot);
-  }
-
-  #onDown(conn: RelayConnection, reason: string): void {
-    this.lastError = reason;
-    for (const index of this.layout.slotsOf(conn.index)) {
-      const slot = this.#slots.get(index);
-      if (!slot) continue;
-      clearTimeout(slot.retryTimer);
-      if (slot.subId) this.#subSlots.delete(slot.subId);
-      Object.assign(slot, {
-        subId: undefined,
-        eosed: false,
-        authBlocked: false,
-        retryTimer: undefined,
-      });
-    }
-  }
-
-  /** Sends (or re-sends, or closes) the REQ of `index` if its connection is open. */
-  #sendSlot(index: number): void {
-    if (this.#closed) return;
-    const connIndex = this.layout.connectionOf(index);
-    const conn = this.#conns[connIndex];
-    let slot = this.#slots.get(index);
-    if (slot) clearTimeout(slot.retryTimer);
-    const since = Math.floor(Date.now() / 1000) - this.#s.windowSeconds;
-    const filters = this.layout.filtersFor(index, since);
-    if (filters.length === 0) {
-      if (slot?.subId) {
-        conn?.send(JSON.stringify(["CLOSE", slot.subId]));
-        this.#subSlots.delete(slot.subId);
-      }
-      this.#slots.delete(index);
-      return;
-    }
-    slot ??= {
-      coverage: new Set(),
-      eosed: false,
-      authBlocked: false,
-      sentAuthEpoch: 0,
-      attempt: 0,
-    };
-    this.#slots.set(index, slot);
-    if (!conn?.isOpen) return;
-    const subId = `kc${connIndex}.${index}.${++this.#subSeq}`;
-    const old = slot.subId;
-    conn.send(JSON.stringify(["REQ", subId, ...filters]));
-    if (old) {
-      conn.send(JSON.stringify(["CLOSE", old]));
-      this.#subSlots.delete(old);
-    }
-    this.#subSlots.set(subId, index);
-    Object.assign(slot, {
-      subId,
-      coverage: this.layout.coverageOf(index),
-      eosed: false,
-      authBlocked: false,
-      sentAuthEpoch: this.auth.epoch(conn),
-    });
-    this.#s.log({
-      level: "debug",
-      ns: "relay.sub",
-      msg: "Sent REQ",
-      url: this.#logUrl,
-      subId,
-      filters: filters.length,
-      replaces: old,
-    });
-  }
-
-  #retrySlot(index: number, why: string): void {
-    const slot = this.#slots.get(index);
-    if (!slot || this.#closed) return;
-    clearTimeout(slot.retryTimer);
-    const delayMs = backoffDelay(slot.attempt++, this.#s.backoff);
-    this.#s.log({
-      level: "info",
-      ns: "relay.sub",
-      msg: "Retrying REQ",
-      url: this.#logUrl,
-      slot: index,
-      reason: why,
-      retryInMs: delayMs,
-    });
-    slot.retryTimer = setTimeout(() => this.#sendSlot(index), delayMs);
-  }
-
   #onMessage(conn: RelayConnection, message: unknown[]): void {
     const [type, a, b, c] = message;
     switch (type) {
       case "EVENT":
-        if (typeof a !== "string" || typeof b !== "object" || b === null) return this.#bad(type);
-        if (typeof (b as { id?: unknown }).id === "string") {
-          if (!conn.seenIds.add((b as { id: string }).id)) return;
-        }
-        this.lastEventAt = Date.now();
-        this.#s.onEvent(b, this.url);
-        return;
+        return this.#onEvent(conn, a, b);
       case "EOSE":
-        return this.#onEose(a);
+        return this.#subs.onEose(a);
       case "CLOSED":
-        return this.#onClosed(conn, a, b);
+        return this.#subs.onClosed(conn, a, b);
       case "OK":
-        if (typeof a !== "string" || typeof b !== "boolean") return this.#bad(type);
+        if (typeof a !== "string" || typeof b !== "boolean") return this.#ignored(type);
         conn.okWaiters.resolve(a, b, typeof c === "string" ? c : "");
         return;
-      case "NOTICE":
-        this.lastError = `NOTICE: ${shortReason(String(a))}`;
-        this.#s.log({
-          level: "warn",
-          ns: "relay.pool",
-          msg: "Relay NOTICE",
-          url: this.#logUrl,
-          notice: shortReason(String(a)),
-        });
+      case "NOTICE": {
+        const notice = shortReason(String(a));
+        this.lastError = `NOTICE: ${notice}`;
+        const url = this.#logUrl;
+        this.#s.log({ level: "warn", ns: "relay.pool", msg: "Relay NOTICE", url, notice });
         return;
+      }
       case "AUTH":
-        if (typeof a !== "string" || a.length === 0 || a.length > 1_024) return this.#bad(type);
-        conn.setChallenge(a);
-        if (this.#authNeeded) void this.#authThenResend(conn);
-        return;
+        if (!this.auth.setChallenge(conn, a)) return this.#ignored(type);
+        return this.#subs.onChallenge(conn);
       default:
-        return this.#bad(String(type).slice(0, 16));
+        return this.#ignored(String(type).slice(0, 16));
     }
   }
 
-  #bad(type: string): void {
-    this.#s.log({
-      level: "debug",
-      ns: "relay.pool",
-      msg: "Ignored relay message",
-      url: this.#logUrl,
-      type,
-    });
-  }
-
-  #onEose(subId: unknown): void {
-    const index = typeof subId === "string" ? this.#subSlots.get(subId) : undefined;
-    const slot = index === undefined ? undefined : this.#slots.get(index);
-    if (!slot || slot.subId !== subId) return;
-    slot.eosed = true;
-    slot.attempt = 0;
-    this.#s.onCovered();
-  }
-
-  #onClosed(conn: RelayConnection, subId: unknown, reason: unknown): void {
-    if (typeof subId !== "string") return this.#bad("CLOSED");
-    const index = this.#subSlots.get(subId);
-    const slot = index === undefined ? undefined : this.#slots.get(index);
-    if (index === undefined || !slot || slot.subId !== subId) return;
-    const why = shortReason(typeof reason === "string" ? reason : "");
-    this.#subSlots.delete(subId);
-    Object.assign(slot, { subId: undefined, eosed: false });
-    this.lastError = `CLOSED: ${why}`;
-    this.#s.log({
-      level: "warn",
-      ns: "relay.sub",
-      msg: "Relay closed REQ",
-      url: this.#logUrl,
-      subId,
-      reason: why,
-    });
-    if (!why.startsWith("auth-required:") || !this.#s.signAuth) return this.#retrySlot(index, why);
-    this.#authNeeded = true;
-    slot.authBlocked = true;
-    if (slot.sentAuthEpoch < this.auth.epoch(conn)) return this.#sendSlot(index);
-    void this.#authThenResend(conn);
-  }
-
-  /** Authenticates on `conn`, then re-sends its REQs that were closed with `auth-required:`. */
-  async #authThenResend(conn: RelayConnection): Promise<void> {
-    if (this.#authPending.has(conn)) return;
-    this.#authPending.add(conn);
-    const blocked = () =>
-      this.layout.slotsOf(conn.index).filter((i) => this.#slots.get(i)?.authBlocked);
-    try {
-      const first = blocked().flatMap((i) => this.layout.pubkeysOfSlot(i));
-      const priority = first.length > 0 ? first : this.layout.pubkeysOf(conn.index);
-      const all = [...priority, ...this.layout.pubkeysOf(conn.index)];
-      const deadline = Date.now() + this.#s.authTimeoutMs;
-      await this.auth.authenticate(conn, all, deadline, this.#s.signal);
-    } finally {
-      this.#authPending.delete(conn);
+  #onEvent(conn: RelayConnection, subId: unknown, event: unknown): void {
+    if (typeof subId !== "string" || typeof event !== "object" || event === null) {
+      return this.#ignored("EVENT");
     }
-    if (this.#closed || !conn.isOpen) return;
-    for (const index of blocked()) {
-      const slot = this.#slots.get(index);
-      if (slot && slot.sentAuthEpoch < this.auth.epoch(conn)) this.#sendSlot(index);
-      else this.#retrySlot(index, "auth-required: authentication did not help");
-    }
+    const id = (event as { id?: unknown }).id;
+    if (typeof id === "string" && !conn.seenIds.add(id)) return;
+    this.lastEventAt = Date.now();
+    this.#s.onEvent(event, this.url);
+  }
+
+  #ignored(type: string): void {
+    const url = this.#logUrl;
+    this.#s.log({ level: "debug", ns: "relay.pool", msg: "Ignored relay message", url, type });
   }
 }
