@@ -139,7 +139,7 @@ export class RelayConnection {
       if (ws) {
         if (ws.readyState === WebSocket.OPEN) ws.close(1000);
         else ws.terminate();
-        const killer = setTimeout(() => ws.terminate(), 1_000);
+        const killer = setTimeout(() => ws.terminate(), Math.min(1_000, this.#opts.pongTimeoutMs));
         await this.#socketClosed;
         clearTimeout(killer);
       }

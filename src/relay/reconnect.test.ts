@@ -44,11 +44,29 @@ Deno.test("RelayPool terminates a socket whose pings go unanswered and reconnect
   assert.match(pool.status()[0]?.lastError ?? "", /keepalive timeout/);
 });
 
+Deno.test("RelayPool gives up a handshake that never completes after connectTimeoutMs", async () => {
+  await using server = await startSilentServer({ handshake: false });
+  await using live = await FakeRelay.start();
+  await using pool = new RelayPool(testPoolOptions({ connectTimeoutMs: 100 }));
+  const stuck = `ws://127.0.0.1:${server.port}`;
+  const bunkerPubkey = randomHex64();
+  const started = Date.now();
+  pool.watch(bunkerPubkey, [stuck, live.url]);
+  assert.equal(await pool.ready(bunkerPubkey), true);
+  assert.ok(Date.now() - started < 500, "the stuck relay did not delay the live one");
+  const end = Date.now() + 3_000;
+  while (server.accepted < 2 && Date.now() < end) await settle(10);
+  assert.ok(server.accepted >= 2, "the pool retried after the timeout");
+  const status = pool.status().find((s) => s.url === stuck);
+  assert.equal(status?.connected, false);
+  assert.match(status?.lastError ?? "", /time/i);
+});
+
 /**
- * A TCP server that completes the WebSocket handshake and then ignores everything, pings
- * included (Deno.serve would answer pings by itself).
+ * A TCP server that completes the WebSocket handshake (or, with `handshake: false`, never
+ * answers it) and then ignores everything, pings included (Deno.serve would answer pings).
  */
-async function startSilentServer() {
+async function startSilentServer({ handshake = true } = {}) {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const conns = new Set<Deno.Conn>();
   const tasks = new Set<Promise<void>>();
@@ -56,10 +74,16 @@ async function startSilentServer() {
   const serve = async (conn: Deno.Conn) => {
     const buf = new Uint8Array(4_096);
     let head = "";
-    while (!head.includes("\r\n\r\n")) {
+    while (handshake && !head.includes("\r\n\r\n")) {
       const n = await conn.read(buf).catch(() => null);
       if (n === null) return;
       head += new TextDecoder().decode(buf.subarray(0, n));
+    }
+    if (!handshake) {
+      for (let i = 0; i < 10_000; i++) {
+        if ((await conn.read(buf).catch(() => null)) === null) return;
+      }
+      return;
     }
     const key = /sec-websocket-key:\s*(\S+)/i.exec(head)?.[1] ?? "";
     const digest = await crypto.subtle.digest(
