@@ -1,0 +1,116 @@
+import { assertEquals, assertNotIncludes, assertOk } from "../../tests/helpers/assert.ts";
+import { TestApp } from "../../tests/helpers/app.ts";
+import { testEachDatabase } from "../../tests/helpers/db.ts";
+import type { LogRecord } from "../log.ts";
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+testEachDatabase("createApp() caps request bodies with a JSON 413", async (db, t) => {
+  await using app = await TestApp.create(db, { maxBodyBytes: 100, bodyTimeoutMs: 200 });
+  const big = JSON.stringify({ name: "a", pad: "x".repeat(200) });
+
+  await t.step("by Content-Length", async () => {
+    const res = await app.json("POST", "/api/keys", big);
+    assertEquals(res.status, 413);
+    assertEquals(res.body.error, "Request body is too large: the limit is 100 bytes");
+  });
+  await t.step("while streaming a body without Content-Length", async () => {
+    const bytes = new TextEncoder().encode(big);
+    const stream = new ReadableStream<Uint8Array>({
+      start(controller) {
+        for (let i = 0; i < bytes.length; i += 50) controller.enqueue(bytes.slice(i, i + 50));
+        controller.close();
+      },
+    });
+    const res = await app.app.request("/api/keys", {
+      method: "POST",
+      headers: app.bearer(),
+      body: stream,
+    });
+    assertEquals(res.status, 413);
+    assertEquals((await res.json()).error, "Request body is too large: the limit is 100 bytes");
+  });
+  await t.step("before authentication", async () => {
+    const res = await app.json("POST", "/api/keys", big, {});
+    assertEquals(res.status, 413);
+  });
+  await t.step("a body that stalls is 408", async () => {
+    let cancelled = false;
+    const stream = new ReadableStream<Uint8Array>({
+      pull: () => new Promise(() => {}),
+      cancel: () => {
+        cancelled = true;
+      },
+    });
+    const res = await app.app.request("/api/keys", {
+      method: "POST",
+      headers: app.bearer(),
+      body: stream,
+    });
+    assertEquals(res.status, 408);
+    await res.body?.cancel();
+    assertEquals(cancelled, true);
+  });
+  await t.step("a body at the limit passes", async () => {
+    const exact = JSON.stringify({ name: "b".repeat(64) });
+    const padded = exact + " ".repeat(100 - exact.length);
+    assertEquals((await app.json("POST", "/api/keys", padded)).status, 201);
+  });
+});
+
+testEachDatabase("createApp() gives every response a request id", async (db, t) => {
+  await using app = await TestApp.create(db);
+  await t.step("a sane incoming id is kept", async () => {
+    const res = await app.request("GET", "/api/keys", undefined, {
+      ...app.bearer(),
+      "x-request-id": "trace-42.abc",
+    });
+    assertEquals(res.headers.get("x-request-id"), "trace-42.abc");
+    await res.body?.cancel();
+  });
+  await t.step("a strange one is replaced, also on errors", async () => {
+    for (const incoming of ["has space", "x".repeat(200), "<script>"]) {
+      const res = await app.request("GET", "/nope", undefined, { "x-request-id": incoming });
+      assertEquals(res.status, 404);
+      assertOk(UUID.test(res.headers.get("x-request-id") ?? ""));
+      await res.body?.cancel();
+    }
+    const unauthorized = await app.request("GET", "/api/keys", undefined, {});
+    assertOk(UUID.test(unauthorized.headers.get("x-request-id") ?? ""));
+    await unauthorized.body?.cancel();
+  });
+});
+
+testEachDatabase("createApp() answers unknown routes with JSON 404", async (db) => {
+  await using app = await TestApp.create(db);
+  const res = await app.json("GET", "/nope/../../etc/passwd", undefined, {});
+  assertEquals(res.status, 404);
+  assertOk(typeof res.body.error === "string");
+  const method = await app.json("PATCH", "/api/keys");
+  assertEquals(method.status, 404);
+  const head = await app.request("HEAD", "/health", undefined, {});
+  assertEquals(head.status, 200);
+  await head.body?.cancel();
+});
+
+testEachDatabase(
+  "createApp() logs unexpected errors with the request id and hides them",
+  async (db) => {
+    const logs: LogRecord[] = [];
+    await using app = await TestApp.create(db, { log: (r) => logs.push(r) });
+    app.repos.keys.list = () => Promise.reject(new Error("connection to 10.0.0.5 refused"));
+    const res = await app.request("GET", "/api/keys", undefined, {
+      ...app.bearer(),
+      "x-request-id": "req-500",
+    });
+    assertEquals(res.status, 500);
+    const text = await res.text();
+    assertEquals(JSON.parse(text), { error: "Internal server error", request_id: "req-500" });
+    assertNotIncludes(text, "10.0.0.5");
+    const logged = logs.find((r) => r.level === "error");
+    assertEquals(logged?.requestId, "req-500");
+    assertEquals((logged?.error as Error).message, "connection to 10.0.0.5 refused");
+    const access = logs.find((r) => r.msg === "Request served");
+    assertEquals([access?.status, access?.path], [500, "/api/keys"]);
+  },
+);
