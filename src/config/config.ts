@@ -41,7 +41,7 @@ export class Config {
   readonly relays: string[];
   /** True when {@link relays} came from {@link DEFAULT_RELAYS}. */
   readonly relaysDefaulted: boolean;
-  /** HTTP port, 1–65535. Default 8080. */
+  /** HTTP port, 1–65535; 0 asks the OS for a free port (its number is logged). Default 8080. */
   readonly port: number;
   /** HTTP bind address. Default 0.0.0.0. */
   readonly host: string;
@@ -84,7 +84,7 @@ export class Config {
       if (problem) this.#problems.push(`--relay: cannot use relay URL "${relay}": ${problem}`);
     }
 
-    this.port = this.#integer("port", pick("port"), DEFAULT_PORT, 1, 65535);
+    this.port = this.#integer("port", pick("port"), DEFAULT_PORT, 0, 65535);
     this.host = pick("host") ?? DEFAULT_HOST;
     this.databaseUrl = pick("database-url");
     if (this.databaseUrl !== undefined && !/^postgres(ql)?:\/\//.test(this.databaseUrl)) {

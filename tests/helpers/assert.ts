@@ -6,12 +6,14 @@ import assert from "node:assert/strict";
 
 /** Fails unless `actual` deep-equals `expected`. */
 export function assertEquals<T>(actual: T, expected: T, message?: string): void {
-  assert.deepStrictEqual(actual, expected, message);
+  if (message === undefined) assert.deepStrictEqual(actual, expected);
+  else assert.deepStrictEqual(actual, expected, message);
 }
 
 /** Fails unless `value` is truthy. */
 export function assertOk(value: unknown, message?: string): asserts value {
-  assert.ok(value, message);
+  if (message === undefined) assert.ok(value);
+  else assert.ok(value, message);
 }
 
 /** Fails unless `text` contains `part`. */

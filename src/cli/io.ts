@@ -1,0 +1,35 @@
+/** What a subcommand may touch of the outside world, injected so tests can drive it. */
+
+/** Console-like output and input for subcommands. */
+export interface CliIo {
+  /** Writes `text` to standard output (no newline added). */
+  out(text: string): void;
+  /** Writes `text` to standard error (no newline added). */
+  err(text: string): void;
+  /** Reads all of standard input as text (for secrets that must not go through argv). */
+  readStdin(): Promise<string>;
+}
+
+/** Exit codes: 0 success, 1 the operation failed (e.g. the server refused), 2 usage error. */
+export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
+
+/** Everything a subcommand receives. */
+export interface CommandContext {
+  /** Arguments after the subcommand name (and after a group word like `keys`). */
+  args: string[];
+  /** The process environment as a map. */
+  env: ReadonlyMap<string, string>;
+  io: CliIo;
+  /** HTTP client used by management subcommands. Default: global fetch. */
+  fetch: typeof fetch;
+}
+
+/** The process's real standard streams. */
+export function processIo(): CliIo {
+  const encoder = new TextEncoder();
+  return {
+    out: (text) => void Deno.stdout.writeSync(encoder.encode(text)),
+    err: (text) => void Deno.stderr.writeSync(encoder.encode(text)),
+    readStdin: async () => await new Response(Deno.stdin.readable).text(),
+  };
+}

@@ -1,0 +1,70 @@
+/** Flags of `keycast serve` and `keycast migrate`, each with its environment twin. */
+import { DEFAULT_DATA_DIR, DEFAULT_HOST, DEFAULT_PORT, ENV_TWINS } from "../config/config.ts";
+import type { FlagSpec } from "../config/flags.ts";
+
+/** Flags that locate the database (shared by `serve` and `migrate`). */
+export const DATABASE_FLAGS: FlagSpec[] = [
+  {
+    name: "database-url",
+    env: ENV_TWINS["database-url"],
+    value: "URL",
+    help: "PostgreSQL URL; unset = embedded PGlite in <data-dir>/pgdata",
+  },
+  {
+    name: "data-dir",
+    env: ENV_TWINS["data-dir"],
+    value: "DIR",
+    help:
+      `Data directory (embedded database, master.key, admin.token). Default ${DEFAULT_DATA_DIR}`,
+  },
+  {
+    name: "log-level",
+    env: ENV_TWINS["log-level"],
+    value: "LEVEL",
+    help: "debug, info, warn or error. Default info",
+  },
+  {
+    name: "log-format",
+    env: ENV_TWINS["log-format"],
+    value: "FORMAT",
+    help: "json (default) or pretty",
+  },
+];
+
+/** Flags of `keycast serve`. */
+export const SERVE_FLAGS: FlagSpec[] = [
+  {
+    name: "relay",
+    env: ENV_TWINS.relay,
+    multiple: true,
+    value: "URL",
+    help: "Relay to listen and answer on (ws:// or wss://)",
+  },
+  { name: "port", env: ENV_TWINS.port, value: "N", help: `HTTP port. Default ${DEFAULT_PORT}` },
+  {
+    name: "host",
+    env: ENV_TWINS.host,
+    value: "ADDR",
+    help: `HTTP bind address. Default ${DEFAULT_HOST}`,
+  },
+  ...DATABASE_FLAGS,
+  {
+    name: "master-key-file",
+    env: ENV_TWINS["master-key-file"],
+    value: "PATH",
+    help: "Master key file (mode 0600). Default <data-dir>/master.key; KEYCAST_MASTER_KEY wins",
+  },
+  {
+    name: "admin-pubkey",
+    env: ENV_TWINS["admin-pubkey"],
+    multiple: true,
+    value: "HEX|NPUB",
+    help: "Pubkey allowed to use the admin API with NIP-98",
+  },
+  {
+    name: "workers",
+    env: ENV_TWINS.workers,
+    value: "N",
+    help: "Signing workers. Default: the number of CPUs",
+  },
+];

@@ -1,0 +1,94 @@
+/**
+ * `connect`: redeem the connection secret (interoperability rules 1–3). The secret is required,
+ * compared in constant time (as sha256 digests, so lengths never leak), bound to the first client
+ * that redeems it, and `max_uses` counts distinct clients. A known client gets `"ack"` again.
+ */
+import type { ActiveAuthorization } from "../channel/command.ts";
+import type { ClientsRepo } from "../db/repos/clients.ts";
+import { sha256Hex } from "../util/hex.ts";
+import { errorReason } from "./protocol.ts";
+
+/** Outcome of a connect: the reply result, or an error reason, plus the updated authorization. */
+export type ConnectOutcome =
+  | { ok: true; result: string; authorization: ActiveAuthorization }
+  | { ok: false; error: string };
+
+/** True when `clientPubkey` redeemed the secret and has not logged out. */
+export function isConnected(authorization: ActiveAuthorization, clientPubkey: string): boolean {
+  return authorization.clients.some((c) => c.clientPubkey === clientPubkey && !c.loggedOut);
+}
+
+/** Handles `connect` params `[remotePubkey, secret?, perms?, metadata?]` from `clientPubkey`. */
+export async function connectClient(
+  clients: Pick<ClientsRepo, "redeem">,
+  authorization: ActiveAuthorization,
+  clientPubkey: string,
+  params: readonly string[],
+): Promise<ConnectOutcome> {
+  if (isConnected(authorization, clientPubkey)) {
+    return { ok: true, result: "ack", authorization };
+  }
+  const secret = params[1] ?? "";
+  if (secret === "") {
+    return { ok: false, error: errorReason("unauthorized", "a connection secret is required") };
+  }
+  if (!constantTimeEqual(await sha256Hex(secret), authorization.secretHash)) {
+    return { ok: false, error: errorReason("unauthorized", "invalid connection secret") };
+  }
+  const outcome = await clients.redeem({
+    authorizationId: authorization.id,
+    clientPubkey,
+    requestedPerms: params[2] ? params[2].slice(0, 2048) : null,
+    clientMetadata: parseMetadata(params[3]),
+  });
+  switch (outcome.status) {
+    case "redeemed":
+    case "known": {
+      const others = authorization.clients.filter((c) => c.clientPubkey !== clientPubkey);
+      const updated = {
+        ...authorization,
+        clients: [...others, { clientPubkey, loggedOut: false }],
+      };
+      return { ok: true, result: "ack", authorization: updated };
+    }
+    case "logged-out":
+      return {
+        ok: false,
+        error: errorReason(
+          "unauthorized",
+          "this client logged out; a new connection secret is needed",
+        ),
+      };
+    case "exhausted":
+      return {
+        ok: false,
+        error: errorReason(
+          "unauthorized",
+          `connection secret already used (max_uses ${outcome.maxUses})`,
+        ),
+      };
+    case "missing":
+      return { ok: false, error: errorReason("revoked", "the authorization is no longer active") };
+  }
+}
+
+/** Compares two equal-format strings without an early exit. */
+export function constantTimeEqual(a: string, b: string): boolean {
+  let diff = a.length ^ b.length;
+  for (let i = 0; i < Math.max(a.length, b.length); i++) {
+    diff |= (a.charCodeAt(i) | 0) ^ (b.charCodeAt(i) | 0);
+  }
+  return diff === 0;
+}
+
+function parseMetadata(param: string | undefined): Record<string, unknown> | null {
+  if (!param || param.length > 4096) return null;
+  try {
+    const value: unknown = JSON.parse(param);
+    return typeof value === "object" && value !== null && !Array.isArray(value)
+      ? value as Record<string, unknown>
+      : null;
+  } catch {
+    return null; // metadata is a display-only hint: ignore what does not parse
+  }
+}

@@ -1,0 +1,90 @@
+/**
+ * Wires the registry of live authorizations to the relay pool and the listener: each upsert
+ * watches the authorization's bunker pubkey on its relays, each remove keeps it watched for a grace
+ * period as a tombstone (so a connected client hears `revoked: …` instead of silence), then
+ * unwatches it.
+ */
+import type { ActiveAuthorization } from "../channel/command.ts";
+import type { ListenerDirectory } from "./listener.ts";
+import type { AuthorizationRegistry } from "./registry.ts";
+
+/** The part of the relay pool the engine drives. */
+export interface WatchTarget {
+  watch(bunkerPubkey: string, relays: readonly string[]): void;
+  unwatch(bunkerPubkey: string): void;
+}
+
+/** How long a removed authorization still gets `revoked` replies, in ms. Default 10 minutes. */
+export const TOMBSTONE_MS = 600_000;
+
+/** Keeps relay subscriptions in step with the registry and serves the listener's lookups. */
+export class AuthorizationDirectory implements ListenerDirectory, Disposable {
+  readonly #registry: AuthorizationRegistry;
+  readonly #relays: WatchTarget;
+  readonly #defaultRelays: readonly string[];
+  readonly #tombstones = new Map<string, { authorization: ActiveAuthorization; until: number }>();
+  readonly #now: () => number;
+  readonly #sweeper: ReturnType<typeof setInterval>;
+  /** Called when an authorization is removed (e.g. to forget its compiled policy). */
+  onRemoved: (authorization: ActiveAuthorization) => void = () => {};
+
+  constructor(opts: {
+    registry: AuthorizationRegistry;
+    relays: WatchTarget;
+    defaultRelays: readonly string[];
+    now?: () => number;
+    tombstoneMs?: number;
+  }) {
+    this.#registry = opts.registry;
+    this.#relays = opts.relays;
+    this.#defaultRelays = opts.defaultRelays;
+    this.#now = opts.now ?? Date.now;
+    const tombstoneMs = opts.tombstoneMs ?? TOMBSTONE_MS;
+    this.#sweeper = setInterval(() => this.#sweep(), Math.min(30_000, tombstoneMs));
+    opts.registry.observe({
+      upserted: (authorization) => {
+        this.#tombstones.delete(authorization.bunkerPubkey);
+        this.#relays.watch(authorization.bunkerPubkey, this.relaysOf(authorization));
+      },
+      removed: (authorization) => {
+        this.#tombstones.set(authorization.bunkerPubkey, {
+          authorization,
+          until: this.#now() + tombstoneMs,
+        });
+        this.onRemoved(authorization);
+      },
+    });
+  }
+
+  /** The relays an authorization is served on: its own, else the server's `--relay` list. */
+  relaysOf(authorization: ActiveAuthorization): string[] {
+    return authorization.relays.length > 0 ? authorization.relays : [...this.#defaultRelays];
+  }
+
+  get(bunkerPubkey: string): ActiveAuthorization | undefined {
+    return this.#registry.get(bunkerPubkey);
+  }
+
+  removed(bunkerPubkey: string): ActiveAuthorization | undefined {
+    return this.#tombstones.get(bunkerPubkey)?.authorization;
+  }
+
+  update(authorization: ActiveAuthorization): void {
+    if (this.#registry.get(authorization.bunkerPubkey)) {
+      void this.#registry.apply({ type: "upsert", authorization });
+    }
+  }
+
+  #sweep(): void {
+    const now = this.#now();
+    for (const [bunkerPubkey, tombstone] of this.#tombstones) {
+      if (tombstone.until > now) continue;
+      this.#tombstones.delete(bunkerPubkey);
+      if (!this.#registry.get(bunkerPubkey)) this.#relays.unwatch(bunkerPubkey);
+    }
+  }
+
+  [Symbol.dispose](): void {
+    clearInterval(this.#sweeper);
+  }
+}
