@@ -46,6 +46,8 @@ Deno.test("ensureAdminToken() prefers KEYCAST_ADMIN_TOKEN and creates no file", 
   assertEquals(ensured.hash, digest(envToken));
   assertEquals([...Deno.readDirSync(dir.path)], []);
   assertEquals((await readAdminToken({ dataDir: dir.path, envToken })).token, envToken);
+  const padded = await ensureAdminToken({ dataDir: dir.path, envToken: ` ${envToken}\n` });
+  assertEquals(padded.hash, digest(envToken));
 });
 
 Deno.test("ensureAdminToken() rejects a short or spaced KEYCAST_ADMIN_TOKEN without echoing it", async () => {

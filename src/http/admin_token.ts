@@ -48,8 +48,10 @@ export interface EnsuredAdminToken {
 /** Returns the digest of the admin token, creating `<dataDir>/admin.token` when needed. */
 export async function ensureAdminToken(src: AdminTokenSource): Promise<EnsuredAdminToken> {
   if (src.envToken) {
-    checkToken(src.envToken, "KEYCAST_ADMIN_TOKEN");
-    return { hash: digest(src.envToken), source: "env", created: false };
+    // Trimmed on both sides (here and in readAdminToken), so a trailing newline cannot split them.
+    const token = src.envToken.trim();
+    checkToken(token, "KEYCAST_ADMIN_TOKEN");
+    return { hash: digest(token), source: "env", created: false };
   }
   const path = join(src.dataDir, ADMIN_TOKEN_FILE);
   await Deno.mkdir(src.dataDir, { recursive: true, mode: 0o700 });
