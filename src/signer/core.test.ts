@@ -211,6 +211,39 @@ Deno.test("SignerCore.respond() turns a reply over 65535 bytes into an error rep
   assert.match(reply.error ?? "", /^invalid: reply of \d+ bytes exceeds the 65535-byte limit/);
 });
 
+Deno.test("SignerCore.reject() answers a verified request with an error the client can read", async () => {
+  const s = await setup();
+  for (const scheme of ["nip44", "nip04"] as const) {
+    const event = clientRequest(s.clientSecret, s.bunker.pubkey, {
+      id: "q-9",
+      method: "ping",
+      params: [],
+    }, scheme);
+    const reply = await s.core.reject({
+      bunker: s.bunker.ref,
+      event,
+      error: "overloaded: retry later",
+      createdAt: 7,
+    });
+    assert.ok(reply);
+    assert.deepEqual(openReply(reply.event, s.clientSecret, s.bunker.pubkey, scheme), {
+      id: "q-9",
+      result: "",
+      error: "overloaded: retry later",
+    });
+  }
+  const noId = clientRequest(s.clientSecret, s.bunker.pubkey, { method: "ping" });
+  assert.equal(
+    await s.core.reject({ bunker: s.bunker.ref, event: noId, error: "x", createdAt: 7 }),
+    undefined,
+  );
+  const forged = { ...noId, content: `${noId.content}=` };
+  await assert.rejects(
+    s.core.reject({ bunker: s.bunker.ref, event: forged, error: "x", createdAt: 7 }),
+    InvalidEventError,
+  );
+});
+
 Deno.test("SignerCore rejects keys it cannot open or that belong to another pubkey", async () => {
   const s = await setup();
   const other = await Vault.create(new Uint8Array(32).fill(9));

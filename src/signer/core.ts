@@ -23,7 +23,14 @@ import { detectScheme, isScheme, NIP44_MAX_PLAINTEXT_BYTES, PairCipher } from ".
 import { InvalidEventError, InvalidJobError, KeyUnavailableError, SignerError } from "./errors.ts";
 import { checkEvent, signEvent } from "./events.ts";
 import { LruCache } from "./lru.ts";
-import type { KeyRef, RespondJob, RespondResult, UnwrapJob, UnwrapResult } from "./protocol.ts";
+import type {
+  KeyRef,
+  RejectJob,
+  RespondJob,
+  RespondResult,
+  UnwrapJob,
+  UnwrapResult,
+} from "./protocol.ts";
 import { SchnorrKey } from "./schnorr.ts";
 import { runAction } from "./actions.ts";
 
@@ -141,6 +148,24 @@ export class SignerCore {
     return reply.error === undefined ? { event, result: reply.result } : { event, ...reply };
   }
 
+  /**
+   * Verifies and decrypts a request like {@link unwrap}, then answers it with `job.error`.
+   * `undefined` when the plaintext carries no request id (nothing to answer).
+   */
+  async reject(job: Omit<RejectJob, "op">): Promise<RespondResult | undefined> {
+    const request = await this.unwrap(job);
+    const requestId = requestIdOf(request.plaintext);
+    if (requestId === undefined) return undefined;
+    return await this.respond({
+      bunker: job.bunker,
+      clientPubkey: request.clientPubkey,
+      scheme: request.scheme,
+      requestId,
+      action: { type: "error", error: job.error },
+      createdAt: job.createdAt,
+    });
+  }
+
   /** Signs a template built by keycast itself (AUTH, pairing); a bad template is a caller bug. */
   async signWithKey(keyRef: KeyRef, template: unknown): Promise<NostrEvent> {
     const key = await this.#key(checkKeyRef(keyRef, "signing"));
@@ -221,6 +246,15 @@ function checkKeyRef(value: unknown, role: string): KeyRef {
     );
   }
   return { pubkey: ref.pubkey, sealed: ref.sealed };
+}
+
+function requestIdOf(plaintext: string): string | undefined {
+  try {
+    const id = (JSON.parse(plaintext) as { id?: unknown } | null)?.id;
+    return typeof id === "string" ? id : undefined;
+  } catch {
+    return undefined; // Not JSON: there is no request id to answer.
+  }
 }
 
 function replyPayload(requestId: string, reply: { result: string; error?: string }): string {

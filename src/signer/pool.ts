@@ -12,6 +12,10 @@
  *   and multiply the ECDH work, which costs more than a signature).
  * - Admission: a semaphore with one permit per worker bounds in-flight jobs; up to `maxQueue` jobs
  *   wait behind it; one more is refused at once with {@link OverloadedError} and counted.
+ * - Reserved lane: answering a refused request still needs its id, which is encrypted, so
+ *   {@link SignerPool.rejectRequest} (verify, decrypt, answer with an error, one round trip) has
+ *   its own small semaphore and queue (`reservedQueue`). The client hears `overloaded: retry later`
+ *   unless this lane is full as well.
  * - Deadlines: a job fails with {@link SignerTimeoutError} `jobTimeoutMs` after submission, wherever
  *   it is. A worker that has been running one job for `jobTimeoutMs` is considered hung and
  *   replaced like a crashed one.
@@ -21,7 +25,7 @@
  */
 import { type Log, silentLog } from "../log.ts";
 import type { NostrEvent } from "../nostr/event.ts";
-import { QueueFullError, type Release, Semaphore } from "../util/async.ts";
+import { deadline, QueueFullError, type Release, Semaphore } from "../util/async.ts";
 import { MASTER_KEY_BYTES } from "../vault/vault.ts";
 import {
   InvalidJobError,
@@ -52,6 +56,8 @@ export interface SignerPoolOptions {
   workers?: number;
   /** Jobs that may wait for a permit; one more is refused with {@link OverloadedError}. Default 1024. */
   maxQueue?: number;
+  /** Jobs that may wait in the reserved lane ({@link SignerPool.rejectRequest}). Default 64. */
+  reservedQueue?: number;
   /** Deadline of one job from submission, in ms. Default 5000. */
   jobTimeoutMs?: number;
   /** Structured logger. Default: silent. */
@@ -72,6 +78,10 @@ export interface SignerPoolStats {
   queueDepth: number;
   /** Jobs refused because the wait queue was full. */
   dropped: number;
+  /** Reserved-lane jobs running or waiting. */
+  reserved: number;
+  /** Reserved-lane jobs refused because that lane was full too. */
+  reservedDropped: number;
   /** Workers replaced after a crash or a hang. */
   crashes: number;
   /** Jobs a worker answered (successfully or with an error). */
@@ -94,6 +104,7 @@ export function workerIndexFor(keyPubkey: string, peerPubkey: string, workers: n
 export class SignerPool implements AsyncDisposable {
   readonly #slots: WorkerSlot[];
   readonly #semaphore: Semaphore;
+  readonly #reserved: Semaphore;
   readonly #timeoutMs: number;
   readonly #now: () => number;
   readonly #debugOps: boolean;
@@ -101,12 +112,14 @@ export class SignerPool implements AsyncDisposable {
   readonly #init: WorkerInit;
   #closed = false;
   #dropped = 0;
+  #reservedDropped = 0;
   #timeouts = 0;
 
   /** Starts the workers at once; throws when an option is invalid or workers cannot be created. */
   constructor(options: SignerPoolOptions) {
     const workers = options.workers ?? navigator.hardwareConcurrency;
     const maxQueue = options.maxQueue ?? 1024;
+    const reservedQueue = options.reservedQueue ?? 64;
     this.#timeoutMs = options.jobTimeoutMs ?? 5_000;
     if (options.masterKey.length !== MASTER_KEY_BYTES) {
       throw new RangeError(
@@ -131,6 +144,7 @@ export class SignerPool implements AsyncDisposable {
       );
     }
     this.#semaphore = new Semaphore(workers, { maxWaiting: maxQueue });
+    this.#reserved = new Semaphore(workers, { maxWaiting: reservedQueue });
     this.#now = options.now ?? Date.now;
     this.#debugOps = options.debugOps === true;
     const init = this.#init = {
@@ -181,6 +195,23 @@ export class SignerPool implements AsyncDisposable {
     return this.#submit(job, input.bunker?.pubkey, input.clientPubkey);
   }
 
+  /**
+   * Reserved lane: verifies and decrypts a request that could not be admitted and answers it with
+   * `error` (e.g. `overloaded: retry later`). `undefined` when the request carries no id. Rejects
+   * with {@link OverloadedError} when the reserved lane is full too.
+   */
+  rejectRequest(input: {
+    bunker: KeyRef;
+    event: unknown;
+    error: string;
+    createdAt?: number;
+  }): Promise<RespondResult | undefined> {
+    const createdAt = input.createdAt ?? Math.floor(this.#now() / 1000);
+    const author = (input.event as { pubkey?: unknown } | null)?.pubkey;
+    const job: Job = { op: "reject", ...input, createdAt };
+    return this.#submit(job, input.bunker?.pubkey, author, this.#reserved);
+  }
+
   /** Signs `template` with `key` (NIP-42 AUTH, nostrconnect pairing); `pubkey`/`id`/`sig` are computed. */
   signWithKey(input: { key: KeyRef; template: unknown }): Promise<NostrEvent> {
     return this.#submit(
@@ -195,7 +226,18 @@ export class SignerPool implements AsyncDisposable {
     if (!this.#debugOps) {
       return Promise.reject(new InvalidJobError("Cannot run debug op: debugOps is off"));
     }
-    return this.#submit(job, undefined, undefined, workerIndex);
+    return this.#submit(job, undefined, undefined, this.#semaphore, workerIndex);
+  }
+
+  /**
+   * Resolves once every worker has started and built its vault (startup takes ~0.1–1 s; jobs
+   * sent earlier simply wait in the worker). Rejects with `TimeoutError` after `timeoutMs`.
+   */
+  ready(timeoutMs = 30_000): Promise<void> {
+    return deadline(
+      Promise.all(this.#slots.map((slot) => slot.whenReady())).then(() => undefined),
+      timeoutMs,
+    );
   }
 
   /** Current counters. */
@@ -211,6 +253,8 @@ export class SignerPool implements AsyncDisposable {
       busy: this.#semaphore.permits - this.#semaphore.available,
       queueDepth: this.#semaphore.waiting,
       dropped: this.#dropped,
+      reserved: this.#reserved.permits - this.#reserved.available + this.#reserved.waiting,
+      reservedDropped: this.#reservedDropped,
       crashes,
       completed,
       timeouts: this.#timeouts + this.#slots.reduce((sum, slot) => sum + slot.timeouts, 0),
@@ -233,7 +277,13 @@ export class SignerPool implements AsyncDisposable {
     return this.close();
   }
 
-  async #submit<T>(job: Job, keyPubkey: unknown, peerPubkey: unknown, index?: number): Promise<T> {
+  async #submit<T>(
+    job: Job,
+    keyPubkey: unknown,
+    peerPubkey: unknown,
+    lane: Semaphore = this.#semaphore,
+    index?: number,
+  ): Promise<T> {
     if (this.#closed) throw new SignerClosedError("Cannot run signer job: the pool is closed");
     const submittedAt = performance.now();
     const slot = this
@@ -241,7 +291,7 @@ export class SignerPool implements AsyncDisposable {
     if (!slot) {
       throw new InvalidJobError(`Cannot run signer job on worker "${index}": no such worker`);
     }
-    const release = this.#semaphore.tryAcquire() ?? await this.#waitForPermit();
+    const release = lane.tryAcquire() ?? await this.#waitForPermit(lane);
     if (this.#closed) {
       release();
       throw new SignerClosedError("Cannot run signer job: the pool is closed");
@@ -250,7 +300,7 @@ export class SignerPool implements AsyncDisposable {
     return await slot.run<T>(job, release, remainingMs);
   }
 
-  async #waitForPermit(): Promise<Release> {
+  async #waitForPermit(lane: Semaphore): Promise<Release> {
     const controller = new AbortController();
     const timer = setTimeout(() => {
       controller.abort(
@@ -259,10 +309,11 @@ export class SignerPool implements AsyncDisposable {
     }, this.#timeoutMs);
     this.#waiting.add(controller);
     try {
-      return await this.#semaphore.acquire({ signal: controller.signal });
+      return await lane.acquire({ signal: controller.signal });
     } catch (error) {
       if (error instanceof QueueFullError) {
-        this.#dropped++;
+        if (lane === this.#semaphore) this.#dropped++;
+        else this.#reservedDropped++;
         throw new OverloadedError("Cannot queue signer job: the wait queue is full");
       }
       if (error instanceof SignerTimeoutError) this.#timeouts++;

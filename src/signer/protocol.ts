@@ -2,8 +2,8 @@
  * The message protocol between {@link SignerPool} (main thread) and `signer.worker.ts`.
  *
  * Main → worker: one `init` (the master key, once), then `job` messages, each with a numeric id
- * unique per pool. Worker → main: one `result` per job id, either `ok` with the job's output or
- * an error as `{code, message}`. Both sides validate what they receive: a malformed message is
+ * unique per pool. Worker → main: `ready` once its vault is built, then one `result` per job id,
+ * either `ok` with the job's output or an error as `{code, message}`. Both sides validate what they receive: a malformed message is
  * answered (when it carries an id) or dropped, never trusted.
  *
  * Secret keys travel only sealed ({@link KeyRef}); each worker opens them with its own vault.
@@ -65,6 +65,23 @@ export interface RespondJob {
   createdAt: number;
 }
 
+/**
+ * Verify and decrypt a request, then answer it with `error` (e.g. `overloaded: retry later`):
+ * `unwrap` and `respond` in one round trip, for the pool's reserved lane.
+ */
+export interface RejectJob {
+  /** Operation name. */
+  op: "reject";
+  /** The bunker key the request is addressed to. */
+  bunker: KeyRef;
+  /** The event as received from a relay. */
+  event: unknown;
+  /** The reply's `error` field. */
+  error: string;
+  /** `created_at` of the reply event, in Unix seconds. */
+  createdAt: number;
+}
+
 /** Sign an event template with one key (NIP-42 AUTH, nostrconnect pairing replies). */
 export interface SignJob {
   /** Operation name. */
@@ -85,7 +102,7 @@ export type DebugJob =
   | { op: "permissions" };
 
 /** Any job a worker runs. */
-export type Job = UnwrapJob | RespondJob | SignJob | DebugJob;
+export type Job = UnwrapJob | RespondJob | RejectJob | SignJob | DebugJob;
 
 /** Output of an {@link UnwrapJob}. */
 export interface UnwrapResult {
@@ -116,8 +133,9 @@ export type ToWorker =
   | { type: "init"; masterKey: Uint8Array; masterKeyId: number; debugOps: boolean }
   | { type: "job"; id: number; job: Job };
 
-/** Messages a worker sends to the pool. */
+/** Messages a worker sends to the pool: `ready` once its vault exists, then one result per job. */
 export type FromWorker =
+  | { type: "ready" }
   | { type: "result"; id: number; ok: true; value: unknown }
   | { type: "result"; id: number; ok: false; error: WireError };
 
@@ -125,6 +143,7 @@ export type FromWorker =
 export function parseFromWorker(data: unknown): FromWorker | undefined {
   if (typeof data !== "object" || data === null) return undefined;
   const message = data as Record<string, unknown>;
+  if (message.type === "ready") return { type: "ready" };
   if (message.type !== "result" || !Number.isSafeInteger(message.id)) return undefined;
   const id = message.id as number;
   if (message.ok === true) return { type: "result", id, ok: true, value: message.value };
@@ -153,7 +172,7 @@ export function parseToWorker(data: unknown): ToWorker | undefined {
   }
   if (message.type !== "job" || !Number.isSafeInteger(message.id)) return undefined;
   const job = message.job as Record<string, unknown> | null | undefined;
-  const ops = ["unwrap", "respond", "sign", "crash", "stall", "permissions"];
+  const ops = ["unwrap", "respond", "reject", "sign", "crash", "stall", "permissions"];
   if (typeof job !== "object" || job === null || !ops.includes(String(job.op))) return undefined;
   // Field-level validation of each op happens where the fields are used (SignerCore).
   return { type: "job", id: message.id as number, job: job as unknown as Job };

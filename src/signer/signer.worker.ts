@@ -40,8 +40,8 @@ scope.onmessage = (event) => {
     signer = Vault.create(message.masterKey, message.masterKeyId).then((vault) =>
       new SignerCore(vault)
     );
-    // A failure is reported to every job that awaits `signer`; this only marks it as handled.
-    signer.catch(() => undefined);
+    // A failure is reported to every job that awaits `signer` (and `ready` never comes).
+    signer.then(() => scope.postMessage({ type: "ready" }), () => undefined);
     return;
   }
   if (message.job.op === "crash" && debugOps) {
@@ -81,6 +81,8 @@ async function execute(job: Job): Promise<unknown> {
       return await core.unwrap(job);
     case "respond":
       return await core.respond(job);
+    case "reject":
+      return await core.reject(job);
     case "sign":
       return await core.signWithKey(job.key, job.template);
     case "stall": {

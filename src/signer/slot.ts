@@ -7,6 +7,7 @@ import type { Release } from "../util/async.ts";
 import {
   fromWireError,
   InvalidJobError,
+  SignerClosedError,
   SignerTimeoutError,
   WorkerCrashedError,
 } from "./errors.ts";
@@ -52,6 +53,8 @@ export class WorkerSlot {
   readonly #log: Log;
   readonly #jobs = new Map<number, Pending>();
   #worker: Worker | undefined;
+  #ready = false;
+  #readyWaiters: { resolve(): void; reject(error: Error): void }[] = [];
   #restarts: number[] = [];
   #restartTimer: ReturnType<typeof setTimeout> | undefined;
   #closed = false;
@@ -68,6 +71,15 @@ export class WorkerSlot {
   /** Whether a worker is running (false while a restart is delayed and after close). */
   get running(): boolean {
     return this.#worker !== undefined;
+  }
+
+  /** Resolves once the current worker (or its replacement) has built its vault. */
+  whenReady(): Promise<void> {
+    if (this.#closed) {
+      return Promise.reject(new SignerClosedError("Cannot wait for a closed signer worker"));
+    }
+    if (this.#ready) return Promise.resolve();
+    return new Promise((resolve, reject) => this.#readyWaiters.push({ resolve, reject }));
   }
 
   /** Sends `job` to the worker; `release` is called once the worker is done with it. */
@@ -105,6 +117,7 @@ export class WorkerSlot {
     this.#worker?.terminate();
     this.#worker = undefined;
     this.#failAll(error);
+    for (const waiter of this.#readyWaiters.splice(0)) waiter.reject(error);
   }
 
   #spawn(): Worker {
@@ -115,7 +128,9 @@ export class WorkerSlot {
       name: `keycast-signer-${this.index}`,
       deno: { permissions: "none" },
     } as WorkerOptions);
-    worker.onmessage = (event: MessageEvent<unknown>) => this.#onMessage(event.data);
+    worker.onmessage = (event: MessageEvent<unknown>) => {
+      if (worker === this.#worker) this.#onMessage(event.data);
+    };
     worker.onerror = (event: ErrorEvent) => {
       event.preventDefault(); // Handled here; otherwise it would be rethrown on the main thread.
       if (worker === this.#worker) this.#replace(`crashed: ${event.message}`);
@@ -136,6 +151,11 @@ export class WorkerSlot {
         msg: "Dropped a malformed worker message",
         worker: this.index,
       });
+      return;
+    }
+    if (message.type === "ready") {
+      this.#ready = true;
+      for (const waiter of this.#readyWaiters.splice(0)) waiter.resolve();
       return;
     }
     const pending = this.#take(message.id);
@@ -171,6 +191,7 @@ export class WorkerSlot {
     if (this.#closed || !this.#worker) return;
     this.#worker.terminate();
     this.#worker = undefined;
+    this.#ready = false;
     this.crashes++;
     this.#log({
       level: "warn",
