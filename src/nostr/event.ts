@@ -51,6 +51,7 @@ export class EventShapeError extends Error {
 }
 
 const HEX_128 = /^[0-9a-f]{128}$/;
+const encoder = new TextEncoder();
 
 /** True for a 128-character lowercase hex string (BIP340 signatures). */
 export function isHex128(value: unknown): value is string {
@@ -117,7 +118,7 @@ export function serializeEvent(pubkey: string, template: EventTemplate): string 
 
 /** The 32-byte event id: SHA-256 of the canonical serialization. */
 export function eventIdBytes(pubkey: string, template: EventTemplate): Uint8Array {
-  return sha256(new TextEncoder().encode(serializeEvent(pubkey, template)));
+  return sha256(encoder.encode(serializeEvent(pubkey, template)));
 }
 
 /** The event id as lowercase hex. */

@@ -20,7 +20,8 @@ export type Scheme = "nip44" | "nip04";
 /** Largest plaintext NIP-44 v2 encrypts, in UTF-8 bytes. */
 export const NIP44_MAX_PLAINTEXT_BYTES = 65_535;
 
-const NIP44_SALT = new TextEncoder().encode("nip44-v2");
+const encoder = new TextEncoder();
+const NIP44_SALT = encoder.encode("nip44-v2");
 const utf8 = new TextDecoder("utf-8", { fatal: true });
 
 /** The scheme of a ciphertext: NIP-04 payloads carry `?iv=`, anything else is taken as NIP-44. */
@@ -53,7 +54,7 @@ export class PairCipher {
   encrypt(scheme: Scheme, plaintext: string): string {
     if (scheme === "nip04") {
       const iv = crypto.getRandomValues(new Uint8Array(16));
-      const ciphertext = cbc(this.#nip04Key, iv).encrypt(new TextEncoder().encode(plaintext));
+      const ciphertext = cbc(this.#nip04Key, iv).encrypt(encoder.encode(plaintext));
       return `${base64.encode(ciphertext)}?iv=${base64.encode(iv)}`;
     }
     try {

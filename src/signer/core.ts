@@ -20,7 +20,7 @@ import {
 import { isHex64 } from "../util/hex.ts";
 import { type Vault, VaultError } from "../vault/vault.ts";
 import { detectScheme, isScheme, NIP44_MAX_PLAINTEXT_BYTES, PairCipher } from "./ciphers.ts";
-import { InvalidEventError, InvalidJobError, KeyUnavailableError, SignerError } from "./errors.ts";
+import { InvalidEventError, InvalidJobError, KeyUnavailableError } from "./errors.ts";
 import { checkEvent, signEvent } from "./events.ts";
 import { LruCache } from "./lru.ts";
 import type {
@@ -31,7 +31,7 @@ import type {
   UnwrapJob,
   UnwrapResult,
 } from "./protocol.ts";
-import { SchnorrKey } from "./schnorr.ts";
+import { SchnorrKey, SchnorrKeyError } from "./schnorr.ts";
 import { runAction } from "./actions.ts";
 
 /** NIP-46 request and response event kind. */
@@ -41,6 +41,7 @@ export const MAX_REQUEST_CONTENT_LENGTH = 65_536;
 const MAX_REQUEST_TAGS = 256;
 const MAX_SEALED_LENGTH = 4_096;
 const MAX_REQUEST_ID_LENGTH = 4_096;
+const encoder = new TextEncoder();
 
 /** Options of {@link SignerCore}. */
 export interface SignerCoreOptions {
@@ -124,7 +125,7 @@ export class SignerCore {
     const bunker = await this.#key(bunkerRef);
     let reply = await runAction(job.action, this);
     let payload = replyPayload(requestId, reply);
-    const size = new TextEncoder().encode(payload).length;
+    const size = encoder.encode(payload).length;
     if (size > NIP44_MAX_PLAINTEXT_BYTES) {
       const error =
         `invalid: reply of ${size} bytes exceeds the ${NIP44_MAX_PLAINTEXT_BYTES}-byte limit`;
@@ -217,9 +218,7 @@ export class SignerCore {
     try {
       key = SchnorrKey.fromSecret(secret);
     } catch (error) {
-      const reason = error instanceof SignerError || error instanceof Error
-        ? error.message
-        : "unexpected";
+      const reason = error instanceof SchnorrKeyError ? error.message : "unexpected error";
       throw new KeyUnavailableError(`Cannot use the key of "${ref.pubkey}": ${reason}`);
     } finally {
       secret.fill(0);

@@ -64,6 +64,11 @@ export interface SignerPoolOptions {
   log?: Log;
   /** Clock in ms, used for the default `created_at` of replies. Default `Date.now`. */
   now?: () => number;
+  /**
+   * Worker module URL, for builds where the worker was bundled separately (e.g. `deno bundle`
+   * writing `signer.worker.js`). Default: `./signer.worker.ts` beside this module.
+   */
+  workerUrl?: URL;
   /** Enables the test-only debug ops ({@link SignerPool.debugOp}). Default false. */
   debugOps?: boolean;
 }
@@ -156,7 +161,13 @@ export class SignerPool implements AsyncDisposable {
     this.#slots = [];
     try {
       for (let index = 0; index < workers; index++) {
-        this.#slots.push(new WorkerSlot(index, init, this.#timeoutMs, log));
+        this.#slots.push(
+          new WorkerSlot(index, init, {
+            timeoutMs: this.#timeoutMs,
+            log,
+            workerUrl: options.workerUrl,
+          }),
+        );
       }
     } catch (error) {
       for (const slot of this.#slots) {

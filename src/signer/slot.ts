@@ -13,6 +13,16 @@ import {
 } from "./errors.ts";
 import { type Job, parseFromWorker, type ToWorker } from "./protocol.ts";
 
+/** How a slot runs its workers. */
+export interface SlotOptions {
+  /** Deadline of one job, in ms. */
+  timeoutMs: number;
+  /** Structured logger. */
+  log: Log;
+  /** Worker module to load instead of `./signer.worker.ts` (bundled builds). */
+  workerUrl?: URL;
+}
+
 /** What every worker receives once, at start. */
 export interface WorkerInit {
   /** The 32-byte master key. */
@@ -51,6 +61,7 @@ export class WorkerSlot {
   readonly #init: WorkerInit;
   readonly #timeoutMs: number;
   readonly #log: Log;
+  readonly #workerUrl: URL | undefined;
   readonly #jobs = new Map<number, Pending>();
   #worker: Worker | undefined;
   #ready = false;
@@ -60,11 +71,12 @@ export class WorkerSlot {
   #closed = false;
 
   /** Spawns the worker at once; throws when it cannot be created. */
-  constructor(index: number, init: WorkerInit, timeoutMs: number, log: Log) {
+  constructor(index: number, init: WorkerInit, options: SlotOptions) {
     this.index = index;
     this.#init = init;
-    this.#timeoutMs = timeoutMs;
-    this.#log = log;
+    this.#timeoutMs = options.timeoutMs;
+    this.#log = options.log;
+    this.#workerUrl = options.workerUrl;
     this.#worker = this.#spawn();
   }
 
@@ -121,13 +133,17 @@ export class WorkerSlot {
   }
 
   #spawn(): Worker {
-    // A static `new URL(literal, import.meta.url)` so that `deno compile` and `deno bundle` find
-    // the worker module. `permissions: "none"` needs --unstable-worker-options (Deno 2.9).
-    const worker = new Worker(new URL("./signer.worker.ts", import.meta.url), {
+    // `permissions: "none"` needs --unstable-worker-options (Deno 2.9).
+    const options = {
       type: "module",
       name: `keycast-signer-${this.index}`,
       deno: { permissions: "none" },
-    } as WorkerOptions);
+    } as WorkerOptions;
+    // Keep the exact `new Worker(new URL("<literal>", import.meta.url), …)` shape: it is what
+    // `deno compile` looks for to embed the worker module.
+    const worker = this.#workerUrl
+      ? new Worker(this.#workerUrl, options)
+      : new Worker(new URL("./signer.worker.ts", import.meta.url), options);
     worker.onmessage = (event: MessageEvent<unknown>) => {
       if (worker === this.#worker) this.#onMessage(event.data);
     };
