@@ -240,6 +240,19 @@ Deno.test("SignerPool.close() rejects running and queued jobs and terminates eve
   assert.ok(created.every((worker) => terminated.has(worker)), "a worker was left running");
 });
 
+Deno.test("new SignerPool() rejects invalid options before starting any worker", () => {
+  const cases: [Record<string, unknown>, RegExp][] = [
+    [{ masterKey: new Uint8Array(16) }, /master key must be 32 bytes/],
+    [{ workers: 0 }, /workers "0"/],
+    [{ workers: 1.5 }, /workers "1.5"/],
+    [{ maxQueue: -1 }, /maxQueue "-1"/],
+    [{ jobTimeoutMs: 0 }, /jobTimeoutMs "0"/],
+  ];
+  for (const [options, message] of cases) {
+    assert.throws(() => new SignerPool({ masterKey: TEST_MASTER_KEY, ...options }), message);
+  }
+});
+
 Deno.test("workerIndexFor() is deterministic per pair and spreads pairs over workers", () => {
   const counts = [0, 0, 0, 0];
   for (let i = 0; i < 400; i++) {
