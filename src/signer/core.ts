@@ -3,9 +3,7 @@
  * benchmarked on the main thread. One {@link SignerCore} lives in each worker.
  *
  * Caches, both bounded LRUs private to the worker:
- * - opened keys: `pubkey + sealed` → {@link SchnorrKey} (scalar and x-only key precomputed). The
- *   vault is opened once per key; a re-sealed key is a new entry. Concurrent jobs for a key that
- *   is still being opened share one open.
+ * - opened keys ({@link KeyCache}): scalar and x-only public key precomputed per key.
  * - pair ciphers: `own pubkey + peer pubkey` → {@link PairCipher} (ECDH x and NIP-44 conversation
  *   key). The pool routes each (key, peer) pair to the same worker so these hit.
  */
@@ -18,9 +16,10 @@ import {
   parseSignedEvent,
 } from "../nostr/event.ts";
 import { isHex64 } from "../util/hex.ts";
-import { type Vault, VaultError } from "../vault/vault.ts";
+import type { Vault } from "../vault/vault.ts";
 import { detectScheme, isScheme, NIP44_MAX_PLAINTEXT_BYTES, PairCipher } from "./ciphers.ts";
-import { InvalidEventError, InvalidJobError, KeyUnavailableError } from "./errors.ts";
+import { InvalidEventError, InvalidJobError } from "./errors.ts";
+import { checkKeyRef, KeyCache } from "./keys.ts";
 import { checkEvent, signEvent } from "./events.ts";
 import { LruCache } from "./lru.ts";
 import type {
@@ -31,7 +30,7 @@ import type {
   UnwrapJob,
   UnwrapResult,
 } from "./protocol.ts";
-import { SchnorrKey, SchnorrKeyError } from "./schnorr.ts";
+import type { SchnorrKey } from "./schnorr.ts";
 import { runAction } from "./actions.ts";
 
 /** NIP-46 request and response event kind. */
@@ -39,7 +38,6 @@ export const NIP46_KIND = 24133;
 /** Longest request `content` accepted, in chars (relays cap whole events at 64 KiB). */
 export const MAX_REQUEST_CONTENT_LENGTH = 65_536;
 const MAX_REQUEST_TAGS = 256;
-const MAX_SEALED_LENGTH = 4_096;
 const MAX_REQUEST_ID_LENGTH = 4_096;
 const encoder = new TextEncoder();
 
@@ -53,14 +51,12 @@ export interface SignerCoreOptions {
 
 /** Verifies, decrypts, signs and encrypts with sealed keys opened through one {@link Vault}. */
 export class SignerCore {
-  readonly #vault: Vault;
-  readonly #keys: LruCache<string, Promise<SchnorrKey>>;
+  readonly #keys: KeyCache;
   readonly #pairs: LruCache<string, PairCipher>;
 
   /** Opens keys with `vault`; cache sizes from `options`. */
   constructor(vault: Vault, options: SignerCoreOptions = {}) {
-    this.#vault = vault;
-    this.#keys = new LruCache(options.keyCacheSize ?? 4_096);
+    this.#keys = new KeyCache(vault, options.keyCacheSize ?? 4_096);
     this.#pairs = new LruCache(options.pairCacheSize ?? 8_192);
   }
 
@@ -96,7 +92,7 @@ export class SignerCore {
     if (check === "bad_signature") {
       throw new InvalidEventError(`Cannot accept event "${event.id}": the signature is invalid`);
     }
-    const bunker = await this.#key(bunkerRef);
+    const bunker = await this.#keys.get(bunkerRef);
     const scheme = detectScheme(event.content);
     const plaintext = this.pair(bunker, event.pubkey).decrypt(scheme, event.content);
     return {
@@ -122,7 +118,7 @@ export class SignerCore {
     if (!Number.isSafeInteger(createdAt) || createdAt < 0) {
       throw new InvalidJobError(`Cannot use reply created_at "${clip(createdAt)}"`);
     }
-    const bunker = await this.#key(bunkerRef);
+    const bunker = await this.#keys.get(bunkerRef);
     let reply = await runAction(job.action, this);
     let payload = replyPayload(requestId, reply);
     const size = encoder.encode(payload).length;
@@ -169,7 +165,7 @@ export class SignerCore {
 
   /** Signs a template built by keycast itself (AUTH, pairing); a bad template is a caller bug. */
   async signWithKey(keyRef: KeyRef, template: unknown): Promise<NostrEvent> {
-    const key = await this.#key(checkKeyRef(keyRef, "signing"));
+    const key = await this.#keys.get(checkKeyRef(keyRef, "signing"));
     let parsed: EventTemplate;
     try {
       parsed = parseEventTemplate(template);
@@ -182,7 +178,7 @@ export class SignerCore {
 
   /** The opened key for `ref` (from the cache when possible); validates `ref` first. */
   key(ref: unknown, role: string): Promise<SchnorrKey> {
-    return this.#key(checkKeyRef(ref, role));
+    return this.#keys.get(checkKeyRef(ref, role));
   }
 
   /** The cipher between `own` and the 64-hex `peerPubkey`; throws when the peer is not a curve point. */
@@ -195,56 +191,6 @@ export class SignerCore {
     }
     return cipher;
   }
-
-  #key(ref: KeyRef): Promise<SchnorrKey> {
-    const cacheKey = `${ref.pubkey}:${ref.sealed}`;
-    const cached = this.#keys.get(cacheKey);
-    if (cached) return cached;
-    const opening = this.#open(ref);
-    this.#keys.set(cacheKey, opening);
-    opening.catch(() => this.#keys.delete(cacheKey));
-    return opening;
-  }
-
-  async #open(ref: KeyRef): Promise<SchnorrKey> {
-    let secret: Uint8Array;
-    try {
-      secret = await this.#vault.open(ref.sealed, ref.pubkey);
-    } catch (error) {
-      const reason = error instanceof VaultError ? error.message : "unexpected error";
-      throw new KeyUnavailableError(`Cannot open the sealed key of "${ref.pubkey}": ${reason}`);
-    }
-    let key: SchnorrKey;
-    try {
-      key = SchnorrKey.fromSecret(secret);
-    } catch (error) {
-      const reason = error instanceof SchnorrKeyError ? error.message : "unexpected error";
-      throw new KeyUnavailableError(`Cannot use the key of "${ref.pubkey}": ${reason}`);
-    } finally {
-      secret.fill(0);
-    }
-    if (key.publicKeyHex !== ref.pubkey) {
-      throw new KeyUnavailableError(
-        `Cannot use the key of "${ref.pubkey}": the sealed secret belongs to another public key`,
-      );
-    }
-    return key;
-  }
-}
-
-function checkKeyRef(value: unknown, role: string): KeyRef {
-  const ref = value as Partial<KeyRef> | null | undefined;
-  if (typeof ref !== "object" || ref === null || !isHex64(ref.pubkey)) {
-    throw new InvalidJobError(
-      `Cannot use ${role} key: expected {pubkey: 64 lowercase hex, sealed}`,
-    );
-  }
-  if (typeof ref.sealed !== "string" || ref.sealed.length > MAX_SEALED_LENGTH) {
-    throw new InvalidJobError(
-      `Cannot use ${role} key "${ref.pubkey}": its sealed secret is not a string`,
-    );
-  }
-  return { pubkey: ref.pubkey, sealed: ref.sealed };
 }
 
 function requestIdOf(plaintext: string): string | undefined {
