@@ -4,7 +4,7 @@
  * peer key, a forged ciphertext) become `{result: "", error: "invalid: …"}` replies; problems of
  * the caller (a malformed action) or of the server (a key that cannot be opened) reject the job.
  */
-import { EventShapeError, parseEventTemplate } from "../nostr/event.ts";
+import { EventShapeError, type EventTemplate, parseEventTemplate } from "../nostr/event.ts";
 import { isHex64 } from "../util/hex.ts";
 import { isScheme, type PairCipher } from "./ciphers.ts";
 import { DecryptError, EncryptError, InvalidJobError } from "./errors.ts";
@@ -94,7 +94,7 @@ function text(value: unknown, what: string): string {
   return value;
 }
 
-function template(value: unknown) {
+function template(value: unknown): EventTemplate {
   let parsed = value;
   if (typeof value === "string") {
     try {

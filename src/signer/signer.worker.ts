@@ -4,8 +4,9 @@
  * The pool starts it with no permissions at all (no net, env, fs, run, ffi or sys): it needs none,
  * because WebCrypto and the pure-JS curve code do not touch the system. The message handler is
  * registered synchronously at module evaluation, before any `await`, so messages posted right
- * after `new Worker()` are never lost. The first message is `init` with the master key; jobs that
- * arrive while the vault is still being created wait for it. Each job is answered exactly once.
+ * after `new Worker()` are never lost. The first message is `init` with the master key; the worker
+ * answers `ready` once its vault exists, and jobs that arrive before that wait for it. Each job is
+ * answered exactly once.
  *
  * Test-only ops (`crash`, `stall`, `permissions`) run only when `init` enabled them; otherwise they are refused.
  */
