@@ -10,8 +10,12 @@ import { AuthorizationChannel } from "./src/channel/channel.ts";
 import type { Config } from "./src/config/config.ts";
 import { openDatabase } from "./src/db/open.ts";
 import { createRepos } from "./src/db/repos/mod.ts";
-import { ensureAdminToken } from "./src/http/admin_token.ts";
-import { createApp } from "./src/http/app.ts";
+import {
+  AdminTokenError,
+  ensureAdminToken,
+  type EnsuredAdminToken,
+} from "./src/http/admin_token.ts";
+import { createApp, syncBuiltinPolicies } from "./src/http/app.ts";
 import { createLogger } from "./src/log.ts";
 import { AuthorizationDirectory } from "./src/nip46/engine.ts";
 import { Listener } from "./src/nip46/listener.ts";
@@ -68,6 +72,8 @@ async function serve(config: Config, ctx: CommandContext): Promise<number> {
 
   await using signer = new SignerPool({ masterKey, workers: config.workers, log });
   masterKey.fill(0);
+  // Workers load their modules on start; a request must not race a cold worker.
+  await signer.ready();
   const registry = new AuthorizationRegistry({ source: repos.authorizations, log });
   // Relay events reach the listener once it exists, and stop reaching it at shutdown.
   let onRelayEvent = (_event: unknown, _relayUrl: string) => {};
@@ -110,6 +116,7 @@ async function serve(config: Config, ctx: CommandContext): Promise<number> {
   });
   onRelayEvent = (event, relayUrl) => listener.handleEvent(event, relayUrl);
   await using _registry = registry;
+  await syncBuiltinPolicies(repos, channel);
   await registry.start(channel);
   if (config.relaysDefaulted) {
     log({

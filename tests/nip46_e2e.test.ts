@@ -6,129 +6,151 @@ import * as nip04 from "nostr-tools/nip04";
 import * as nip44 from "nostr-tools/nip44";
 import { generateSecretKey, getPublicKey, verifyEvent } from "nostr-tools/pure";
 import { assertEquals, assertOk, assertRejects, assertStringIncludes } from "./helpers/assert.ts";
+import { testEachDatabaseKind } from "./helpers/db.ts";
 import { Keycast, RawClient, within } from "./helpers/keycast.ts";
 
-Deno.test("a BunkerSigner pairs with a bunker:// URL and uses every method", async (t) => {
-  await using keycast = await Keycast.start();
-  const created = await keycast.authorize("alice", { label: "e2e" });
-  assertOk(/^bunker:\/\/[0-9a-f]{64}\?relay=.+&secret=[0-9a-f]{64}$/.test(created.bunker_url));
-  const clientKey = generateSecretKey();
-  const signer = await keycast.signer(created.bunker_url, clientKey);
-  const third = generateSecretKey();
-  const thirdPubkey = getPublicKey(third);
+testEachDatabaseKind(
+  "a BunkerSigner pairs with a bunker:// URL and uses every method",
+  async (database, t) => {
+    await using keycast = await Keycast.start({ database });
+    const created = await keycast.authorize("alice", { label: "e2e" });
+    assertOk(/^bunker:\/\/[0-9a-f]{64}\?relay=.+&secret=[0-9a-f]{64}$/.test(created.bunker_url));
+    const clientKey = generateSecretKey();
+    const signer = await keycast.signer(created.bunker_url, clientKey);
+    const third = generateSecretKey();
+    const thirdPubkey = getPublicKey(third);
 
-  await t.step("connect and get_public_key", async () => {
-    await within(signer.connect());
-    assertEquals(await within(signer.getPublicKey()), created.user_pubkey);
-  });
+    await t.step("/health shows the loaded authorization and the subscribed relay", async () => {
+      await keycast.ready();
+      const health = await fetch(`${keycast.server.url}/health`).then((r) => r.json());
+      assertEquals(health.signer.loaded_authorizations, 1);
+      assertEquals(health.signer.workers >= 1, true);
+      assertEquals(health.relays.length, 1);
+      assertEquals(health.relays[0].connected, true);
+      assertEquals(health.relays[0].subscribed, true);
+    });
 
-  await t.step(
-    "sign_event keeps created_at and returns a valid signature by the user key",
-    async () => {
-      const signed = await within(
-        signer.signEvent({
-          kind: 1,
-          created_at: 1_700_000_000,
-          tags: [["t", "x"]],
-          content: "hello",
-        }),
-      );
-      assertOk(verifyEvent(signed));
-      assertEquals(signed.pubkey, created.user_pubkey);
-      assertEquals(signed.created_at, 1_700_000_000);
-      assertEquals(signed.content, "hello");
-    },
-  );
+    await t.step("connect and get_public_key", async () => {
+      await within(signer.connect());
+      assertEquals(await within(signer.getPublicKey()), created.user_pubkey);
+    });
 
-  await t.step("nip44 and nip04 round trips with a third party", async () => {
-    const sealed44 = await within(signer.nip44Encrypt(thirdPubkey, "secret note"));
-    assertEquals(
-      nip44.decrypt(sealed44, nip44.getConversationKey(third, created.user_pubkey)),
-      "secret note",
+    await t.step(
+      "sign_event keeps created_at and returns a valid signature by the user key",
+      async () => {
+        const signed = await within(
+          signer.signEvent({
+            kind: 1,
+            created_at: 1_700_000_000,
+            tags: [["t", "x"]],
+            content: "hello",
+          }),
+        );
+        assertOk(verifyEvent(signed));
+        assertEquals(signed.pubkey, created.user_pubkey);
+        assertEquals(signed.created_at, 1_700_000_000);
+        assertEquals(signed.content, "hello");
+      },
     );
-    const from44 = nip44.encrypt("reply 44", nip44.getConversationKey(third, created.user_pubkey));
-    assertEquals(await within(signer.nip44Decrypt(thirdPubkey, from44)), "reply 44");
-    const sealed04 = await within(signer.nip04Encrypt(thirdPubkey, "old dm"));
-    assertEquals(nip04.decrypt(third, created.user_pubkey, sealed04), "old dm");
-    const from04 = nip04.encrypt(third, created.user_pubkey, "reply 04");
-    assertEquals(await within(signer.nip04Decrypt(thirdPubkey, from04)), "reply 04");
-  });
 
-  await t.step("ping and switch_relays", async () => {
-    await within(signer.ping());
-    const relays = JSON.parse(await within(signer.sendRequest("switch_relays", [])));
-    assertEquals(relays, created.relays);
-  });
-
-  await t.step("logout ends the session", async () => {
-    await within(signer.logout());
-    // BunkerSigner closes itself after logout: come back with the same client key.
-    const returning = await keycast.signer(created.bunker_url, clientKey);
-    const refused = await assertRejects(() => within(returning.sendRequest("get_public_key", [])));
-    assertStringIncludes(String(refused), "unauthorized:");
-  });
-});
-
-Deno.test("connection secrets: wrong, missing, reused; unknown clients; revoke; restart", async (t) => {
-  await using keycast = await Keycast.start();
-  const created = await keycast.authorize("bob");
-  const bunker = created.bunker_pubkey as string;
-  const secret = new URL(created.bunker_url.replace("bunker://", "http://")).searchParams.get(
-    "secret",
-  )!;
-  await using raw = await RawClient.connect(keycast.relays.map((r) => r.url));
-
-  await t.step("a key-touching method before connect is unauthorized", async () => {
-    const reply = await raw.call(bunker, "get_public_key", []);
-    assertEquals(reply.result, "");
-    assertStringIncludes(reply.error!, "unauthorized:");
-  });
-
-  await t.step("missing and wrong secrets are refused", async () => {
-    const missing = await raw.call(bunker, "connect", [bunker, ""]);
-    assertStringIncludes(missing.error!, "unauthorized:");
-    const wrong = await raw.call(bunker, "connect", [bunker, "0".repeat(64)]);
-    assertStringIncludes(wrong.error!, "unauthorized:");
-  });
-
-  await t.step(
-    "NDK-style connect (empty first param) over NIP-04 answers ack in NIP-04",
-    async () => {
-      const reply = await raw.call(bunker, "connect", ["", secret], "nip04");
-      assertEquals([reply.result, reply.error, reply.scheme], ["ack", undefined, "nip04"]);
-      const again = await raw.call(bunker, "connect", ["", ""], "nip04");
-      assertEquals(again.result, "ack");
+    await t.step("nip44 and nip04 round trips with a third party", async () => {
+      const sealed44 = await within(signer.nip44Encrypt(thirdPubkey, "secret note"));
       assertEquals(
-        (await raw.call(bunker, "get_public_key", [], "nip04")).result,
-        created.user_pubkey,
+        nip44.decrypt(sealed44, nip44.getConversationKey(third, created.user_pubkey)),
+        "secret note",
       );
-    },
-  );
+      const from44 = nip44.encrypt(
+        "reply 44",
+        nip44.getConversationKey(third, created.user_pubkey),
+      );
+      assertEquals(await within(signer.nip44Decrypt(thirdPubkey, from44)), "reply 44");
+      const sealed04 = await within(signer.nip04Encrypt(thirdPubkey, "old dm"));
+      assertEquals(nip04.decrypt(third, created.user_pubkey, sealed04), "old dm");
+      const from04 = nip04.encrypt(third, created.user_pubkey, "reply 04");
+      assertEquals(await within(signer.nip04Decrypt(thirdPubkey, from04)), "reply 04");
+    });
 
-  await t.step("the same secret from a second client is refused (max_uses 1)", async () => {
-    await using other = await RawClient.connect([keycast.relays[0]!.url]);
-    const reply = await other.call(bunker, "connect", [bunker, secret]);
-    assertStringIncludes(reply.error!, "unauthorized:");
-  });
+    await t.step("ping and switch_relays", async () => {
+      await within(signer.ping());
+      const relays = JSON.parse(await within(signer.sendRequest("switch_relays", [])));
+      assertEquals(relays, created.relays);
+    });
 
-  await t.step(
-    "a connected client keeps working across a restart without connecting again",
-    async () => {
-      await keycast.restart();
+    await t.step("logout ends the session", async () => {
+      await within(signer.logout());
+      // BunkerSigner closes itself after logout: come back with the same client key.
+      const returning = await keycast.signer(created.bunker_url, clientKey);
+      const refused = await assertRejects(() =>
+        within(returning.sendRequest("get_public_key", []))
+      );
+      assertStringIncludes(String(refused), "unauthorized:");
+    });
+  },
+);
+
+testEachDatabaseKind(
+  "connection secrets: wrong, missing, reused; unknown clients; revoke; restart",
+  async (database, t) => {
+    await using keycast = await Keycast.start({ database });
+    const created = await keycast.authorize("bob");
+    const bunker = created.bunker_pubkey as string;
+    const secret = new URL(created.bunker_url.replace("bunker://", "http://")).searchParams.get(
+      "secret",
+    )!;
+    await using raw = await RawClient.connect(keycast.relays.map((r) => r.url));
+
+    await t.step("a key-touching method before connect is unauthorized", async () => {
       const reply = await raw.call(bunker, "get_public_key", []);
-      assertEquals(reply.result, created.user_pubkey);
-    },
-  );
+      assertEquals(reply.result, "");
+      assertStringIncludes(reply.error!, "unauthorized:");
+    });
 
-  await t.step("revoking through the API makes the next request fail", async () => {
-    assertEquals((await keycast.api("DELETE", `/api/authorizations/${created.id}`)).status, 200);
-    const reply = await raw.call(bunker, "sign_event", [
-      JSON.stringify({ kind: 1, created_at: 1, tags: [], content: "x" }),
-    ]);
-    assertEquals(reply.result, "");
-    assertStringIncludes(reply.error!, "revoked:");
-  });
-});
+    await t.step("missing and wrong secrets are refused", async () => {
+      const missing = await raw.call(bunker, "connect", [bunker, ""]);
+      assertStringIncludes(missing.error!, "unauthorized:");
+      const wrong = await raw.call(bunker, "connect", [bunker, "0".repeat(64)]);
+      assertStringIncludes(wrong.error!, "unauthorized:");
+    });
+
+    await t.step(
+      "NDK-style connect (empty first param) over NIP-04 answers ack in NIP-04",
+      async () => {
+        const reply = await raw.call(bunker, "connect", ["", secret], "nip04");
+        assertEquals([reply.result, reply.error, reply.scheme], ["ack", undefined, "nip04"]);
+        const again = await raw.call(bunker, "connect", ["", ""], "nip04");
+        assertEquals(again.result, "ack");
+        assertEquals(
+          (await raw.call(bunker, "get_public_key", [], "nip04")).result,
+          created.user_pubkey,
+        );
+      },
+    );
+
+    await t.step("the same secret from a second client is refused (max_uses 1)", async () => {
+      await using other = await RawClient.connect([keycast.relays[0]!.url]);
+      const reply = await other.call(bunker, "connect", [bunker, secret]);
+      assertStringIncludes(reply.error!, "unauthorized:");
+    });
+
+    await t.step(
+      "a connected client keeps working across a restart without connecting again",
+      async () => {
+        await keycast.restart();
+        const reply = await raw.call(bunker, "get_public_key", []);
+        assertEquals(reply.result, created.user_pubkey);
+      },
+    );
+
+    await t.step("revoking through the API makes the next request fail", async () => {
+      assertEquals((await keycast.api("DELETE", `/api/authorizations/${created.id}`)).status, 200);
+      const reply = await raw.call(bunker, "sign_event", [
+        JSON.stringify({ kind: 1, created_at: 1, tags: [], content: "x" }),
+      ]);
+      assertEquals(reply.result, "");
+      assertStringIncludes(reply.error!, "revoked:");
+    });
+  },
+);
 
 Deno.test("duplicates across relays are answered once; forged events have no effect", async (t) => {
   await using keycast = await Keycast.start({ relays: 2 });

@@ -11,7 +11,7 @@
 import type { ActiveAuthorization } from "../channel/command.ts";
 import type { ClientsRepo } from "../db/repos/clients.ts";
 import type { Log } from "../log.ts";
-import { OverloadedError, SignerError } from "../signer/errors.ts";
+import { OverloadedError, SignerClosedError, SignerError } from "../signer/errors.ts";
 import type {
   KeyRef,
   ReplyAction,
@@ -26,8 +26,8 @@ import { errorReason, type Nip46Request, parseRequest } from "./protocol.ts";
 import { SeenSet } from "./seen.ts";
 import type { PolicyGate } from "./policy_gate.ts";
 
-/** Largest request event content we hand to a worker, in characters. */
-export const MAX_CONTENT_CHARS = 96 * 1024;
+/** Largest request event content we hand to a worker, in characters (the workers' own cap). */
+export const MAX_CONTENT_CHARS = 65_536;
 /** NIP-46 event kind. */
 export const NIP46_KIND = 24133;
 
@@ -263,6 +263,7 @@ export class Listener {
     try {
       response = await this.#o.signer.respond({ ...job, action });
     } catch (error) {
+      if (error instanceof SignerClosedError) throw error;
       // The action failed in a way the worker could not turn into a reply (crash, timeout,
       // overload): answer with an error so the client is never left waiting.
       const reason = error instanceof OverloadedError

@@ -77,6 +77,32 @@ export function postgresUnavailable(): Promise<string | undefined> {
   return serverCheck;
 }
 
+/** An empty throwaway PostgreSQL database (for a child `serve` process); dispose drops it. */
+export async function emptyPostgresDatabase(): Promise<{ url: string } & AsyncDisposable> {
+  const reason = await postgresUnavailable();
+  if (reason) throw new Error(`Cannot create a PostgreSQL database: ${reason}`);
+  const name = `keycast_test_${crypto.randomUUID().replaceAll("-", "")}`;
+  const admin = postgres(TEST_POSTGRES_URL, { max: 1, onnotice: () => {} });
+  try {
+    await admin.unsafe(`create database ${name}`);
+  } finally {
+    await admin.end({ timeout: 5 });
+  }
+  const url = new URL(TEST_POSTGRES_URL);
+  url.pathname = `/${name}`;
+  return {
+    url: url.href,
+    [Symbol.asyncDispose]: async () => {
+      const dropper = postgres(TEST_POSTGRES_URL, { max: 1, onnotice: () => {} });
+      try {
+        await dropper.unsafe(`drop database if exists ${name} with (force)`);
+      } finally {
+        await dropper.end({ timeout: 5 });
+      }
+    },
+  };
+}
+
 /** A fresh, migrated PostgreSQL database, dropped when disposed. */
 export async function postgresTestDb(): Promise<TestDb> {
   const name = `keycast_test_${crypto.randomUUID().replaceAll("-", "")}`;
@@ -116,6 +142,20 @@ export function testEachDatabase(
   name: string,
   fn: (db: Db, t: Deno.TestContext) => Promise<void>,
 ): void {
+  testEachDatabaseKind(name, async (kind, t) => {
+    await using db = kind === "pglite" ? await pgliteTestDb() : await postgresTestDb();
+    await fn(db, t);
+  });
+}
+
+/**
+ * Registers `fn` once per adapter kind, for tests that set the database up themselves (e.g. a
+ * child `serve` process). Same skip rule as {@link testEachDatabase}.
+ */
+export function testEachDatabaseKind(
+  name: string,
+  fn: (kind: typeof DATABASE_KINDS[number], t: Deno.TestContext) => Promise<void>,
+): void {
   for (const kind of DATABASE_KINDS) {
     Deno.test(`${name} [${kind}]`, async (t) => {
       if (kind === "postgres") {
@@ -129,8 +169,7 @@ export function testEachDatabase(
           return;
         }
       }
-      await using db = kind === "pglite" ? await pgliteTestDb() : await postgresTestDb();
-      await fn(db, t);
+      await fn(kind, t);
     });
   }
 }

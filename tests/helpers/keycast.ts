@@ -10,6 +10,7 @@ import { finalizeEvent, generateSecretKey, getPublicKey, type NostrEvent } from 
 import { SimplePool } from "nostr-tools/pool";
 import { deadline } from "../../src/util/async.ts";
 import { RelayTestClient } from "../relay/test_client.ts";
+import { emptyPostgresDatabase } from "./db.ts";
 import { startTestRelay, type TestRelay, type TestRelayOptions } from "./relay.ts";
 import { type ServeProcess, startServe } from "./serve.ts";
 
@@ -30,6 +31,8 @@ export interface KeycastOptions {
   env?: Record<string, string>;
   /** Extra serve args. */
   args?: string[];
+  /** Database behind serve. Default the embedded PGlite in the data dir. */
+  database?: "pglite" | "postgres";
 }
 
 /** A running deployment; dispose stops everything and removes the data dir. */
@@ -38,6 +41,7 @@ export class Keycast implements AsyncDisposable {
   #token = "";
   readonly #pools = new Set<SimplePool>();
   readonly #signers = new Set<BunkerSigner>();
+  #database: AsyncDisposable | undefined;
 
   private constructor(
     readonly relays: TestRelay[],
@@ -137,8 +141,13 @@ export class Keycast implements AsyncDisposable {
     for (const signer of this.#signers) await signer.close().catch(() => {});
     for (const pool of this.#pools) pool.destroy();
     await this.#server.stop();
+    const dump = Deno.env.get("KEYCAST_TEST_SERVE_LOG");
+    if (dump) {
+      await Deno.writeTextFile(dump, this.#server.lines.join("\n") + "\n", { append: true });
+    }
     for (const relay of this.relays) await relay.stop();
     await Deno.remove(this.dataDir, { recursive: true });
+    await this.#database?.[Symbol.asyncDispose]();
   }
 }
 
