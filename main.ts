@@ -17,6 +17,7 @@ import {
 } from "./src/http/admin_token.ts";
 import { createApp, syncBuiltinPolicies } from "./src/http/app.ts";
 import { createLogger } from "./src/log.ts";
+import { AuditWriter } from "./src/audit/writer.ts";
 import { AuthorizationDirectory } from "./src/nip46/engine.ts";
 import { Listener } from "./src/nip46/listener.ts";
 import { PolicyGate } from "./src/nip46/policy_gate.ts";
@@ -102,6 +103,7 @@ async function serve(config: Config, ctx: CommandContext): Promise<number> {
   });
   const policy = new PolicyGate();
   directory.onRemoved = (authorization) => policy.forget(authorization.id);
+  await using audit = new AuditWriter({ sink: repos.audit, log });
   const listener = new Listener({
     directory,
     signer: {
@@ -113,6 +115,7 @@ async function serve(config: Config, ctx: CommandContext): Promise<number> {
     clients: repos.clients,
     policy,
     log,
+    onDecision: (decision) => audit.record({ ...decision, at: new Date() }),
   });
   onRelayEvent = (event, relayUrl) => listener.handleEvent(event, relayUrl);
   await using _registry = registry;
@@ -153,6 +156,7 @@ async function serve(config: Config, ctx: CommandContext): Promise<number> {
           connected,
           subscribed,
         })),
+        audit: audit.stats,
       };
     },
     awaitSubscribed: (bunkerPubkey, signal) => relays.ready(bunkerPubkey, { signal }),

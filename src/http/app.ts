@@ -4,6 +4,7 @@
  * `auth.ts`). Every write is committed to the database before its command goes on the channel.
  */
 import { Hono } from "hono";
+import { auditRoutes } from "./audit.ts";
 import { adminAuth } from "./auth.ts";
 import { bodyMiddleware } from "./body.ts";
 import { contextMiddleware, resolveDeps } from "./context.ts";
@@ -46,5 +47,6 @@ export function createApp(deps: AppDeps): Hono<{ Variables: AppVariables }> {
   app.route("/api/keys", keyRoutes());
   app.route("/api/policies", policyRoutes());
   app.route("/api/authorizations", authorizationRoutes());
+  app.route("/api/audit", auditRoutes());
   return app;
 }

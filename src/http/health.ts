@@ -27,6 +27,8 @@ export interface HealthBody {
   };
   /** Every relay the listener uses. */
   relays: { url: string; connected: boolean; subscribed: boolean }[];
+  /** Audit rows buffered while the database is slow or down, and rows dropped. */
+  audit?: { buffered: number; dropped: number };
 }
 
 /** The health routes, to mount at `/health`. */
@@ -46,13 +48,14 @@ export function healthRoutes(): Hono<AppEnv> {
 
 async function collect(c: Context<AppEnv>): Promise<{ body: HealthBody; ready: boolean }> {
   const databaseOk = await c.var.db.ping(HEALTH_DB_TIMEOUT_MS).catch(() => false);
-  const { signer, relays, ready } = readSignerStatus(c);
+  const { signer, relays, audit, ready } = readSignerStatus(c);
   const body: HealthBody = {
     status: "ok",
     version: c.var.deps.version,
     database: databaseOk ? "ok" : "error",
     signer,
     relays,
+    ...(audit ? { audit } : {}),
   };
   return { body, ready: databaseOk && ready };
 }
@@ -60,7 +63,7 @@ async function collect(c: Context<AppEnv>): Promise<{ body: HealthBody; ready: b
 /** A copy of the listener's status; one that cannot be read is logged and reported not ready. */
 function readSignerStatus(
   c: Context<AppEnv>,
-): Pick<HealthBody, "signer" | "relays"> & { ready: boolean } {
+): Pick<HealthBody, "signer" | "relays" | "audit"> & { ready: boolean } {
   try {
     const status: SignerStatus = c.var.deps.signerStatus();
     return {
@@ -75,6 +78,7 @@ function readSignerStatus(
         connected,
         subscribed,
       })),
+      audit: status.audit && { buffered: status.audit.buffered, dropped: status.audit.dropped },
       ready: status.ready === true,
     };
   } catch (err: unknown) {

@@ -29,6 +29,8 @@ export interface SignerStatus {
   ready: boolean;
   /** Every relay the listener uses. */
   relays: RelayStatus[];
+  /** Audit rows waiting for the database, and rows dropped because the buffer was full. */
+  audit?: { buffered: number; dropped: number };
 }
 
 /** Everything {@link createApp} needs; `main.ts` builds it, tests build it with `TestApp`. */

@@ -57,7 +57,7 @@ export interface Decision {
   authorizationId: string;
   clientPubkey: string;
   method: string;
-  kind: number | null;
+  eventKind: number | null;
   eventId: string | null;
   decision: "allow" | "deny";
   reason: string | null;
@@ -153,7 +153,7 @@ export class Listener {
         authorizationId: authorization.id,
         clientPubkey: unwrapped.clientPubkey,
         method,
-        kind,
+        eventKind: kind,
         eventId: unwrapped.eventId,
         decision: action.type === "error" ? "deny" : "allow",
         reason: action.type === "error" ? action.error : null,

@@ -1,0 +1,93 @@
+import { assertEquals, assertStringIncludes } from "../../tests/helpers/assert.ts";
+import { TestApp } from "../../tests/helpers/app.ts";
+import { testEachDatabase } from "../../tests/helpers/db.ts";
+import { insertAuthorization, insertKey } from "../../tests/helpers/fixtures.ts";
+
+testEachDatabase("GET /api/audit filters by authorization, time and id", async (db, t) => {
+  await using app = await TestApp.create(db);
+  const key = await insertKey(db, "alice");
+  const auth = await insertAuthorization(db, key.id);
+  const base = {
+    clientPubkey: "c".repeat(64),
+    eventKind: 1,
+    eventId: "e".repeat(64),
+    latencyMs: 2,
+  };
+  await app.repos.audit.insertMany([
+    {
+      ...base,
+      at: new Date(Date.now() - 7_200_000),
+      authorizationId: auth.id,
+      method: "sign_event",
+      decision: "allow",
+      reason: null,
+    },
+    {
+      ...base,
+      at: new Date(),
+      authorizationId: auth.id,
+      method: "sign_event",
+      decision: "deny",
+      reason: "forbidden: kind 0",
+    },
+    {
+      ...base,
+      at: new Date(),
+      authorizationId: null,
+      method: "ping",
+      decision: "allow",
+      reason: null,
+    },
+  ]);
+
+  await t.step("all rows, oldest first, in the documented shape", async () => {
+    const res = await app.json("GET", "/api/audit");
+    assertEquals(res.status, 200);
+    assertEquals(res.body.entries.length, 3);
+    assertEquals(Object.keys(res.body.entries[0]).sort(), [
+      "at",
+      "authorization_id",
+      "client_pubkey",
+      "decision",
+      "event_id",
+      "event_kind",
+      "id",
+      "latency_ms",
+      "method",
+      "reason",
+    ]);
+  });
+
+  await t.step("by authorization and since", async () => {
+    const res = await app.json("GET", `/api/audit?authorization=${auth.id}&since=1h`);
+    assertEquals(res.body.entries.map((e: { decision: string }) => e.decision), ["deny"]);
+    assertEquals(res.body.entries[0].reason, "forbidden: kind 0");
+  });
+
+  await t.step("after_id and limit page through", async () => {
+    const first = await app.json("GET", "/api/audit?limit=1");
+    const next = await app.json("GET", `/api/audit?after_id=${first.body.entries[0].id}&limit=10`);
+    assertEquals(next.body.entries.length, 2);
+  });
+
+  await t.step("bad parameters are 400 naming the field", async () => {
+    for (
+      const [query, field] of [
+        ["authorization=../../etc", "authorization"],
+        ["since=yesterday", "since"],
+        ["limit=0", "limit"],
+        ["after_id=x", "after_id"],
+        ["bogus=1", "bogus"],
+      ]
+    ) {
+      const res = await app.json("GET", `/api/audit?${query}`);
+      assertEquals(res.status, 400, query);
+      assertStringIncludes(res.body.error, field!);
+    }
+  });
+
+  await t.step("requires admin auth", async () => {
+    const res = await app.app.request("/api/audit");
+    assertEquals(res.status, 401);
+  });
+});
