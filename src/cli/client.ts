@@ -1,0 +1,264 @@
+/**
+ * `AdminClient`: the management subcommands' typed client of the admin API (`/api/*`), one method
+ * per route. Every request carries `Authorization: Bearer <token>` and has a timeout; failures
+ * become an {@link AdminError} whose message is safe to print (it never holds the token, a secret
+ * key, a connection secret or a `bunker://` URL).
+ */
+import type { AuthorizationView, KeyView, PolicyView } from "../http/views.ts";
+
+export type { AuthorizationView, KeyView, PolicyView };
+
+/** Default time for one request, response body included, in ms. */
+export const REQUEST_TIMEOUT_MS = 15_000;
+
+/** A failed admin request: `status` is the HTTP status, or 0 when no response came. */
+export class AdminError extends Error {
+  override name = "AdminError";
+  constructor(readonly status: number, message: string) {
+    super(message);
+  }
+}
+
+/** The answer to `POST /api/authorizations`: the only response that holds the `bunker://` URL. */
+export interface CreatedAuthorization {
+  id: string;
+  bunker_url: string;
+  bunker_pubkey: string;
+  key_name: string;
+  user_pubkey: string;
+  relays: string[];
+  policy: string | null;
+  max_uses: number | null;
+  expires_at: string | null;
+  label: string | null;
+  created_at: string;
+  /** Whether the listener confirmed its relay subscription before the answer. */
+  subscribed: boolean;
+}
+
+/** Fields of `POST /api/authorizations`; absent ones take the server's defaults. */
+export interface AuthorizationInput {
+  /** Key name or pubkey (hex or npub). */
+  key: string;
+  relays?: string[];
+  policy?: string;
+  /** Distinct clients allowed; null for no limit. Server default 1. */
+  max_uses?: number | null;
+  /** Lifetime in seconds. Default: no expiry. */
+  expires_in?: number;
+  label?: string;
+}
+
+/** The answer to `DELETE /api/authorizations/:id`. */
+export interface RevokedAuthorization {
+  id: string;
+  revoked: true;
+  already_revoked?: boolean;
+}
+
+/** The answer to `POST /api/connect` (fields beyond `id` depend on the server version). */
+export interface ConnectedClient {
+  id?: string;
+  key_name?: string;
+  client_pubkey?: string;
+  bunker_pubkey?: string;
+  policy?: string | null;
+  relays?: string[];
+  [field: string]: unknown;
+}
+
+/** One audit log row as `GET /api/audit` lists it (oldest first). */
+export interface AuditEntryView {
+  id: string;
+  at: string;
+  authorization_id?: string | null;
+  client_pubkey?: string | null;
+  method?: string;
+  event_kind?: number | null;
+  event_id?: string | null;
+  decision?: string;
+  reason?: string | null;
+  latency_ms?: number | null;
+}
+
+/** Filters of `GET /api/audit`. */
+export interface AuditQuery {
+  authorization?: string;
+  /** ISO 8601 time: only rows at or after it. */
+  since?: string;
+  /** Only rows after this id (for following the log). */
+  afterId?: string;
+  /** At most this many rows (the server caps it at 1000). */
+  limit?: number;
+}
+
+/** How to reach the server. */
+export interface AdminClientOptions {
+  /** Base URL without a trailing slash, e.g. `http://127.0.0.1:8080`. */
+  server: string;
+  /** Admin token sent as a bearer token. */
+  token: string;
+  /** HTTP function. Default: global fetch. */
+  fetch?: typeof fetch;
+  /** Time for one request, in ms. Default {@link REQUEST_TIMEOUT_MS}. */
+  timeoutMs?: number;
+}
+
+/** Typed client of the admin API. */
+export class AdminClient {
+  /** Base URL of the server. */
+  readonly server: string;
+  readonly #token: string;
+  readonly #fetch: typeof fetch;
+  readonly #timeoutMs: number;
+
+  constructor(options: AdminClientOptions) {
+    this.server = options.server.replace(/\/+$/, "");
+    this.#token = options.token;
+    this.#fetch = options.fetch ?? fetch;
+    this.#timeoutMs = options.timeoutMs ?? REQUEST_TIMEOUT_MS;
+  }
+
+  /** `POST /api/keys`: generates and stores a key. */
+  async createKey(name: string): Promise<KeyView> {
+    return await this.#request<KeyView>("POST", "/api/keys", { name });
+  }
+
+  /** `POST /api/keys/import`: stores an nsec, hex or ncryptsec secret key. */
+  async importKey(input: { name: string; secret: string; password?: string }): Promise<KeyView> {
+    return await this.#request<KeyView>("POST", "/api/keys/import", input);
+  }
+
+  /** `GET /api/keys`. */
+  async listKeys(): Promise<KeyView[]> {
+    return listOf<KeyView>(await this.#request("GET", "/api/keys"), "keys");
+  }
+
+  /** `GET /api/policies`: built-in and stored policies. */
+  async listPolicies(): Promise<PolicyView[]> {
+    return listOf<PolicyView>(await this.#request("GET", "/api/policies"), "policies");
+  }
+
+  /** `POST /api/policies`. */
+  async createPolicy(name: string, rules: Record<string, unknown>): Promise<PolicyView> {
+    return await this.#request<PolicyView>("POST", "/api/policies", { name, rules });
+  }
+
+  /** `DELETE /api/policies/:name`. */
+  async deletePolicy(name: string): Promise<void> {
+    await this.#request("DELETE", `/api/policies/${encodeURIComponent(name)}`);
+  }
+
+  /** `POST /api/authorizations`: the answer holds the `bunker://` URL, once. */
+  async createAuthorization(input: AuthorizationInput): Promise<CreatedAuthorization> {
+    return await this.#request<CreatedAuthorization>("POST", "/api/authorizations", input);
+  }
+
+  /** `GET /api/authorizations`, revoked ones too when `includeRevoked`. */
+  async listAuthorizations(includeRevoked = false): Promise<AuthorizationView[]> {
+    const path = `/api/authorizations${includeRevoked ? "?include_revoked=true" : ""}`;
+    return listOf<AuthorizationView>(await this.#request("GET", path), "authorizations");
+  }
+
+  /** `DELETE /api/authorizations/:id`: revokes. */
+  async revokeAuthorization(id: string): Promise<RevokedAuthorization> {
+    const path = `/api/authorizations/${encodeURIComponent(id)}`;
+    return await this.#request<RevokedAuthorization>("DELETE", path);
+  }
+
+  /** `POST /api/connect`: accepts a client's `nostrconnect://` pairing. */
+  async connect(input: { uri: string; key: string; policy?: string }): Promise<ConnectedClient> {
+    return await this.#request<ConnectedClient>("POST", "/api/connect", input);
+  }
+
+  /** `GET /api/audit`. */
+  async audit(query: AuditQuery = {}, signal?: AbortSignal): Promise<AuditEntryView[]> {
+    const params = new URLSearchParams();
+    if (query.authorization) params.set("authorization", query.authorization);
+    if (query.since) params.set("since", query.since);
+    if (query.afterId) params.set("after_id", query.afterId);
+    if (query.limit !== undefined) params.set("limit", String(query.limit));
+    const search = params.size ? `?${params}` : "";
+    return listOf<AuditEntryView>(
+      await this.#request("GET", `/api/audit${search}`, undefined, signal),
+      "entries",
+    );
+  }
+
+  async #request<T = unknown>(
+    method: string,
+    path: string,
+    body?: unknown,
+    signal?: AbortSignal,
+  ): Promise<T> {
+    const timeout = new AbortController();
+    const timer = setTimeout(() => timeout.abort(), this.#timeoutMs);
+    const headers: Record<string, string> = {
+      authorization: `Bearer ${this.#token}`,
+      accept: "application/json",
+    };
+    if (body !== undefined) headers["content-type"] = "application/json";
+    try {
+      const response = await this.#fetch(`${this.server}${path}`, {
+        method,
+        headers,
+        body: body === undefined ? undefined : JSON.stringify(body),
+        signal: signal ? AbortSignal.any([signal, timeout.signal]) : timeout.signal,
+      });
+      const text = await response.text();
+      if (!response.ok) throw new AdminError(response.status, errorMessage(response, text));
+      if (text === "") return undefined as T;
+      try {
+        return JSON.parse(text) as T;
+      } catch {
+        throw new AdminError(response.status, `keycast at ${this.server} answered with non-JSON`);
+      }
+    } catch (err: unknown) {
+      if (err instanceof AdminError || signal?.aborted) throw err;
+      if (timeout.signal.aborted) {
+        throw new AdminError(
+          0,
+          `keycast at ${this.server} did not answer within ${this.#timeoutMs / 1000} s`,
+        );
+      }
+      throw new AdminError(
+        0,
+        `Cannot reach keycast at ${this.server}: is \`keycast serve\` running? ` +
+          `(set --server or KEYCAST_SERVER for another address)`,
+      );
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}
+
+/** The server's `{"error": …}` message, or the status line when the body is not that. */
+function errorMessage(response: Response, text: string): string {
+  try {
+    const parsed: unknown = JSON.parse(text);
+    if (typeof parsed === "object" && parsed !== null && "error" in parsed) {
+      const error = (parsed as { error: unknown }).error;
+      if (typeof error === "string" && error !== "") return clip(error);
+    }
+  } catch {
+    // Not JSON (a proxy's error page, say): fall through to the status line.
+  }
+  return `${response.status} ${response.statusText || "request failed"}`.trim();
+}
+
+/** The array under `field` of a list response. */
+function listOf<T>(body: unknown, field: string): T[] {
+  const list = typeof body === "object" && body !== null
+    ? (body as Record<string, unknown>)[field]
+    : undefined;
+  if (!Array.isArray(list)) {
+    throw new AdminError(200, `Unexpected answer from keycast: no "${field}" list`);
+  }
+  return list as T[];
+}
+
+/** Cuts an untrusted message to one line of at most 500 characters. */
+function clip(message: string): string {
+  const line = message.replace(/\p{Cc}+/gu, " ").trim();
+  return line.length > 500 ? `${line.slice(0, 500)}…` : line;
+}
