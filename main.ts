@@ -160,6 +160,17 @@ async function serve(config: Config, ctx: CommandContext): Promise<number> {
       };
     },
     awaitSubscribed: (bunkerPubkey, signal) => relays.ready(bunkerPubkey, { signal }),
+    sendPairingReply: async (pairing) => {
+      const reply = await signer.respond({
+        bunker: { pubkey: pairing.bunkerPubkey, sealed: pairing.bunkerSecretSealed },
+        clientPubkey: pairing.clientPubkey,
+        scheme: "nip44",
+        requestId: crypto.randomUUID(),
+        action: { type: "result", result: pairing.secret },
+      });
+      const results = await relays.publish(reply.event, pairing.relays);
+      return results.some((result) => result.ok);
+    },
   });
 
   const shutdown = new AbortController();

@@ -5,6 +5,7 @@
  */
 import { Hono } from "hono";
 import { auditRoutes } from "./audit.ts";
+import { connectRoute } from "./connect.ts";
 import { adminAuth } from "./auth.ts";
 import { bodyMiddleware } from "./body.ts";
 import { contextMiddleware, resolveDeps } from "./context.ts";
@@ -20,6 +21,7 @@ export type {
   AppDeps,
   AppEnv,
   AppVariables,
+  PairingReply,
   RelayStatus,
   SignerStatus,
 } from "./types.ts";
@@ -48,5 +50,6 @@ export function createApp(deps: AppDeps): Hono<{ Variables: AppVariables }> {
   app.route("/api/policies", policyRoutes());
   app.route("/api/authorizations", authorizationRoutes());
   app.route("/api/audit", auditRoutes());
+  app.post("/api/connect", connectRoute);
   return app;
 }

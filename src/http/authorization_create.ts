@@ -43,7 +43,7 @@ export function bunkerUrl(bunkerPubkey: string, relays: readonly string[], secre
 
 /** Handles `POST /api/authorizations` (see the module doc). */
 export async function createAuthorization(c: Context<AppEnv>): Promise<Response> {
-  const { repos, vault, channel, deps } = c.var;
+  const { repos, channel, deps } = c.var;
   const body = readJsonObject(c);
   rejectUnknownFields(body, FIELDS);
   const keyRef = requireString(body, "key", 200);
@@ -61,39 +61,16 @@ export async function createAuthorization(c: Context<AppEnv>): Promise<Response>
   const key = await resolveKey(repos, keyRef);
   const policy = policyName === null ? null : await policyForUse(repos, channel, policyName);
 
-  const bunkerSecretKey = generateSecretKey();
-  let bunkerPubkey: string;
-  let bunkerSecretSealed: string;
-  try {
-    bunkerPubkey = getPublicKey(bunkerSecretKey);
-    bunkerSecretSealed = await vault.seal(bunkerSecretKey, bunkerPubkey);
-  } finally {
-    bunkerSecretKey.fill(0);
-  }
   const connectionSecret = encodeHex(crypto.getRandomValues(new Uint8Array(32)));
-  const id = crypto.randomUUID();
-  try {
-    await repos.authorizations.create({
-      id,
-      keyId: key.id,
-      policyId: policy?.id ?? null,
-      bunkerPubkey,
-      bunkerSecretSealed,
-      secretHash: await sha256Hex(connectionSecret),
-      relays,
-      maxUses,
-      expiresAt: expiresIn === null ? null : new Date(deps.now() + expiresIn * 1000),
-      label,
-    });
-  } catch (err: unknown) {
-    if (!(err instanceof ForeignKeyViolationError)) throw err;
-    throw new ApiError(409, "Cannot create authorization: its key or policy was just removed");
-  }
-
-  // Committed: now tell the listener, from the row as the database has it.
-  const active = await repos.authorizations.loadActiveById(id);
-  if (active) channel.send({ type: "upsert", authorization: active });
-  const subscribed = active ? await waitSubscribed(c, bunkerPubkey) : false;
+  const { id, bunkerPubkey, subscribed } = await mintAuthorization(c, {
+    key,
+    policyId: policy?.id ?? null,
+    relays,
+    maxUses,
+    expiresAt: expiresIn === null ? null : new Date(deps.now() + expiresIn * 1000),
+    label,
+    secret: connectionSecret,
+  });
   const record = await repos.authorizations.get(id);
   if (!record) throw new Error(`Authorization ${id} vanished right after it was created`);
   c.var.log({
@@ -123,8 +100,75 @@ export async function createAuthorization(c: Context<AppEnv>): Promise<Response>
   }, 201);
 }
 
+/** What {@link mintAuthorization} stores. */
+export interface MintInput {
+  key: KeyRecord;
+  policyId: string | null;
+  relays: string[];
+  maxUses: number | null;
+  expiresAt: Date | null;
+  label: string | null;
+  /** The connection secret; only its sha256 is stored. */
+  secret: string;
+  /** A client bound at creation (nostrconnect pairing), with its display-only hints. */
+  client?: { pubkey: string; perms: string | null; metadata: Record<string, unknown> | null };
+}
+
+/**
+ * Creates a bunker keypair (sealed, AAD = its pubkey) and the authorization row, binds `client`
+ * when given, then sends the row as the listener sees it and waits (bounded) until the listener is
+ * subscribed — so no URL or pairing reply goes out before keycast can hear the client.
+ */
+export async function mintAuthorization(
+  c: Context<AppEnv>,
+  input: MintInput,
+): Promise<{ id: string; bunkerPubkey: string; bunkerSecretSealed: string; subscribed: boolean }> {
+  const { repos, vault, channel } = c.var;
+  const bunkerSecretKey = generateSecretKey();
+  let bunkerPubkey: string;
+  let bunkerSecretSealed: string;
+  try {
+    bunkerPubkey = getPublicKey(bunkerSecretKey);
+    bunkerSecretSealed = await vault.seal(bunkerSecretKey, bunkerPubkey);
+  } finally {
+    bunkerSecretKey.fill(0);
+  }
+  const id = crypto.randomUUID();
+  try {
+    await repos.authorizations.create({
+      id,
+      keyId: input.key.id,
+      policyId: input.policyId,
+      bunkerPubkey,
+      bunkerSecretSealed,
+      secretHash: await sha256Hex(input.secret),
+      relays: input.relays,
+      maxUses: input.maxUses,
+      expiresAt: input.expiresAt,
+      label: input.label,
+    });
+  } catch (err: unknown) {
+    if (!(err instanceof ForeignKeyViolationError)) throw err;
+    throw new ApiError(409, "Cannot create authorization: its key or policy was just removed");
+  }
+  if (input.client) {
+    await repos.clients.redeem({
+      authorizationId: id,
+      clientPubkey: input.client.pubkey,
+      requestedPerms: input.client.perms,
+      clientMetadata: input.client.metadata,
+    });
+  }
+
+  // Committed: now tell the listener, from the row as the database has it.
+  const active = await repos.authorizations.loadActiveById(id);
+  if (active) channel.send({ type: "upsert", authorization: active });
+  const subscribed = active ? await waitSubscribed(c, bunkerPubkey) : false;
+  return { id, bunkerPubkey, bunkerSecretSealed, subscribed };
+}
+
 /** The key named by `ref`: a hex or npub pubkey of a stored key, else a key name; 404 if none. */
-async function resolveKey(repos: Repos, ref: string): Promise<KeyRecord> {
+export async function resolveKey(repos: Repos, ref: string): Promise<KeyRecord> {
   const hex = pubkeyToHex(ref);
   const byPubkey = hex === undefined ? undefined : await repos.keys.getByPubkey(hex);
   if (byPubkey) return byPubkey;

@@ -33,6 +33,17 @@ export interface SignerStatus {
   audit?: { buffered: number; dropped: number };
 }
 
+/** The reply that completes a nostrconnect:// pairing. */
+export interface PairingReply {
+  bunkerPubkey: string;
+  /** The bunker secret key, vault-sealed. */
+  bunkerSecretSealed: string;
+  clientPubkey: string;
+  /** The client's secret from the URI (never log it). */
+  secret: string;
+  relays: string[];
+}
+
 /** Everything {@link createApp} needs; `main.ts` builds it, tests build it with `TestApp`. */
 export interface AppDeps {
   /** The database (health pings it). */
@@ -57,6 +68,12 @@ export interface AppDeps {
   signerStatus: () => SignerStatus;
   /** Resolves true once the listener is subscribed for this bunker pubkey; must honour `signal`. */
   awaitSubscribed?: (bunkerPubkey: string, signal: AbortSignal) => Promise<boolean>;
+  /**
+   * Sends the `connect` reply of a nostrconnect:// pairing (`result` = the client's secret) from
+   * the bunker key on `relays`; resolves true when at least one relay accepted it. Without it,
+   * `POST /api/connect` answers 503.
+   */
+  sendPairingReply?: (pairing: PairingReply) => Promise<boolean>;
   /** Largest accepted request body, in bytes. Default 65_536. */
   maxBodyBytes?: number;
   /** How long `POST /api/authorizations` waits for `awaitSubscribed`, in ms. Default 5_000. */

@@ -1,0 +1,80 @@
+/**
+ * `nostrconnect://` URIs, the client-initiated pairing: the client shows
+ * `nostrconnect://<client pubkey hex>?relay=<url>&…&secret=<s>&perms=<a,b>&name=…&url=…&image=…`
+ * and the signer answers its `connect` with `result = <secret>` from a fresh bunker key on those
+ * relays. Parsing is strict where it protects the user (pubkey, relays, secret) and lenient where
+ * it only affects display (name, url, image are kept as hints, capped in length).
+ */
+import { relayUrlProblem } from "../config/config.ts";
+import { isHex64 } from "../util/hex.ts";
+
+/** Longest URI accepted, in characters. */
+export const MAX_NOSTRCONNECT_CHARS = 4_096;
+/** Most relays a pairing may name. */
+export const MAX_PAIRING_RELAYS = 10;
+
+/** A validated pairing request. */
+export interface NostrConnectRequest {
+  clientPubkey: string;
+  relays: string[];
+  /** The client's secret, echoed back as the connect result. Never log it. */
+  secret: string;
+  /** Requested permissions: display-only hints, never grants. */
+  perms: string[];
+  /** Client metadata: display only. */
+  metadata: { name?: string; url?: string; image?: string };
+}
+
+/** Raised with a message naming the part of the URI that is wrong (never its secret). */
+export class NostrConnectError extends Error {
+  override name = "NostrConnectError";
+}
+
+/** Parses and validates a `nostrconnect://` URI. */
+export function parseNostrConnectUri(input: string): NostrConnectRequest {
+  const text = input.trim();
+  if (text.length > MAX_NOSTRCONNECT_CHARS) {
+    throw new NostrConnectError(
+      `Cannot use the URI: it is longer than ${MAX_NOSTRCONNECT_CHARS} characters`,
+    );
+  }
+  const match = /^nostrconnect:\/\/([^?/#]*)\/?(?:\?([^#]*))?$/i.exec(text);
+  if (!match) throw new NostrConnectError("Cannot use the URI: it must start with nostrconnect://");
+  const clientPubkey = match[1]!.toLowerCase();
+  if (!isHex64(clientPubkey)) {
+    throw new NostrConnectError("Cannot use the URI: the client pubkey must be 64 hex characters");
+  }
+  let params: URLSearchParams;
+  try {
+    params = new URLSearchParams(match[2] ?? "");
+  } catch {
+    throw new NostrConnectError("Cannot use the URI: its query is malformed");
+  }
+  const relays = [...new Set(params.getAll("relay").map((relay) => relay.trim()))];
+  if (relays.length === 0) throw new NostrConnectError("Cannot use the URI: it names no relay");
+  if (relays.length > MAX_PAIRING_RELAYS) {
+    throw new NostrConnectError(
+      `Cannot use the URI: it names more than ${MAX_PAIRING_RELAYS} relays`,
+    );
+  }
+  for (const relay of relays) {
+    const problem = relayUrlProblem(relay);
+    if (problem) {
+      throw new NostrConnectError(`Cannot use relay "${relay.slice(0, 100)}": ${problem}`);
+    }
+  }
+  const secret = params.get("secret") ?? "";
+  if (secret.length === 0 || secret.length > 256 || /[\s\x00-\x1f]/.test(secret)) {
+    throw new NostrConnectError(
+      "Cannot use the URI: it needs a secret of 1 to 256 printable characters",
+    );
+  }
+  const perms = (params.get("perms") ?? "").split(",").map((p) => p.trim()).filter(Boolean)
+    .slice(0, 64).map((p) => p.slice(0, 64));
+  const metadata: NostrConnectRequest["metadata"] = {};
+  for (const field of ["name", "url", "image"] as const) {
+    const value = params.get(field)?.trim();
+    if (value) metadata[field] = value.slice(0, field === "name" ? 100 : 500);
+  }
+  return { clientPubkey, relays, secret, perms, metadata };
+}
