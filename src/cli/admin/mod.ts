@@ -1,0 +1,23 @@
+/**
+ * The management subcommands: thin clients of a running server's admin API (every change travels
+ * API → database → channel → listener). `main.ts` dispatches to {@link ADMIN_COMMANDS}.
+ */
+import { auditCommand } from "./audit.ts";
+import { authorizationsCommand } from "./authorizations.ts";
+import { authorizeCommand } from "./authorize.ts";
+import type { Subcommand } from "./common.ts";
+import { connectCommand } from "./connect.ts";
+import { keysCommand } from "./keys.ts";
+import { policiesCommand } from "./policies.ts";
+
+export type { Subcommand } from "./common.ts";
+
+/** `keys`, `authorize`, `authorizations`, `policies`, `connect` and `audit`, in help order. */
+export const ADMIN_COMMANDS: Subcommand[] = [
+  keysCommand,
+  authorizeCommand,
+  authorizationsCommand,
+  policiesCommand,
+  connectCommand,
+  auditCommand,
+];

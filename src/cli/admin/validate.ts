@@ -1,0 +1,96 @@
+/**
+ * Local checks of subcommand arguments before anything reaches the server, reusing the admin
+ * API's own field rules so both sides agree. Each returns the clean value or throws a
+ * {@link UsageError} naming the flag and quoting the value.
+ */
+import { relayUrlProblem } from "../../config/config.ts";
+import {
+  isValidName,
+  MAX_LABEL_CHARS,
+  MAX_MAX_USES,
+  MAX_RELAYS,
+  parseExpiresIn,
+} from "../../http/fields.ts";
+import { ApiError } from "../../http/errors.ts";
+import { UsageError } from "./common.ts";
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** A key or policy name: 1 to 64 of `A-Z a-z 0-9 . _ -`. */
+export function checkName(flag: string, value: string): string {
+  if (isValidName(value)) return value;
+  throw new UsageError([
+    `${flag}: cannot use "${value}": a name is 1 to 64 characters from A-Z a-z 0-9 . _ -`,
+  ]);
+}
+
+/** ws:// or wss:// relay URLs, at most {@link MAX_RELAYS}; every bad one is listed. */
+export function checkRelays(relays: readonly string[]): string[] {
+  const problems = relays.flatMap((relay) => {
+    const problem = relayUrlProblem(relay);
+    return problem ? [`--relay: cannot use relay URL "${relay}": ${problem}`] : [];
+  });
+  if (relays.length > MAX_RELAYS) {
+    problems.push(`--relay: ${relays.length} relays given, the limit is ${MAX_RELAYS}`);
+  }
+  if (problems.length) throw new UsageError(problems);
+  return [...relays];
+}
+
+/** `--max-uses`: a whole number from 1 to 1,000,000, or `unlimited` (null). */
+export function parseMaxUsesFlag(value: string): number | null {
+  if (value.trim().toLowerCase() === "unlimited") return null;
+  const n = Number(value);
+  if (/^\s*\d+\s*$/.test(value) && n >= 1 && n <= MAX_MAX_USES) return n;
+  throw new UsageError([
+    `--max-uses: cannot use "${value}": give a whole number from 1 to ${MAX_MAX_USES}, or unlimited`,
+  ]);
+}
+
+/** A duration like `3600`, `45m`, `12h`, `30d`, `2w` (1 second to 10 years), in seconds. */
+export function parseDuration(flag: string, value: string): number {
+  try {
+    const seconds = parseExpiresIn(value);
+    if (seconds !== null) return seconds;
+  } catch (err: unknown) {
+    if (!(err instanceof ApiError)) throw err;
+  }
+  throw new UsageError([
+    `${flag}: cannot use "${value}": give a duration like 3600s, 45m, 12h, 30d or 2w ` +
+    "(1 second to 10 years)",
+  ]);
+}
+
+/** `--label`: at most {@link MAX_LABEL_CHARS} characters. */
+export function checkLabel(value: string): string {
+  if (value.length <= MAX_LABEL_CHARS) return value;
+  throw new UsageError([
+    `--label: it has ${value.length} characters, the limit is ${MAX_LABEL_CHARS}`,
+  ]);
+}
+
+/** An authorization id (a UUID), lowercased. */
+export function checkUuid(what: string, value: string): string {
+  if (UUID.test(value)) return value.toLowerCase();
+  throw new UsageError([`${what}: cannot use "${value}": an authorization id is a UUID`]);
+}
+
+/** `--since`: an ISO 8601 time, or a duration back from `nowMs`; returned as ISO 8601. */
+export function parseSince(value: string, nowMs: number): string {
+  if (/^\s*\d+\s*[smhdw]?\s*$/i.test(value)) {
+    return new Date(nowMs - parseDuration("--since", value) * 1000).toISOString();
+  }
+  const time = Date.parse(value);
+  if (/^\d{4}-\d\d-\d\d/.test(value.trim()) && !Number.isNaN(time)) {
+    return new Date(time).toISOString();
+  }
+  throw new UsageError([
+    `--since: cannot use "${value}": give an ISO 8601 time (2025-01-31T12:00:00Z) ` +
+    "or a duration back from now (30m, 12h, 7d)",
+  ]);
+}
+
+/** Whether `value` looks like secret key material (nsec, ncryptsec or 64 hex digits). */
+export function looksSecret(value: string): boolean {
+  return /^(nsec1|ncryptsec1)/i.test(value.trim()) || /^[0-9a-f]{64}$/i.test(value.trim());
+}
