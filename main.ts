@@ -159,7 +159,9 @@ async function serve(config: Config, ctx: CommandContext): Promise<number> {
         audit: audit.stats,
       };
     },
-    awaitSubscribed: (bunkerPubkey, signal) => relays.ready(bunkerPubkey, { signal }),
+    awaitSubscribed: async (bunkerPubkey, signal) =>
+      await registry.whenPresent(bunkerPubkey, signal) &&
+      await relays.ready(bunkerPubkey, { signal }),
     sendPairingReply: async (pairing) => {
       const reply = await signer.respond({
         bunker: { pubkey: pairing.bunkerPubkey, sealed: pairing.bunkerSecretSealed },

@@ -148,17 +148,21 @@ export class Listener {
       return;
     }
     const reply = async (action: ReplyAction, kind: number | null, method: string) => {
-      await this.#reply(authorization, unwrapped, requestId, action, relayUrl);
+      const response = await this.#respond(authorization, unwrapped, requestId, action);
+      // Recorded when decided and signed, before the (possibly slow) publish.
       this.#o.onDecision?.({
         authorizationId: authorization.id,
         clientPubkey: unwrapped.clientPubkey,
         method,
         eventKind: kind,
-        eventId: unwrapped.eventId,
-        decision: action.type === "error" ? "deny" : "allow",
-        reason: action.type === "error" ? action.error : null,
+        eventId: action.type === "sign_event" && !response.error
+          ? signedEventId(response.result) ?? unwrapped.eventId
+          : unwrapped.eventId,
+        decision: response.error ? "deny" : "allow",
+        reason: response.error ?? null,
         latencyMs: performance.now() - started,
       });
+      await this.#publish(response.event, authorization, relayUrl);
     };
     if (!parsed.ok) return await reply({ type: "error", error: parsed.error }, null, "invalid");
 
@@ -244,13 +248,12 @@ export class Listener {
     await this.#publish(reply.event, auth, relayUrl);
   }
 
-  async #reply(
+  async #respond(
     authorization: ActiveAuthorization,
     unwrapped: UnwrapResult,
     requestId: string,
     action: ReplyAction,
-    relayUrl: string,
-  ): Promise<void> {
+  ): Promise<RespondResult> {
     const bunker = { pubkey: authorization.bunkerPubkey, sealed: authorization.bunkerSecretSealed };
     const job = {
       bunker,
@@ -271,7 +274,7 @@ export class Listener {
         : errorReason("invalid", "the signer could not complete the request");
       response = await this.#o.signer.respond({ ...job, action: { type: "error", error: reason } });
     }
-    await this.#publish(response.event, authorization, relayUrl);
+    return response;
   }
 
   async #publish(event: NostrEvent, authorization: ActiveAuthorization, relayUrl: string) {
@@ -283,6 +286,15 @@ export class Listener {
   #drop(reason: string, relayUrl: string): void {
     this.stats.dropped++;
     this.#o.log({ level: "debug", ns: "nip46.listener", msg: "Dropped event", reason, relayUrl });
+  }
+}
+
+function signedEventId(result: string): string | undefined {
+  try {
+    const id = (JSON.parse(result) as { id?: unknown }).id;
+    return isHex64(id) ? id : undefined;
+  } catch {
+    return undefined;
   }
 }
 

@@ -90,3 +90,17 @@ Deno.test("AuthorizationRegistry reload replaces its state with the database's",
   assertEquals(registry.get("b".repeat(64))?.keyName, "renamed");
   channel.close();
 });
+
+Deno.test("AuthorizationRegistry.whenPresent() waits for the channel to deliver, or the signal", async () => {
+  const channel = new AuthorizationChannel();
+  await using registry = new AuthorizationRegistry({ source: new Snapshot(), log: silentLog });
+  await registry.start(channel);
+  const waiting = registry.whenPresent("d".repeat(64), AbortSignal.timeout(5_000));
+  channel.send({ type: "upsert", authorization: authorization("d".repeat(64)) });
+  assertEquals(await waiting, true);
+  const aborted = new AbortController();
+  const never = registry.whenPresent("e".repeat(64), aborted.signal);
+  aborted.abort();
+  assertEquals(await never, false);
+  channel.close();
+});

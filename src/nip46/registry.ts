@@ -27,6 +27,7 @@ export class AuthorizationRegistry implements AsyncDisposable {
   readonly #source: AuthorizationSource;
   readonly #log: Log;
   readonly #observers: RegistryObserver[] = [];
+  readonly #waiters = new Map<string, Set<() => void>>();
   #subscription: ChannelSubscription | undefined;
   #loop: Promise<void> | undefined;
   #loaded = false;
@@ -61,6 +62,29 @@ export class AuthorizationRegistry implements AsyncDisposable {
     return this.#byBunker.values();
   }
 
+  /**
+   * Resolves true once an authorization with this bunker pubkey is held (the channel delivers
+   * asynchronously), false when `signal` aborts first.
+   */
+  whenPresent(bunkerPubkey: string, signal: AbortSignal): Promise<boolean> {
+    if (this.#byBunker.has(bunkerPubkey)) return Promise.resolve(true);
+    if (signal.aborted) return Promise.resolve(false);
+    return new Promise((resolve) => {
+      const waiters = this.#waiters.get(bunkerPubkey) ?? new Set();
+      this.#waiters.set(bunkerPubkey, waiters);
+      const settle = (present: boolean) => {
+        signal.removeEventListener("abort", onAbort);
+        waiters.delete(onPresent);
+        if (waiters.size === 0) this.#waiters.delete(bunkerPubkey);
+        resolve(present);
+      };
+      const onPresent = () => settle(true);
+      const onAbort = () => settle(false);
+      waiters.add(onPresent);
+      signal.addEventListener("abort", onAbort, { once: true });
+    });
+  }
+
   /** Registers an observer; existing authorizations are replayed to it at once. */
   observe(observer: RegistryObserver): void {
     this.#observers.push(observer);
@@ -86,6 +110,7 @@ export class AuthorizationRegistry implements AsyncDisposable {
         const previous = this.#byBunker.get(authorization.bunkerPubkey);
         this.#byBunker.set(authorization.bunkerPubkey, authorization);
         for (const observer of this.#observers) observer.upserted(authorization, previous);
+        for (const waiter of [...(this.#waiters.get(authorization.bunkerPubkey) ?? [])]) waiter();
         return;
       }
       case "remove": {

@@ -46,3 +46,10 @@ testEachDatabase(
     assertEquals((await audit.query({ limit: 1 })).length, 1);
   },
 );
+
+testEachDatabase("AuditRepo.query() orders by row id numerically past ten rows", async (db) => {
+  const audit = new AuditRepo(db);
+  const methods = Array.from({ length: 12 }, (_, i) => `m${i}`);
+  for (const method of methods) await audit.insertMany([entry({ method })]);
+  assertEquals((await audit.query()).map((r) => r.method), methods);
+});

@@ -80,7 +80,7 @@ export class AuditRepo {
     const rows = await this.db.query(
       `select id::text, at, authorization_id::text, client_pubkey, method, event_kind, event_id,
               decision, reason, latency_ms
-         from audit_log ${where} order by id limit $${params.length}::int`,
+         from audit_log ${where} order by audit_log.id limit $${params.length}::int`,
       params,
     );
     return rows.map((row: Record<string, unknown>) => ({
