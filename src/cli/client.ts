@@ -56,15 +56,35 @@ export interface RevokedAuthorization {
   already_revoked?: boolean;
 }
 
-/** The answer to `POST /api/connect` (fields beyond `id` depend on the server version). */
+/** Fields of `POST /api/connect`. */
+export interface ConnectInput {
+  /** The client's `nostrconnect://` URI (it holds the client's secret). */
+  uri: string;
+  /** Key name or pubkey (hex or npub). */
+  key: string;
+  policy?: string;
+  label?: string;
+  /** Lifetime in seconds. Default: no expiry. */
+  expires_in?: number;
+}
+
+/** The answer to `POST /api/connect`: the authorization bound to the paired client. */
 export interface ConnectedClient {
-  id?: string;
-  key_name?: string;
-  client_pubkey?: string;
-  bunker_pubkey?: string;
-  policy?: string | null;
-  relays?: string[];
-  [field: string]: unknown;
+  id: string;
+  bunker_pubkey: string;
+  client_pubkey: string;
+  key_name: string;
+  user_pubkey: string;
+  relays: string[];
+  policy: string | null;
+  label: string | null;
+  expires_at: string | null;
+  /** Permissions the client asked for (hints only: the policy decides). */
+  requested_perms: string[];
+  /** Whether the listener confirmed its relay subscription before the answer. */
+  subscribed: boolean;
+  /** Whether a relay accepted keycast's reply to the client's pending `connect`. */
+  sent: boolean;
 }
 
 /** One audit log row as `GET /api/audit` lists it (oldest first). */
@@ -167,7 +187,7 @@ export class AdminClient {
   }
 
   /** `POST /api/connect`: accepts a client's `nostrconnect://` pairing. */
-  async connect(input: { uri: string; key: string; policy?: string }): Promise<ConnectedClient> {
+  async connect(input: ConnectInput): Promise<ConnectedClient> {
     return await this.#request<ConnectedClient>("POST", "/api/connect", input);
   }
 

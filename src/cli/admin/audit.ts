@@ -6,7 +6,14 @@
 import { delay } from "../../util/async.ts";
 import type { AuditEntryView, AuditQuery } from "../client.ts";
 import { type CommandContext, EXIT } from "../io.ts";
-import { type Call, defineCommand, stringFlag, type Subcommand, UsageError } from "./common.ts";
+import {
+  type Call,
+  defineCommand,
+  Problems,
+  stringFlag,
+  type Subcommand,
+  UsageError,
+} from "./common.ts";
 import { cleanCell } from "./table.ts";
 import { checkUuid, parseSince } from "./validate.ts";
 
@@ -66,28 +73,20 @@ async function runAudit(call: Call, options: AuditOptions = {}): Promise<number>
     throw new UsageError([`Unexpected argument "${call.positionals[0]}"`]);
   }
   const query: AuditQuery = { limit: DEFAULT_LIMIT };
-  const problems: string[] = [];
-  const check = (fn: () => void) => {
-    try {
-      fn();
-    } catch (err: unknown) {
-      if (!(err instanceof UsageError)) throw err;
-      problems.push(...err.problems);
-    }
-  };
+  const problems = new Problems();
   const authorization = stringFlag(values, "authorization");
   if (authorization !== undefined) {
-    check(() => query.authorization = checkUuid("--authorization", authorization));
+    query.authorization = problems.check(() => checkUuid("--authorization", authorization));
   }
   const since = stringFlag(values, "since");
-  if (since !== undefined) check(() => query.since = parseSince(since, now()));
+  if (since !== undefined) query.since = problems.check(() => parseSince(since, now()));
   const limit = stringFlag(values, "limit");
   if (limit !== undefined) {
     if (/^\d{1,4}$/.test(limit) && Number(limit) >= 1 && Number(limit) <= 1000) {
       query.limit = Number(limit);
-    } else problems.push(`--limit: cannot use "${limit}": give a whole number from 1 to 1000`);
+    } else problems.add(`--limit: cannot use "${limit}": give a whole number from 1 to 1000`);
   }
-  if (problems.length) throw new UsageError(problems);
+  problems.throwIfAny();
 
   const follow = values.has("follow");
   const json = values.has("json");

@@ -4,8 +4,6 @@
  * so `keycast authorize --key alice > url.txt` stores just the URL.
  */
 import { type AuthorizationInput, type CreatedAuthorization } from "../client.ts";
-import { pubkeyToHex } from "../../config/config.ts";
-import { isValidName } from "../../http/fields.ts";
 import { EXIT } from "../io.ts";
 import { encodeQr, renderQr } from "../qr.ts";
 import {
@@ -14,11 +12,12 @@ import {
   JSON_FLAG,
   listFlag,
   printJson,
+  Problems,
   stringFlag,
   UsageError,
 } from "./common.ts";
 import { cleanCell, shortTime } from "./table.ts";
-import { checkLabel, checkName, checkRelays, parseDuration, parseMaxUsesFlag } from "./validate.ts";
+import { checkRelays, grantFlags, parseMaxUsesFlag } from "./validate.ts";
 
 /** `keycast authorize …`. */
 export const authorizeCommand = defineCommand({
@@ -76,35 +75,17 @@ function authorizationInput(call: Call): AuthorizationInput {
   if (call.positionals.length > 0) {
     throw new UsageError([`Unexpected argument "${call.positionals[0]}"`]);
   }
-  const problems: string[] = [];
-  const check = <T>(fn: () => T): T | undefined => {
-    try {
-      return fn();
-    } catch (err: unknown) {
-      if (!(err instanceof UsageError)) throw err;
-      problems.push(...err.problems);
-      return undefined;
-    }
-  };
-  const key = stringFlag(values, "key")?.trim();
-  if (key === undefined) problems.push('"authorize" needs --key NAME|NPUB');
-  else if (!isValidName(key) && pubkeyToHex(key) === undefined) {
-    problems.push(`--key: cannot use "${key}": give a key name, an npub or a 64-hex pubkey`);
-  }
-  const input: AuthorizationInput = { key: key ?? "" };
+  const problems = new Problems();
+  const grant = grantFlags(values, "authorize", problems);
+  const input: AuthorizationInput = { key: grant.key };
   const relays = listFlag(values, "relay");
-  if (relays.length) input.relays = check(() => checkRelays(relays));
-  const policy = stringFlag(values, "policy");
-  if (policy !== undefined) input.policy = check(() => checkName("--policy", policy));
+  if (relays.length) input.relays = problems.check(() => checkRelays(relays));
+  if (grant.policy !== undefined) input.policy = grant.policy;
   const maxUses = stringFlag(values, "max-uses");
-  if (maxUses !== undefined) input.max_uses = check(() => parseMaxUsesFlag(maxUses));
-  const expiresIn = stringFlag(values, "expires-in");
-  if (expiresIn !== undefined) {
-    input.expires_in = check(() => parseDuration("--expires-in", expiresIn));
-  }
-  const label = stringFlag(values, "label");
-  if (label !== undefined) input.label = check(() => checkLabel(label));
-  if (problems.length) throw new UsageError(problems);
+  if (maxUses !== undefined) input.max_uses = problems.check(() => parseMaxUsesFlag(maxUses));
+  if (grant.expires_in !== undefined) input.expires_in = grant.expires_in;
+  if (grant.label !== undefined) input.label = grant.label;
+  problems.throwIfAny();
   return input;
 }
 

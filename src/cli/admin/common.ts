@@ -31,6 +31,32 @@ export class UsageError extends Error {
   }
 }
 
+/** Collects the problems of several checks, so a command reports them all at once. */
+export class Problems {
+  readonly #list: string[] = [];
+
+  /** Records one problem. */
+  add(problem: string): void {
+    this.#list.push(problem);
+  }
+
+  /** Runs `fn`, recording its {@link UsageError} problems; undefined when it had any. */
+  check<T>(fn: () => T): T | undefined {
+    try {
+      return fn();
+    } catch (err: unknown) {
+      if (!(err instanceof UsageError)) throw err;
+      this.#list.push(...err.problems);
+      return undefined;
+    }
+  }
+
+  /** Throws a {@link UsageError} with every recorded problem, if there is one. */
+  throwIfAny(): void {
+    if (this.#list.length) throw new UsageError([...this.#list]);
+  }
+}
+
 /** `--server` and `--data-dir`, accepted by every management subcommand. */
 export const CONNECTION_FLAGS: FlagSpec[] = [
   {

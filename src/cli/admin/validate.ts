@@ -3,7 +3,7 @@
  * API's own field rules so both sides agree. Each returns the clean value or throws a
  * {@link UsageError} naming the flag and quoting the value.
  */
-import { relayUrlProblem } from "../../config/config.ts";
+import { pubkeyToHex, relayUrlProblem } from "../../config/config.ts";
 import {
   isValidName,
   MAX_LABEL_CHARS,
@@ -12,7 +12,8 @@ import {
   parseExpiresIn,
 } from "../../http/fields.ts";
 import { ApiError } from "../../http/errors.ts";
-import { UsageError } from "./common.ts";
+import type { FlagValues } from "../../config/flags.ts";
+import { type Problems, stringFlag, UsageError } from "./common.ts";
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -21,6 +22,14 @@ export function checkName(flag: string, value: string): string {
   if (isValidName(value)) return value;
   throw new UsageError([
     `${flag}: cannot use "${value}": a name is 1 to 64 characters from A-Z a-z 0-9 . _ -`,
+  ]);
+}
+
+/** `--key`: a key name, an npub or a 64-hex pubkey (the server resolves which key it is). */
+export function checkKeyRef(value: string): string {
+  if (isValidName(value) || pubkeyToHex(value) !== undefined) return value;
+  throw new UsageError([
+    `--key: cannot use "${value}": give a key name, an npub or a 64-hex pubkey`,
   ]);
 }
 
@@ -93,4 +102,30 @@ export function parseSince(value: string, nowMs: number): string {
 /** Whether `value` looks like secret key material (nsec, ncryptsec or 64 hex digits). */
 export function looksSecret(value: string): boolean {
   return /^(nsec1|ncryptsec1)/i.test(value.trim()) || /^[0-9a-f]{64}$/i.test(value.trim());
+}
+
+/** The flags `authorize` and `connect` share: who (`--key`) and the limits of the grant. */
+export interface GrantFlags {
+  key: string;
+  policy?: string;
+  label?: string;
+  /** Lifetime in seconds. */
+  expires_in?: number;
+}
+
+/** Reads `--key`, `--policy`, `--label` and `--expires-in`, recording problems in `problems`. */
+export function grantFlags(values: FlagValues, action: string, problems: Problems): GrantFlags {
+  const key = stringFlag(values, "key")?.trim();
+  if (key === undefined) problems.add(`"${action}" needs --key NAME|NPUB`);
+  else problems.check(() => checkKeyRef(key));
+  const grant: GrantFlags = { key: key ?? "" };
+  const policy = stringFlag(values, "policy");
+  if (policy !== undefined) grant.policy = problems.check(() => checkName("--policy", policy));
+  const expiresIn = stringFlag(values, "expires-in");
+  if (expiresIn !== undefined) {
+    grant.expires_in = problems.check(() => parseDuration("--expires-in", expiresIn));
+  }
+  const label = stringFlag(values, "label");
+  if (label !== undefined) grant.label = problems.check(() => checkLabel(label));
+  return grant;
 }
