@@ -23,7 +23,9 @@ Deno.test("policies add builds the rules from --allow-kinds and --methods", asyn
     "--allow-kinds",
     "1,7",
     "--allow-kinds",
-    "7,30023",
+    "7,30000-39999,3",
+    "--allow-dangerous-kinds",
+    "3",
     "--methods",
     "sign_event,get_public_key",
   ], { fetch: server.fetch });
@@ -31,7 +33,11 @@ Deno.test("policies add builds the rules from --allow-kinds and --methods", asyn
   assert.deepEqual(server.requests.map((r) => [r.method, r.path, r.body]), [
     ["POST", "/api/policies", {
       name: "notes",
-      rules: { allow_kinds: [1, 7, 30023], methods: ["sign_event", "get_public_key"] },
+      rules: {
+        kinds: [1, 7, [30000, 39999], 3],
+        allow_dangerous_kinds: [3],
+        methods: ["sign_event", "get_public_key"],
+      },
     }],
   ]);
   assert.equal(ctx.stdout(), "Added policy notes\n");
@@ -43,7 +49,7 @@ Deno.test("policies add starts from --rules-json or --rules-file and lets flags 
     "add",
     "dms",
     "--rules-json",
-    '{"encrypt_to_self": true, "allow_kinds": [4]}',
+    '{"encrypt_to_self": true, "kinds": [4]}',
     "--allow-kinds",
     "14",
   ], { fetch: server.fetch });
@@ -51,7 +57,7 @@ Deno.test("policies add starts from --rules-json or --rules-file and lets flags 
   const dir = await Deno.makeTempDir();
   try {
     const path = join(dir, "rules.json");
-    await Deno.writeTextFile(path, '{"rate_limit": {"per_minute": 10}}');
+    await Deno.writeTextFile(path, '{"rate_limits": {"per_client": {"per_minute": 10}}}');
     const fromFile = testContext(["add", "slow", "--rules-file", path], { fetch: server.fetch });
     assert.equal(await policiesCommand.run(fromFile), EXIT.ok, fromFile.stderr());
   } finally {
@@ -63,8 +69,8 @@ Deno.test("policies add starts from --rules-json or --rules-file and lets flags 
   });
   assert.equal(await policiesCommand.run(fromStdin), EXIT.ok, fromStdin.stderr());
   assert.deepEqual(server.requests.map((r) => r.body), [
-    { name: "dms", rules: { encrypt_to_self: true, allow_kinds: [14] } },
-    { name: "slow", rules: { rate_limit: { per_minute: 10 } } },
+    { name: "dms", rules: { encrypt_to_self: true, kinds: [14] } },
+    { name: "slow", rules: { rate_limits: { per_client: { per_minute: 10 } } } },
     { name: "piped", rules: { methods: ["ping"] } },
   ]);
 });
@@ -74,9 +80,13 @@ Deno.test("policies add lists every problem with the rules, exit 2", async () =>
   const cases: Array<[string[], RegExp[]]> = [
     [["add", "x"], [/needs rules: --allow-kinds, --methods, --rules-json or --rules-file/]],
     [["add"], [/"policies add" needs a policy NAME/]],
-    [["add", "x", "--allow-kinds", "1,one,70000", "--methods", "sign_event,steal_key"], [
-      /--allow-kinds: cannot use "one,70000": kinds are numbers 0 to 65535/,
-      /--methods: unknown method "steal_key": use connect, get_public_key, sign_event/,
+    [["add", "x", "--allow-kinds", "1,one,2-x", "--allow-dangerous-kinds", "1-3"], [
+      /--allow-kinds: cannot use "one,2-x": give kind numbers like 1,7 or ranges like 30000-39999/,
+      /--allow-dangerous-kinds: cannot use "1-3": give kind numbers like 1,7$/m,
+    ]],
+    [["add", "x", "--allow-kinds", "1,3", "--methods", "sign_event,steal_key"], [
+      /^Policy document: .*steal_key/m,
+      /^Policy document: .*3/m,
     ]],
     [["add", "x", "--rules-json", "[1]"], [
       /--rules-json: the policy document must be a JSON object/,
@@ -104,7 +114,7 @@ Deno.test("policies list prints built-in and custom policies", async () => {
       policies: [
         {
           name: "social",
-          rules: { allow_kinds: [1, 7] },
+          rules: { kinds: [1, 7] },
           builtin: true,
           created_at: null,
           updated_at: null,
@@ -117,7 +127,7 @@ Deno.test("policies list prints built-in and custom policies", async () => {
   assert.equal(await policiesCommand.run(ctx), EXIT.ok);
   const rows = ctx.stdout().trimEnd().split("\n").map((line) => line.split(/ {2,}/));
   assert.deepEqual(rows[0], ["NAME", "TYPE", "UPDATED (UTC)", "RULES"]);
-  assert.deepEqual(rows[1], ["social", "built-in", "-", '{"allow_kinds":[1,7]}']);
+  assert.deepEqual(rows[1], ["social", "built-in", "-", '{"kinds":[1,7]}']);
   assert.equal(rows[2]![3]!.length, 60);
   assert.ok(rows[2]![3]!.endsWith("…"));
 });

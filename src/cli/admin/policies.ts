@@ -1,9 +1,10 @@
 /**
  * `keycast policies list|add|remove`. `add` builds the policy document from `--rules-json` or
- * `--rules-file` (a JSON object) and sets {@link RULE_FIELDS} from `--allow-kinds` and
- * `--methods` on top of it; the server validates the result.
+ * `--rules-file` (a JSON object), sets {@link RULE_FIELDS} from `--allow-kinds`,
+ * `--allow-dangerous-kinds` and `--methods` on top of it, and checks the result with the policy
+ * module's own validator before sending it.
  */
-import { METHODS } from "../../nip46/protocol.ts";
+import { type KindSpec, parsePolicyDocument } from "../../policy/document.ts";
 import type { PolicyView } from "../client.ts";
 import { EXIT } from "../io.ts";
 import {
@@ -14,14 +15,19 @@ import {
   onePositional,
   onlyFlags,
   printJson,
+  Problems,
   stringFlag,
   UsageError,
 } from "./common.ts";
 import { formatTable, shortTime } from "./table.ts";
 import { checkName } from "./validate.ts";
 
-/** Fields of the policy document that `--allow-kinds` and `--methods` set. */
-export const RULE_FIELDS = { kinds: "allow_kinds", methods: "methods" } as const;
+/** Fields of the policy document (see `src/policy/document.ts`) that the flags set. */
+export const RULE_FIELDS = {
+  kinds: "kinds",
+  dangerousKinds: "allow_dangerous_kinds",
+  methods: "methods",
+} as const;
 /** Largest rules document read from `--rules-json` or `--rules-file`, in characters. */
 const MAX_RULES_CHARS = 64 * 1024;
 
@@ -30,7 +36,8 @@ export const policiesCommand = defineCommand({
   name: "policies",
   summary: "List, add and remove the named policies that limit what clients may do",
   usage: "keycast policies list [--json]\n" +
-    "       keycast policies add NAME [--allow-kinds 1,7] [--methods sign_event,...] " +
+    "       keycast policies add NAME [--allow-kinds 1,7] [--allow-dangerous-kinds 3] " +
+    "[--methods sign_event,...] " +
     "[--rules-json '{...}' | --rules-file PATH|-]\n" +
     "       keycast policies remove NAME",
   flags: [
@@ -38,7 +45,15 @@ export const policiesCommand = defineCommand({
       name: "allow-kinds",
       multiple: true,
       value: "KINDS",
-      help: `Event kinds clients may sign (add; sets "${RULE_FIELDS.kinds}")`,
+      help:
+        `Event kinds or ranges (1,7,30000-39999) clients may sign (add; sets "${RULE_FIELDS.kinds}")`,
+    },
+    {
+      name: "allow-dangerous-kinds",
+      multiple: true,
+      value: "KINDS",
+      help:
+        `Dangerous kinds (0, 3, 5, 10002, …) opted into (add; sets "${RULE_FIELDS.dangerousKinds}")`,
     },
     {
       name: "methods",
@@ -88,7 +103,13 @@ function row(policy: PolicyView): string[] {
 }
 
 async function add(call: Call): Promise<number> {
-  onlyFlags(call, "policies add", ["allow-kinds", "methods", "rules-json", "rules-file"]);
+  onlyFlags(call, "policies add", [
+    "allow-kinds",
+    "allow-dangerous-kinds",
+    "methods",
+    "rules-json",
+    "rules-file",
+  ]);
   const name = checkName("NAME", onePositional(call, "policies add", "a policy NAME"));
   const rules = await buildRules(call);
   const policy = await (await call.client()).createPolicy(name, rules);
@@ -96,67 +117,78 @@ async function add(call: Call): Promise<number> {
   return EXIT.ok;
 }
 
-/** The policy document from the flags, every problem listed at once. */
+/** The policy document from the flags, checked like the server checks it; all problems at once. */
 export async function buildRules(call: Call): Promise<Record<string, unknown>> {
   const { values } = call;
-  const problems: string[] = [];
+  const problems = new Problems();
   const json = stringFlag(values, "rules-json");
   const file = stringFlag(values, "rules-file");
-  let rules: Record<string, unknown> = {};
+  let rules: Record<string, unknown> | undefined = {};
   if (json !== undefined && file !== undefined) {
-    problems.push("Give either --rules-json or --rules-file, not both");
+    problems.add("Give either --rules-json or --rules-file, not both");
   } else if (json !== undefined) {
-    rules = parseDocument("--rules-json", json, problems);
+    rules = problems.check(() => parseDocument("--rules-json", json));
   } else if (file !== undefined) {
-    rules = parseDocument(`--rules-file "${file}"`, await readRules(call, file), problems);
+    const text = await readRules(call, file);
+    rules = problems.check(() => parseDocument(`--rules-file "${file}"`, text));
   }
-  const kinds = listFlag(values, "allow-kinds");
-  if (values.has("allow-kinds")) {
-    const bad = kinds.filter((kind) => !/^\d{1,5}$/.test(kind) || Number(kind) > 65535);
-    if (bad.length) {
-      problems.push(`--allow-kinds: cannot use "${bad.join(",")}": kinds are numbers 0 to 65535`);
-    }
-    rules[RULE_FIELDS.kinds] = [...new Set(kinds.map(Number))];
+  const given = (name: string) => values.has(name) ? listFlag(values, name) : undefined;
+  const kinds = given("allow-kinds");
+  const dangerous = given("allow-dangerous-kinds");
+  const methods = given("methods");
+  if (rules && kinds) {
+    rules[RULE_FIELDS.kinds] = problems.check(() => kindSpecs("--allow-kinds", kinds, true));
   }
-  const methods = listFlag(values, "methods");
-  if (values.has("methods")) {
-    const known: readonly string[] = METHODS;
-    const bad = methods.filter((method) => !known.includes(method));
-    if (bad.length) {
-      problems.push(
-        `--methods: unknown method "${bad.join(",")}": use ${METHODS.join(", ")}`,
-      );
-    }
-    rules[RULE_FIELDS.methods] = [...new Set(methods)];
+  if (rules && dangerous) {
+    rules[RULE_FIELDS.dangerousKinds] = problems.check(() =>
+      kindSpecs("--allow-dangerous-kinds", dangerous, false)
+    );
   }
-  if (
-    [json, file, values.get("allow-kinds"), values.get("methods")].every((v) => v === undefined)
-  ) {
-    problems.push(
+  if (rules && methods) rules[RULE_FIELDS.methods] = [...new Set(methods)];
+  if ([json, file, kinds, methods, dangerous].every((v) => v === undefined)) {
+    problems.add(
       '"policies add" needs rules: --allow-kinds, --methods, --rules-json or --rules-file',
     );
   }
-  if (problems.length) throw new UsageError(problems);
-  return rules;
+  problems.throwIfAny();
+  const parsed = parsePolicyDocument(rules);
+  if (!parsed.ok) throw new UsageError(parsed.problems.map((p) => `Policy document: ${p}`));
+  return rules!;
 }
 
-function parseDocument(what: string, text: string, problems: string[]): Record<string, unknown> {
+/** `1,7` (and with `ranges`, `30000-39999` as `[from, to]`), deduplicated. */
+function kindSpecs(flag: string, items: readonly string[], ranges: boolean): KindSpec[] {
+  const specs = new Map<string, KindSpec>();
+  const bad: string[] = [];
+  for (const item of items) {
+    const range = ranges ? /^(\d{1,5})-(\d{1,5})$/.exec(item) : null;
+    if (/^\d{1,5}$/.test(item)) specs.set(item, Number(item));
+    else if (range) specs.set(item, [Number(range[1]), Number(range[2])]);
+    else bad.push(item);
+  }
+  if (bad.length) {
+    throw new UsageError([
+      `${flag}: cannot use "${bad.join(",")}": give kind numbers like 1,7` +
+      (ranges ? " or ranges like 30000-39999" : ""),
+    ]);
+  }
+  return [...specs.values()];
+}
+
+function parseDocument(what: string, text: string): Record<string, unknown> {
   if (text.length > MAX_RULES_CHARS) {
-    problems.push(`${what}: the document is larger than ${MAX_RULES_CHARS} characters`);
-    return {};
+    throw new UsageError([`${what}: the document is larger than ${MAX_RULES_CHARS} characters`]);
   }
   let doc: unknown;
   try {
     doc = JSON.parse(text);
   } catch (err: unknown) {
-    problems.push(`${what}: not valid JSON (${err instanceof Error ? err.message : err})`);
-    return {};
+    throw new UsageError([`${what}: not valid JSON (${err instanceof Error ? err.message : err})`]);
   }
   if (typeof doc === "object" && doc !== null && !Array.isArray(doc)) {
     return doc as Record<string, unknown>;
   }
-  problems.push(`${what}: the policy document must be a JSON object`);
-  return {};
+  throw new UsageError([`${what}: the policy document must be a JSON object`]);
 }
 
 async function readRules(call: Call, path: string): Promise<string> {
