@@ -7,6 +7,16 @@ import { deadline } from "../../src/util/async.ts";
 
 const MAIN = new URL("../../main.ts", import.meta.url).pathname;
 
+/** What a child keycast needs from the test's environment: where Deno keeps its caches. */
+function baseEnv(): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const name of ["HOME", "DENO_DIR", "TMPDIR", "PATH"]) {
+    const value = Deno.env.get(name);
+    if (value !== undefined) env[name] = value;
+  }
+  return env;
+}
+
 /** A running server process. */
 export interface ServeProcess extends AsyncDisposable {
   /** Base URL of the HTTP API, e.g. `http://127.0.0.1:40123`. */
@@ -34,7 +44,7 @@ export interface ServeOptions {
 export async function startServe(opts: ServeOptions = {}): Promise<ServeProcess> {
   const child = new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", MAIN, "serve", "--host", "127.0.0.1", "--port", "0", ...(opts.args ?? [])],
-    env: { LOG_LEVEL: "debug", ...opts.env },
+    env: { ...baseEnv(), LOG_LEVEL: "debug", ...opts.env },
     clearEnv: true,
     stdin: "null",
     stdout: "piped",
@@ -104,7 +114,7 @@ export async function runKeycast(
 ): Promise<{ code: number; stdout: string; stderr: string }> {
   const child = new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", MAIN, ...args],
-    env: opts.env ?? {},
+    env: { ...baseEnv(), ...opts.env },
     clearEnv: true,
     stdin: "piped",
     stdout: "piped",

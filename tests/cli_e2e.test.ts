@@ -1,0 +1,98 @@
+/**
+ * End to end: the management CLI against a running `keycast serve`, the bunker URL it prints used
+ * by a BunkerSigner in this (separate) process, and the admin API through NIP-98.
+ */
+import { sha256 } from "@noble/hashes/sha2.js";
+import { base64 } from "@scure/base";
+import { npubEncode } from "nostr-tools/nip19";
+import { finalizeEvent, generateSecretKey, getPublicKey, verifyEvent } from "nostr-tools/pure";
+import { encodeHex } from "../src/util/hex.ts";
+import { assertEquals, assertOk, assertStringIncludes } from "./helpers/assert.ts";
+import { Keycast, within } from "./helpers/keycast.ts";
+import { runKeycast } from "./helpers/serve.ts";
+
+function nip98(url: string, method: string, secretKey: Uint8Array, body?: string): string {
+  const tags = [["u", url], ["method", method]];
+  if (body) tags.push(["payload", encodeHex(sha256(new TextEncoder().encode(body)))]);
+  const event = finalizeEvent(
+    { kind: 27235, created_at: Math.floor(Date.now() / 1000), tags, content: "" },
+    secretKey,
+  );
+  return `Nostr ${base64.encode(new TextEncoder().encode(JSON.stringify(event)))}`;
+}
+
+Deno.test("CLI: keys generate, authorize, a BunkerSigner signs, authorizations revoke; NIP-98 admin", async (t) => {
+  const admin = generateSecretKey();
+  await using keycast = await Keycast.start({
+    args: ["--admin-pubkey", npubEncode(getPublicKey(admin))],
+  });
+  const cli = (args: string[], stdin?: string) =>
+    runKeycast([...args, "--server", keycast.server.url, "--data-dir", keycast.dataDir], { stdin });
+
+  let bunkerUrl = "";
+  await t.step("keys generate prints an npub, authorize prints a bunker:// URL", async () => {
+    const generated = await cli(["keys", "generate", "--name", "alice"]);
+    assertEquals(generated.code, 0, generated.stderr);
+    assertOk(/^npub1[02-9ac-hj-np-z]{58}\n$/.test(generated.stdout), generated.stdout);
+    const authorized = await cli([
+      "authorize",
+      "--key",
+      "alice",
+      "--relay",
+      keycast.relays[0]!.url,
+    ]);
+    assertEquals(authorized.code, 0, authorized.stderr);
+    bunkerUrl = authorized.stdout.trim();
+    assertOk(
+      /^bunker:\/\/[0-9a-f]{64}\?relay=[^&]+&secret=[0-9a-f]{64}$/.test(bunkerUrl),
+      bunkerUrl,
+    );
+  });
+
+  await t.step("a BunkerSigner in this process connects with it and signs", async () => {
+    const signer = await keycast.signer(bunkerUrl);
+    await within(signer.connect());
+    const signed = await within(
+      signer.signEvent({ kind: 1, created_at: 1_700_000_000, tags: [], content: "cli" }),
+    );
+    assertOk(verifyEvent(signed));
+  });
+
+  await t.step("authorizations list shows it and revoke works", async () => {
+    const listed = await cli(["authorizations", "list", "--json"]);
+    assertEquals(listed.code, 0, listed.stderr);
+    const [authorization] = JSON.parse(listed.stdout).authorizations ?? JSON.parse(listed.stdout);
+    const revoked = await cli(["authorizations", "revoke", authorization.id]);
+    assertEquals(revoked.code, 0, revoked.stderr);
+    const after = await keycast.api("GET", `/api/authorizations/${authorization.id}`);
+    assertEquals(after.body.status, "revoked");
+  });
+
+  await t.step("usage errors exit 2, server errors exit 1", async () => {
+    const usage = await cli(["authorize", "--key", "alice", "--relay", "htp://x"]);
+    assertEquals(usage.code, 2);
+    const missing = await cli(["authorizations", "revoke", crypto.randomUUID()]);
+    assertEquals(missing.code, 1);
+    assertStringIncludes(missing.stderr, "HTTP 404");
+  });
+
+  await t.step("the admin API accepts NIP-98 from the --admin-pubkey and no one else", async () => {
+    const url = `${keycast.server.url}/api/keys`;
+    const body = JSON.stringify({ name: "bob" });
+    const created = await fetch(url, {
+      method: "POST",
+      headers: {
+        authorization: nip98(url, "POST", admin, body),
+        "content-type": "application/json",
+      },
+      body,
+    });
+    assertEquals(created.status, 201, await created.clone().text());
+    assertEquals((await created.json()).name, "bob");
+    const stranger = await fetch(url, {
+      headers: { authorization: nip98(url, "GET", generateSecretKey()) },
+    });
+    assertEquals(stranger.status, 403);
+    await stranger.body?.cancel();
+  });
+});
