@@ -48,8 +48,9 @@ export class CounterpartyRule implements PolicyRule {
   check(request: PolicyRequest, _ctx: PolicyContext): PolicyVerdict {
     if (!PEER_METHODS.includes(request.method)) return ALLOW;
     const peer = request.counterparty?.toLowerCase() ?? "";
-    return this.#allowed.has(peer)
-      ? ALLOW
-      : deny("forbidden", `${request.method} with ${show(peer)} is not allowed by this policy`);
+    return this.#allowed.has(peer) ? ALLOW : deny(
+      "forbidden",
+      `${request.method} with "${peer.slice(0, 64)}" is not allowed by this policy`,
+    );
   }
 }
