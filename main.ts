@@ -59,10 +59,14 @@ async function serve(config: Config, ctx: CommandContext): Promise<number> {
   await using _db = db;
   log({ level: "info", ns: "serve", msg: "Database ready", kind: db.kind, applied });
 
-  const adminToken = await ensureAdminToken({
-    dataDir: config.dataDir,
-    envToken: config.adminToken,
-  });
+  let adminToken: EnsuredAdminToken;
+  try {
+    adminToken = await ensureAdminToken({ dataDir: config.dataDir, envToken: config.adminToken });
+  } catch (error) {
+    if (!(error instanceof AdminTokenError)) throw error;
+    ctx.io.err(`${error.message}\n`);
+    return EXIT.usage;
+  }
   if (adminToken.created) {
     log({ level: "info", ns: "serve", msg: "Wrote the admin token", path: adminToken.path });
   }

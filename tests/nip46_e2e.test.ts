@@ -24,6 +24,8 @@ testEachDatabaseKind(
 
     await t.step("/health shows the loaded authorization and the subscribed relay", async () => {
       await keycast.ready();
+      const ready = keycast.server.lines.find((line) => line.includes('"Database ready"'));
+      assertStringIncludes(ready ?? "", `"kind":"${database}"`);
       const health = await fetch(`${keycast.server.url}/health`).then((r) => r.json());
       assertEquals(health.signer.loaded_authorizations, 1);
       assertEquals(health.signer.workers >= 1, true);
@@ -205,8 +207,13 @@ testEachDatabaseKind(
     const pool = new SimplePool();
     try {
       // fromURI's own switch_relays races a timer it never clears (the sanitizer would fail the
-    // test), so it is skipped there and sent explicitly below.
-    const pairing = BunkerSigner.fromURI(clientKey, uri, { pool, skipSwitchRelays: true }, 15_000);
+      // test), so it is skipped there and sent explicitly below.
+      const pairing = BunkerSigner.fromURI(
+        clientKey,
+        uri,
+        { pool, skipSwitchRelays: true },
+        15_000,
+      );
       // fromURI listens for live events only: give its subscription a moment to reach the relay.
       await new Promise((resolve) => setTimeout(resolve, 300));
       const created = await keycast.api("POST", "/api/connect", { uri, key: "dave" });
@@ -217,7 +224,7 @@ testEachDatabaseKind(
       try {
         await t.step("the paired client signs without a secret of its own", async () => {
           assertEquals(signer.bp.pubkey, created.body.bunker_pubkey);
-        assertEquals(await within(signer.switchRelays()), false); // same relays: nothing to switch
+          assertEquals(await within(signer.switchRelays()), false); // same relays: nothing to switch
           const signed = await within(
             signer.signEvent({ kind: 1, created_at: 1_700_000_001, tags: [], content: "paired" }),
           );

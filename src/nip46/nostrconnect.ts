@@ -64,7 +64,7 @@ export function parseNostrConnectUri(input: string): NostrConnectRequest {
     }
   }
   const secret = params.get("secret") ?? "";
-  if (secret.length === 0 || secret.length > 256 || /[\s\x00-\x1f]/.test(secret)) {
+  if (secret.length === 0 || secret.length > 256 || hasControlOrSpace(secret)) {
     throw new NostrConnectError(
       "Cannot use the URI: it needs a secret of 1 to 256 printable characters",
     );
@@ -77,4 +77,9 @@ export function parseNostrConnectUri(input: string): NostrConnectRequest {
     if (value) metadata[field] = value.slice(0, field === "name" ? 100 : 500);
   }
   return { clientPubkey, relays, secret, perms, metadata };
+}
+
+function hasControlOrSpace(text: string): boolean {
+  for (const char of text) if (char.trim() === "" || char.charCodeAt(0) < 0x20) return true;
+  return false;
 }

@@ -61,17 +61,21 @@ export class Keycast implements AsyncDisposable {
   static async start(options: KeycastOptions = {}): Promise<Keycast> {
     const relays: TestRelay[] = [];
     const dataDir = await Deno.makeTempDir({ prefix: "keycast-e2e-" });
+    const database = options.database === "postgres" ? await emptyPostgresDatabase() : undefined;
+    if (database) options = { ...options, env: { ...options.env, DATABASE_URL: database.url } };
     try {
       for (let i = 0; i < (options.relays ?? 1); i++) {
         relays.push(await startTestRelay(options.relayOptions));
       }
       const server = await Keycast.#serve(relays, dataDir, options);
       const keycast = new Keycast(relays, server, dataDir, options);
+      keycast.#database = database;
       keycast.#token = (await Deno.readTextFile(`${dataDir}/admin.token`)).trim();
       return keycast;
     } catch (error) {
       for (const relay of relays) await relay.stop();
       await Deno.remove(dataDir, { recursive: true });
+      await database?.[Symbol.asyncDispose]();
       throw error;
     }
   }

@@ -26,7 +26,9 @@ export class PoliciesRepo {
   constructor(private readonly db: Queryable) {}
 
   /** Stores a policy; a duplicate name raises `UniqueViolationError`. */
-  async create(policy: { id: string; name: string; rules: Record<string, unknown> }) {
+  async create(
+    policy: { id: string; name: string; rules: Record<string, unknown> },
+  ): Promise<PolicyRecord> {
     const [row] = await this.db.query<PolicyRow>(
       `insert into policies (id, name, rules) values ($1::uuid, $2, $3::text::jsonb)
        returning ${COLUMNS}`,
@@ -53,7 +55,10 @@ export class PoliciesRepo {
   }
 
   /** Replaces the rules of a named policy; undefined when there is none. */
-  async updateRules(name: string, rules: Record<string, unknown>) {
+  async updateRules(
+    name: string,
+    rules: Record<string, unknown>,
+  ): Promise<PolicyRecord | undefined> {
     const [row] = await this.db.query<PolicyRow>(
       `update policies set rules = $2::text::jsonb, updated_at = now() where name = $1
        returning ${COLUMNS}`,
