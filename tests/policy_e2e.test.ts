@@ -1,0 +1,75 @@
+/**
+ * End to end: policies applied by the running listener to real requests through the test relay,
+ * and a policy change reaching the listener at once.
+ */
+import { generateSecretKey, getPublicKey } from "nostr-tools/pure";
+import { assertEquals, assertOk, assertStringIncludes } from "./helpers/assert.ts";
+import { type Json, Keycast, RawClient } from "./helpers/keycast.ts";
+
+function secretOf(created: Json): string {
+  return new URL(created.bunker_url.replace("bunker://", "http://")).searchParams.get("secret")!;
+}
+
+const note = (kind: number) =>
+  JSON.stringify({ kind, created_at: 1_700_000_000, tags: [], content: "x" });
+
+Deno.test("policies: kinds, dangerous kinds, rate limits, encrypt_to_self, live updates", async (t) => {
+  await using keycast = await Keycast.start();
+  await using raw = await RawClient.connect([keycast.relays[0]!.url]);
+  const policy = await keycast.api("POST", "/api/policies", {
+    name: "notes",
+    rules: {
+      kinds: [1, 7],
+      encrypt_to_self: true,
+      rate_limits: { per_method: { sign_event: { per_minute: 1, burst: 3 } } },
+    },
+  });
+  assertEquals(policy.status, 201, JSON.stringify(policy.body));
+  const created = await keycast.authorize("frank", { policy: "notes" });
+  const bunker = created.bunker_pubkey;
+  assertEquals((await raw.call(bunker, "connect", [bunker, secretOf(created)])).result, "ack");
+
+  await t.step(
+    "an allowed kind is signed; a disallowed kind gets forbidden: and no signature",
+    async () => {
+      const signed = JSON.parse((await raw.call(bunker, "sign_event", [note(1)])).result);
+      assertEquals(signed.kind, 1);
+      const refused = await raw.call(bunker, "sign_event", [note(30023)]);
+      assertEquals(refused.result, "");
+      assertStringIncludes(refused.error!, "forbidden:");
+      const dangerous = await raw.call(bunker, "sign_event", [note(0)]);
+      assertStringIncludes(dangerous.error!, "forbidden:");
+    },
+  );
+
+  await t.step("encrypt_to_self refuses a third party and allows the user's own key", async () => {
+    const third = getPublicKey(generateSecretKey());
+    const refused = await raw.call(bunker, "nip44_encrypt", [third, "hi"]);
+    assertStringIncludes(refused.error!, "forbidden:");
+    const own = await raw.call(bunker, "nip44_encrypt", [created.user_pubkey, "note to self"]);
+    assertOk(own.result.length > 0 && own.error === undefined);
+  });
+
+  await t.step("the per-method rate limit answers rate-limited:", async () => {
+    const replies = [];
+    for (let i = 0; i < 4; i++) replies.push(await raw.call(bunker, "sign_event", [note(7)]));
+    const limited = replies.filter((r) => r.error?.startsWith("rate-limited:"));
+    assertOk(limited.length >= 1, JSON.stringify(replies.map((r) => r.error ?? "ok")));
+  });
+
+  await t.step("a policy change reaches the listener at once", async () => {
+    const updated = await keycast.api("PUT", "/api/policies/notes", { rules: { kinds: [30023] } });
+    assertEquals(updated.status, 200, JSON.stringify(updated.body));
+    const signed = JSON.parse((await raw.call(bunker, "sign_event", [note(30023)])).result);
+    assertEquals(signed.kind, 30023);
+    assertStringIncludes((await raw.call(bunker, "sign_event", [note(1)])).error!, "forbidden:");
+  });
+
+  await t.step("the built-in read-only policy refuses signing", async () => {
+    const readOnly = await keycast.authorize("frank", { policy: "read-only" });
+    const rb = readOnly.bunker_pubkey;
+    assertEquals((await raw.call(rb, "connect", [rb, secretOf(readOnly)])).result, "ack");
+    assertEquals((await raw.call(rb, "get_public_key", [])).result, readOnly.user_pubkey);
+    assertStringIncludes((await raw.call(rb, "sign_event", [note(1)])).error!, "forbidden:");
+  });
+});
