@@ -18,6 +18,7 @@ import {
 import { createApp, syncBuiltinPolicies } from "./src/http/app.ts";
 import { createLogger } from "./src/log.ts";
 import { AuditWriter } from "./src/audit/writer.ts";
+import { Metrics } from "./src/metrics/metrics.ts";
 import { AuthorizationDirectory } from "./src/nip46/engine.ts";
 import { Listener } from "./src/nip46/listener.ts";
 import { PolicyGate } from "./src/nip46/policy_gate.ts";
@@ -108,6 +109,7 @@ async function serve(config: Config, ctx: CommandContext): Promise<number> {
   const policy = new PolicyGate();
   directory.onRemoved = (authorization) => policy.forget(authorization.id);
   await using audit = new AuditWriter({ sink: repos.audit, log });
+  const metrics = new Metrics();
   const listener = new Listener({
     directory,
     signer: {
@@ -119,7 +121,10 @@ async function serve(config: Config, ctx: CommandContext): Promise<number> {
     clients: repos.clients,
     policy,
     log,
-    onDecision: (decision) => audit.record({ ...decision, at: new Date() }),
+    onDecision: (decision) => {
+      audit.record({ ...decision, at: new Date() });
+      metrics.observeRequest(decision.method, decision.reason, decision.latencyMs);
+    },
   });
   onRelayEvent = (event, relayUrl) => listener.handleEvent(event, relayUrl);
   await using _registry = registry;
@@ -166,6 +171,24 @@ async function serve(config: Config, ctx: CommandContext): Promise<number> {
     awaitSubscribed: async (bunkerPubkey, signal) =>
       await registry.whenPresent(bunkerPubkey, signal) &&
       await relays.ready(bunkerPubkey, { signal }),
+    metrics: () => {
+      const pool = signer.stats();
+      return metrics.render({
+        queueDepth: pool.queueDepth,
+        queueDropped: pool.dropped + pool.reservedDropped,
+        workers: pool.workers,
+        workersBusy: pool.busy,
+        workerCrashes: pool.crashes,
+        authorizationsLoaded: registry.size,
+        channelBacklog: channel.stats.backlog,
+        channelOverflows: channel.stats.overflows,
+        auditBuffered: audit.stats.buffered,
+        auditDropped: audit.stats.dropped,
+        relays: relays.status(),
+        eventsReceived: listener.stats.received,
+        eventsDropped: listener.stats.dropped,
+      });
+    },
     sendPairingReply: async (pairing) => {
       const reply = await signer.respond({
         bunker: { pubkey: pairing.bunkerPubkey, sealed: pairing.bunkerSecretSealed },

@@ -65,6 +65,18 @@ Deno.test("policies: kinds, dangerous kinds, rate limits, encrypt_to_self, live 
     assertStringIncludes((await raw.call(bunker, "sign_event", [note(1)])).error!, "forbidden:");
   });
 
+  await t.step("GET /metrics counts the requests by method and outcome", async () => {
+    const response = await fetch(`${keycast.server.url}/metrics`);
+    assertEquals(response.status, 200);
+    assertStringIncludes(response.headers.get("content-type") ?? "", "text/plain");
+    const text = await response.text();
+    assertStringIncludes(text, 'keycast_requests_total{method="sign_event",outcome="ok"}');
+    assertStringIncludes(text, 'keycast_requests_total{method="sign_event",outcome="forbidden"}');
+    assertStringIncludes(text, 'keycast_requests_total{method="sign_event",outcome="rate-limited"}');
+    assertStringIncludes(text, "keycast_authorizations_loaded 1\n");
+    assertStringIncludes(text, `keycast_relay_connected{url="${keycast.relays[0]!.url}`);
+  });
+
   await t.step("the built-in read-only policy refuses signing", async () => {
     const readOnly = await keycast.authorize("frank", { policy: "read-only" });
     const rb = readOnly.bunker_pubkey;

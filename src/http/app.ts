@@ -45,6 +45,12 @@ export function createApp(deps: AppDeps): Hono<{ Variables: AppVariables }> {
   app.use("*", contextMiddleware(resolved));
   app.use("*", bodyMiddleware(resolved.maxBodyBytes, resolved.bodyTimeoutMs));
   app.route("/health", healthRoutes());
+  // Counts and states only, nothing secret: open like /health, for scrapers.
+  app.get("/metrics", (c) => {
+    const render = c.var.deps.metrics;
+    if (!render) return c.json({ error: "Metrics are not enabled" }, 404);
+    return c.body(render(), 200, { "content-type": "text/plain; version=0.0.4; charset=utf-8" });
+  });
   app.use("/api/*", adminAuth(resolved));
   app.route("/api/keys", keyRoutes());
   app.route("/api/policies", policyRoutes());

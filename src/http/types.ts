@@ -74,6 +74,8 @@ export interface AppDeps {
    * `POST /api/connect` answers 503.
    */
   sendPairingReply?: (pairing: PairingReply) => Promise<boolean>;
+  /** Renders `GET /metrics` (Prometheus text format); without it the route answers 404. */
+  metrics?: () => string;
   /** Largest accepted request body, in bytes. Default 65_536. */
   maxBodyBytes?: number;
   /** How long `POST /api/authorizations` waits for `awaitSubscribed`, in ms. Default 5_000. */
