@@ -9,6 +9,12 @@
 import { sha256 } from "@noble/hashes/sha2.js";
 import { base64urlnopad } from "@scure/base";
 import { join } from "node:path";
+import {
+  createSecretFile,
+  readSecretFile,
+  SecretFileError,
+  type SecretFileKind,
+} from "../util/secret_file.ts";
 
 /** File name of the admin token inside the data directory. */
 export const ADMIN_TOKEN_FILE = "admin.token";
@@ -96,69 +102,27 @@ function checkToken(token: string, what: string): void {
   }
 }
 
+const TOKEN_FILE: SecretFileKind = {
+  what: "admin token file",
+  maxBytes: MAX_FILE_BYTES,
+  notFoundHint: "; start `keycast serve` with this --data-dir first, or set KEYCAST_ADMIN_TOKEN",
+};
+
 /** Creates the token file with a fresh token; returns it, or undefined if the file exists. */
 async function createTokenFile(path: string): Promise<string | undefined> {
-  let file: Deno.FsFile;
-  try {
-    file = await Deno.open(path, { write: true, createNew: true, mode: 0o600 });
-  } catch (err: unknown) {
-    if (err instanceof Deno.errors.AlreadyExists) return undefined;
-    throw new AdminTokenError(`Cannot create admin token file "${path}": ${describe(err)}`);
-  }
   const token = base64urlnopad.encode(crypto.getRandomValues(new Uint8Array(32)));
   try {
-    const bytes = new TextEncoder().encode(`${token}\n`);
-    let offset = 0;
-    while (offset < bytes.length) offset += await file.write(bytes.subarray(offset));
-    await file.sync();
+    return await createSecretFile(path, `${token}\n`, TOKEN_FILE) ? token : undefined;
   } catch (err: unknown) {
-    file.close();
-    // Best effort: a half-written file would only fail the next start with a clear message.
-    await Deno.remove(path).catch(() => undefined);
-    throw new AdminTokenError(`Cannot write admin token file "${path}": ${describe(err)}`);
+    throw err instanceof SecretFileError ? new AdminTokenError(err.message) : err;
   }
-  file.close();
-  return token;
 }
 
 /** Reads the token file after checking it is a small regular file only its owner can access. */
 async function readTokenFile(path: string): Promise<string> {
-  let file: Deno.FsFile;
   try {
-    file = await Deno.open(path, { read: true });
+    return await readSecretFile(path, TOKEN_FILE);
   } catch (err: unknown) {
-    const hint = err instanceof Deno.errors.NotFound
-      ? "; start `keycast serve` with this --data-dir first, or set KEYCAST_ADMIN_TOKEN"
-      : "";
-    throw new AdminTokenError(`Cannot open admin token file "${path}": ${describe(err)}${hint}`);
+    throw err instanceof SecretFileError ? new AdminTokenError(err.message) : err;
   }
-  using _file = file;
-  const info = await file.stat();
-  if (!info.isFile) {
-    throw new AdminTokenError(`Cannot use admin token file "${path}": not a regular file`);
-  }
-  if (info.mode !== null && (info.mode & 0o077) !== 0) {
-    const mode = (info.mode & 0o777).toString(8).padStart(4, "0");
-    throw new AdminTokenError(
-      `Cannot use admin token file "${path}": group or others can access it (mode ${mode}); ` +
-        `fix it with: chmod 600 ${path}`,
-    );
-  }
-  if (info.size > MAX_FILE_BYTES) {
-    throw new AdminTokenError(
-      `Cannot use admin token file "${path}": it is ${info.size} bytes, a token file holds one line`,
-    );
-  }
-  const buf = new Uint8Array(MAX_FILE_BYTES + 1);
-  let length = 0;
-  while (length < buf.length) {
-    const n = await file.read(buf.subarray(length));
-    if (n === null || n === 0) break;
-    length += n;
-  }
-  return new TextDecoder().decode(buf.subarray(0, length));
-}
-
-function describe(err: unknown): string {
-  return err instanceof Error ? `${err.name}: ${err.message}` : String(err);
 }

@@ -2,25 +2,11 @@
 // @ts-types="npm:@types/ws@8.18.1"
 import type WebSocket from "ws";
 import type { Log } from "../log.ts";
+import type { NostrEvent } from "../nostr/event.ts";
 import type { BackoffOptions } from "./backoff.ts";
 
 /** A signed Nostr event as sent to relays. */
-export interface NostrEvent {
-  /** Event id, 64 lowercase hex. */
-  id: string;
-  /** Author pubkey, 64 lowercase hex. */
-  pubkey: string;
-  /** Unix time in seconds. */
-  created_at: number;
-  /** Event kind. */
-  kind: number;
-  /** Tags. */
-  tags: string[][];
-  /** Content (for kind 24133, an encrypted payload). */
-  content: string;
-  /** Schnorr signature, 128 lowercase hex. */
-  sig: string;
-}
+export type { NostrEvent };
 
 /** Outcome of publishing one event to one relay. */
 export interface PublishResult {

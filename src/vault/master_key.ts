@@ -7,6 +7,12 @@
  */
 import { base64 } from "@scure/base";
 import { dirname } from "node:path";
+import {
+  createSecretFile,
+  readSecretFile,
+  SecretFileError,
+  type SecretFileKind,
+} from "../util/secret_file.ts";
 import { MASTER_KEY_BYTES } from "./vault.ts";
 
 /** Where the master key comes from. */
@@ -90,67 +96,24 @@ function decodeKey(text: string, what: string): Uint8Array | string {
   return key;
 }
 
+const KEY_FILE: SecretFileKind = { what: "master key file", maxBytes: MAX_FILE_BYTES };
+
 /** Creates the key file with a fresh key; returns it, or undefined if the file already exists. */
 async function createKeyFile(path: string): Promise<Uint8Array | undefined> {
   await Deno.mkdir(dirname(path), { recursive: true, mode: 0o700 });
-  let file: Deno.FsFile;
-  try {
-    file = await Deno.open(path, { write: true, createNew: true, mode: 0o600 });
-  } catch (err: unknown) {
-    if (err instanceof Deno.errors.AlreadyExists) return undefined;
-    throw new MasterKeyError(`Cannot create master key file "${path}": ${describe(err)}`);
-  }
   const key = crypto.getRandomValues(new Uint8Array(MASTER_KEY_BYTES));
   try {
-    const bytes = new TextEncoder().encode(`${base64.encode(key)}\n`);
-    let offset = 0;
-    while (offset < bytes.length) offset += await file.write(bytes.subarray(offset));
-    await file.sync();
+    return await createSecretFile(path, `${base64.encode(key)}\n`, KEY_FILE) ? key : undefined;
   } catch (err: unknown) {
-    file.close();
-    // Best effort: a half-written key file would only fail the next start with a length error.
-    await Deno.remove(path).catch(() => undefined);
-    throw new MasterKeyError(`Cannot write master key file "${path}": ${describe(err)}`);
+    throw err instanceof SecretFileError ? new MasterKeyError(err.message) : err;
   }
-  file.close();
-  return key;
 }
 
 /** Reads the key file after checking it is a small regular file only its owner can access. */
 async function readKeyFile(path: string): Promise<string> {
-  let file: Deno.FsFile;
   try {
-    file = await Deno.open(path, { read: true });
+    return await readSecretFile(path, KEY_FILE);
   } catch (err: unknown) {
-    throw new MasterKeyError(`Cannot open master key file "${path}": ${describe(err)}`);
+    throw err instanceof SecretFileError ? new MasterKeyError(err.message) : err;
   }
-  using _file = file;
-  const info = await file.stat();
-  if (!info.isFile) {
-    throw new MasterKeyError(`Cannot use master key file "${path}": not a regular file`);
-  }
-  if (info.mode !== null && (info.mode & 0o077) !== 0) {
-    const mode = (info.mode & 0o777).toString(8).padStart(4, "0");
-    throw new MasterKeyError(
-      `Cannot use master key file "${path}": group or others can access it (mode ${mode}); ` +
-        `fix it with: chmod 600 ${path}`,
-    );
-  }
-  if (info.size > MAX_FILE_BYTES) {
-    throw new MasterKeyError(
-      `Cannot use master key file "${path}": it is ${info.size} bytes, a key file holds one base64 line`,
-    );
-  }
-  const buf = new Uint8Array(MAX_FILE_BYTES + 1);
-  let length = 0;
-  while (length < buf.length) {
-    const n = await file.read(buf.subarray(length));
-    if (n === null || n === 0) break;
-    length += n;
-  }
-  return new TextDecoder().decode(buf.subarray(0, length));
-}
-
-function describe(err: unknown): string {
-  return err instanceof Error ? `${err.name}: ${err.message}` : String(err);
 }

@@ -105,27 +105,20 @@ export async function emptyPostgresDatabase(): Promise<{ url: string } & AsyncDi
 
 /** A fresh, migrated PostgreSQL database, dropped when disposed. */
 export async function postgresTestDb(): Promise<TestDb> {
-  const name = `keycast_test_${crypto.randomUUID().replaceAll("-", "")}`;
-  const admin = postgres(TEST_POSTGRES_URL, { max: 1, onnotice: () => {} });
+  const database = await emptyPostgresDatabase();
+  const db = openPostgres(database.url, { max: 4 });
   try {
-    await admin.unsafe(`create database ${name}`);
-  } finally {
-    await admin.end({ timeout: 5 });
+    await migrate(db);
+  } catch (error) {
+    await db.close();
+    await database[Symbol.asyncDispose]();
+    throw error;
   }
-  const url = new URL(TEST_POSTGRES_URL);
-  url.pathname = `/${name}`;
-  const db = openPostgres(url.href, { max: 4 });
-  await migrate(db);
   const close = db.close.bind(db);
   return Object.assign(db, {
     close: async () => {
       await close();
-      const dropper = postgres(TEST_POSTGRES_URL, { max: 1, onnotice: () => {} });
-      try {
-        await dropper.unsafe(`drop database if exists ${name} with (force)`);
-      } finally {
-        await dropper.end({ timeout: 5 });
-      }
+      await database[Symbol.asyncDispose]();
     },
     [Symbol.asyncDispose]: () => db.close(),
   });
