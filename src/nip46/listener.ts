@@ -28,6 +28,8 @@ import type { PolicyGate } from "./policy_gate.ts";
 
 /** Largest request event content we hand to a worker, in characters (the workers' own cap). */
 export const MAX_CONTENT_CHARS = 65_536;
+/** Most tags a request event may carry (clients send one `p` tag). */
+export const MAX_TAGS = 32;
 /** NIP-46 event kind. */
 export const NIP46_KIND = 24133;
 
@@ -216,6 +218,7 @@ export class Listener {
       return "bad content";
     }
     if (typeof event.created_at !== "number" || !Array.isArray(event.tags)) return "bad shape";
+    if (event.tags.length > MAX_TAGS) return "too many tags";
     const skew = Math.abs(this.#o.now() / 1000 - event.created_at);
     if (skew > this.#o.windowSeconds) return "stale";
     const bunkerPubkey = event.tags.find((tag) =>
