@@ -38,12 +38,28 @@ export interface ServeOptions {
   env?: Record<string, string>;
   /** Milliseconds to wait for "Listening". Default 30_000. */
   timeoutMs?: number;
+  /**
+   * Deno arguments that run keycast, placed before `serve` (e.g. a bundle run with explicit
+   * permissions). Default `["run", "-A", "<repo>/main.ts"]`.
+   */
+  command?: string[];
+  /** Working directory of the child. Default this process's. */
+  cwd?: string;
 }
 
 /** Starts `main.ts serve --host 127.0.0.1 --port 0 ...` and waits until it listens. */
 export async function startServe(opts: ServeOptions = {}): Promise<ServeProcess> {
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", MAIN, "serve", "--host", "127.0.0.1", "--port", "0", ...(opts.args ?? [])],
+    args: [
+      ...(opts.command ?? ["run", "-A", MAIN]),
+      "serve",
+      "--host",
+      "127.0.0.1",
+      "--port",
+      "0",
+      ...(opts.args ?? []),
+    ],
+    cwd: opts.cwd,
     env: { ...baseEnv(), LOG_LEVEL: "debug", ...opts.env },
     clearEnv: true,
     stdin: "null",
