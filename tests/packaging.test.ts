@@ -8,7 +8,7 @@
 import { BunkerSigner, parseBunkerInput } from "nostr-tools/nip46";
 import { SimplePool } from "nostr-tools/pool";
 import { generateSecretKey, verifyEvent } from "nostr-tools/pure";
-import { assertEquals, assertOk } from "./helpers/assert.ts";
+import { assertEquals, assertOk, assertStringIncludes } from "./helpers/assert.ts";
 import { buildBundle } from "./helpers/bundle.ts";
 import {
   compileIncludes,
@@ -84,6 +84,40 @@ Deno.test("deno task compile grants explicit permissions, never -A", async () =>
     assertOk(words.includes(required), `${required} is missing`);
   }
   assertEquals(words.slice(-3), ["--output", "dist/keycast", "main.ts"]);
+});
+
+Deno.test({
+  name: "deno task compile type-checks and embeds the worker, the migrations and PGlite's files",
+  async fn() {
+    // denort cannot be downloaded here; DENORT_BIN set to this deno makes compile write a binary
+    // that is not runnable, but it runs every step before that and prints what it embedded.
+    const words = (await readCompileTask()).split(/\s+/);
+    const dir = await Deno.makeTempDir({ prefix: "keycast-compile-" });
+    const abort = new AbortController();
+    const timer = setTimeout(() => abort.abort(), 180_000);
+    try {
+      const output = words.indexOf("--output") + 1;
+      assertOk(output > 0, "the compile task has no --output");
+      const args = words.slice(1).map((word, i) => i + 1 === output ? `${dir}/keycast` : word);
+      const result = await new Deno.Command(Deno.execPath(), {
+        args,
+        cwd: REPO_ROOT.pathname,
+        env: { DENORT_BIN: Deno.execPath(), NO_COLOR: "1" },
+        stdin: "null",
+        stdout: "piped",
+        stderr: "piped",
+        signal: abort.signal,
+      }).output();
+      const log = new TextDecoder().decode(result.stdout) + new TextDecoder().decode(result.stderr);
+      assertOk(result.success, log);
+      for (const embedded of ["migrations/*", "signer.worker.ts", "@electric-sql/pglite/*"]) {
+        assertStringIncludes(log, embedded);
+      }
+    } finally {
+      clearTimeout(timer);
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
 });
 
 Deno.test({
