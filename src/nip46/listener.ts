@@ -11,7 +11,13 @@
 import type { ActiveAuthorization } from "../channel/command.ts";
 import type { ClientsRepo } from "../db/repos/clients.ts";
 import type { Log } from "../log.ts";
-import { OverloadedError, SignerClosedError, SignerError } from "../signer/errors.ts";
+import {
+  OverloadedError,
+  SignerClosedError,
+  SignerError,
+  SignerTimeoutError,
+  WorkerCrashedError,
+} from "../signer/errors.ts";
 import type {
   KeyRef,
   ReplyAction,
@@ -32,6 +38,14 @@ export const MAX_CONTENT_CHARS = 65_536;
 export const MAX_TAGS = 32;
 /** NIP-46 event kind. */
 export const NIP46_KIND = 24133;
+
+/** Reply to a request the signer could not finish (its worker crashed or hung). */
+const SIGNER_FAILED = errorReason("invalid", "the signer could not complete the request");
+/** Reply to a request whose handling failed on our side (e.g. the database is unreachable). */
+const UNAVAILABLE = errorReason(
+  "overloaded",
+  "the request could not be completed now, retry later",
+);
 
 /** The crypto the listener needs (implemented by the signer pool). */
 export interface ListenerSigner {
@@ -137,7 +151,14 @@ export class Listener {
       unwrapped = await this.#o.signer.unwrap(bunker, event);
     } catch (error) {
       if (error instanceof OverloadedError) {
-        return await this.#overloaded(bunker, event, relayUrl, authorization);
+        this.stats.overloaded++;
+        const reason = errorReason("overloaded", "retry later");
+        return await this.#rejectEvent(bunker, event, relayUrl, authorization, reason);
+      }
+      if (error instanceof WorkerCrashedError || error instanceof SignerTimeoutError) {
+        // The worker holding the request died or hung, not necessarily because of the request:
+        // its replacement answers with an error through the reserved lane, so nobody waits forever.
+        return await this.#rejectEvent(bunker, event, relayUrl, authorization, SIGNER_FAILED);
       }
       this.#seenEvents.delete(`${event.id}:${event.sig}`);
       return this.#drop(error instanceof SignerError ? error.name : "unwrap failed", relayUrl);
@@ -174,7 +195,21 @@ export class Listener {
       ? this.#lifecycleRefusal(current)
       : errorReason("revoked", "the authorization was revoked");
     if (refusal) return await reply({ type: "error", error: refusal }, null, request.method);
-    const result = await this.#decide(current!, unwrapped.clientPubkey, request);
+    let result: { action: ReplyAction; kind?: number };
+    try {
+      result = await this.#decide(current!, unwrapped.clientPubkey, request);
+    } catch (error) {
+      // connect/logout write to the database; when it is unreachable the client still hears back.
+      this.#o.log({
+        level: "error",
+        ns: "nip46.listener",
+        msg: "Cannot handle request",
+        method: request.method,
+        relayUrl,
+        error,
+      });
+      result = { action: { type: "error", error: UNAVAILABLE } };
+    }
     await reply(result.action, result.kind ?? null, request.method);
   }
 
@@ -234,20 +269,26 @@ export class Listener {
     return { event: event as NostrEvent, bunkerPubkey };
   }
 
-  async #overloaded(
+  /** Answers `event` with `reason` through the signer's reserved lane (one job: decrypt + reply). */
+  async #rejectEvent(
     bunker: KeyRef,
     event: NostrEvent,
     relayUrl: string,
     auth: ActiveAuthorization,
+    reason: string,
   ) {
-    this.stats.overloaded++;
-    const reply = await this.#o.signer.reject?.(
-      bunker,
-      event,
-      errorReason("overloaded", "retry later"),
-    )
-      .catch(() => undefined);
-    if (!reply) return this.#drop("overloaded and the reserved lane is full", relayUrl);
+    let reply: RespondResult | undefined;
+    try {
+      reply = await this.#o.signer.reject?.(bunker, event, reason);
+    } catch (error) {
+      const why = error instanceof OverloadedError
+        ? "the reserved lane is full"
+        : error instanceof SignerError
+        ? error.name
+        : "reject failed";
+      return this.#drop(`cannot answer "${reason}": ${why}`, relayUrl);
+    }
+    if (!reply) return this.#drop(`cannot answer "${reason}": no request id`, relayUrl);
     await this.#publish(reply.event, auth, relayUrl);
   }
 
@@ -274,7 +315,7 @@ export class Listener {
       // overload): answer with an error so the client is never left waiting.
       const reason = error instanceof OverloadedError
         ? errorReason("overloaded", "retry later")
-        : errorReason("invalid", "the signer could not complete the request");
+        : SIGNER_FAILED;
       response = await this.#o.signer.respond({ ...job, action: { type: "error", error: reason } });
     }
     return response;

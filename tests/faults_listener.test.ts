@@ -1,0 +1,149 @@
+/**
+ * Fault tolerance of the request path in one process: a real Listener over a real SignerPool whose
+ * workers crash (through the pool's test-only debug ops), whose queue fills up, and whose database
+ * fails. Every request must be answered or counted as dropped, and the path must keep serving.
+ *
+ * Deno prints each deliberately crashed worker's "Uncaught … crashed on purpose" to stderr: expected.
+ */
+import type { NostrEvent } from "../src/nostr/event.ts";
+import { type SignerPool, workerIndexFor } from "../src/signer/pool.ts";
+import { assertEquals, assertOk, assertStringIncludes } from "./helpers/assert.ts";
+import { HARNESS_SECRET, type HarnessSigner, ListenerHarness } from "./helpers/listener_harness.ts";
+
+const TEMPLATE = JSON.stringify({ kind: 1, created_at: 1_700_000_000, tags: [], content: "hi" });
+
+/** Wraps `method` so that its first call crashes the worker the job is routed to, just before. */
+function crashBeforeFirst(
+  method: "unwrap" | "respond",
+  workers: number,
+): (signer: HarnessSigner, pool: SignerPool) => HarnessSigner {
+  let crashed = false;
+  return (signer, pool) => {
+    const crash = (bunkerPubkey: string, peerPubkey: string) => {
+      crashed = true;
+      const index = workerIndexFor(bunkerPubkey, peerPubkey, workers);
+      // Submitted before the job itself, so the worker dies with that job in its queue.
+      pool.debugOp({ op: "crash" }, index).catch(() => {});
+    };
+    return {
+      ...signer,
+      unwrap: (bunker, event) => {
+        if (method === "unwrap" && !crashed) crash(bunker.pubkey, (event as NostrEvent).pubkey);
+        return signer.unwrap(bunker, event);
+      },
+      respond: (job) => {
+        if (method === "respond" && !crashed) crash(job.bunker.pubkey, job.clientPubkey);
+        return signer.respond(job);
+      },
+    };
+  };
+}
+
+for (const phase of ["unwrap", "respond"] as const) {
+  Deno.test(`a worker crash while it holds a request's ${phase} job: replaced, and the request gets an error reply`, async () => {
+    await using h = await ListenerHarness.start({
+      workers: 2,
+      debugOps: true,
+      wrapSigner: crashBeforeFirst(phase, 2),
+    });
+    const client = h.connectedClient();
+    h.deliver(h.request(client, { id: "crashed", method: "sign_event", params: [TEMPLATE] }));
+    await h.settle();
+    assertEquals(h.pool.stats().crashes, 1);
+    const [reply, ...more] = h.repliesTo(client);
+    assertEquals(more, []);
+    assertEquals(reply?.id, "crashed");
+    assertEquals(reply?.result, "");
+    assertStringIncludes(reply?.error ?? "", "invalid: ");
+
+    // The replacement worker serves the next request.
+    h.deliver(h.request(client, { id: "after", method: "sign_event", params: [TEMPLATE] }));
+    await h.settle();
+    const after = h.repliesTo(client).find((r) => r.id === "after");
+    assertEquals(after?.error, undefined);
+    assertEquals(JSON.parse(after?.result ?? "{}").pubkey, h.user.pubkey);
+    assertEquals(h.pool.stats().workers, 2);
+  });
+}
+
+Deno.test("a full signer queue answers overloaded at once, stays bounded and accounts for every request", async () => {
+  const maxQueue = 2;
+  const reservedQueue = 4;
+  await using h = await ListenerHarness.start({
+    workers: 1,
+    maxQueue,
+    reservedQueue,
+    debugOps: true,
+  });
+  const client = h.connectedClient();
+  const total = 300;
+  const events = Array.from(
+    { length: total },
+    (_, i) => h.request(client, { id: `burst-${i}`, method: "ping", params: [] }),
+  );
+  // Hold the only worker so that every request of the burst has to queue.
+  const stall = h.pool.debugOp({ op: "stall", ms: 1_500 }, 0);
+  for (const event of events) h.deliver(event);
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  const during = h.pool.stats();
+  assertEquals(during.queueDepth, maxQueue);
+  assertOk(during.reserved <= 1 + reservedQueue, `reserved lane holds ${during.reserved}`);
+  // Nothing grows with the burst: only admitted and reserved-lane requests are still held.
+  assertOk(h.listener.inflight <= maxQueue + 1 + reservedQueue, `${h.listener.inflight} in flight`);
+  await stall;
+  await h.settle();
+
+  const replies = h.repliesTo(client);
+  const ids = new Set(replies.map((reply) => reply.id));
+  assertEquals(ids.size, replies.length, "a request was answered twice");
+  const pongs = replies.filter((reply) => reply.result === "pong");
+  const overloaded = replies.filter((reply) => reply.error === "overloaded: retry later");
+  assertEquals(pongs.length, maxQueue);
+  assertEquals(overloaded.length, 1 + reservedQueue);
+  assertEquals(pongs.length + overloaded.length, replies.length);
+  const stats = h.pool.stats();
+  assertEquals(stats.dropped, total - maxQueue);
+  assertEquals(h.listener.stats.overloaded, total - maxQueue);
+  // Every request was answered or counted as dropped (and logged with the reason).
+  assertEquals(replies.length + stats.reservedDropped, total);
+  const drops = h.logged("Dropped event").filter((record) =>
+    String(record.reason).includes("the reserved lane is full")
+  );
+  assertEquals(drops.length, stats.reservedDropped);
+
+  // Once the burst is over the pool serves normally again.
+  h.deliver(h.request(client, { id: "later", method: "ping", params: [] }));
+  await h.settle();
+  assertEquals(h.repliesTo(client).find((reply) => reply.id === "later")?.result, "pong");
+});
+
+Deno.test("connect and logout while the database is down get an error reply; connected clients keep signing", async () => {
+  await using h = await ListenerHarness.start({ workers: 1 });
+  const connected = h.connectedClient();
+  const newcomer = h.newClient();
+  h.databaseDown = true;
+  h.deliver(h.request(newcomer, { id: "c1", method: "connect", params: ["", HARNESS_SECRET] }));
+  h.deliver(h.request(connected, { id: "s1", method: "sign_event", params: [TEMPLATE] }));
+  await h.settle();
+  const [refused] = h.repliesTo(newcomer);
+  assertEquals(refused?.id, "c1");
+  assertEquals(refused?.result, "");
+  assertStringIncludes(refused?.error ?? "", "overloaded: ");
+  const [signed] = h.repliesTo(connected);
+  assertEquals(JSON.parse(signed?.result ?? "{}").pubkey, h.user.pubkey);
+
+  h.deliver(h.request(connected, { id: "l1", method: "logout", params: [] }));
+  await h.settle();
+  const logout = h.repliesTo(connected).find((reply) => reply.id === "l1");
+  assertStringIncludes(logout?.error ?? "", "overloaded: ");
+  // A logout that could not be recorded must not half-happen: the client is still bound.
+  assertEquals(
+    h.authorization.clients.find((c) => c.clientPubkey === connected.pubkey)?.loggedOut,
+    false,
+  );
+
+  h.databaseDown = false;
+  h.deliver(h.request(newcomer, { id: "c2", method: "connect", params: ["", HARNESS_SECRET] }));
+  await h.settle();
+  assertEquals(h.repliesTo(newcomer).find((reply) => reply.id === "c2")?.result, "ack");
+});
