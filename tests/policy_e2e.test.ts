@@ -72,7 +72,10 @@ Deno.test("policies: kinds, dangerous kinds, rate limits, encrypt_to_self, live 
     const text = await response.text();
     assertStringIncludes(text, 'keycast_requests_total{method="sign_event",outcome="ok"}');
     assertStringIncludes(text, 'keycast_requests_total{method="sign_event",outcome="forbidden"}');
-    assertStringIncludes(text, 'keycast_requests_total{method="sign_event",outcome="rate-limited"}');
+    assertStringIncludes(
+      text,
+      'keycast_requests_total{method="sign_event",outcome="rate-limited"}',
+    );
     assertStringIncludes(text, "keycast_authorizations_loaded 1\n");
     assertStringIncludes(text, `keycast_relay_connected{url="${keycast.relays[0]!.url}`);
   });
