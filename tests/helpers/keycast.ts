@@ -22,6 +22,24 @@ export function within<T>(promise: Promise<T>, ms = CALL_TIMEOUT_MS): Promise<T>
   return deadline(promise, ms);
 }
 
+/**
+ * Polls `check` every `intervalMs` until it returns true; throws naming `what` after `timeoutMs`.
+ * Returns the time it took, in ms.
+ */
+export async function eventually(
+  what: string,
+  check: () => boolean | Promise<boolean>,
+  opts: { timeoutMs?: number; intervalMs?: number } = {},
+): Promise<number> {
+  const started = Date.now();
+  const timeoutMs = opts.timeoutMs ?? CALL_TIMEOUT_MS;
+  while (Date.now() - started < timeoutMs) {
+    if (await check()) return Date.now() - started;
+    await new Promise((resolve) => setTimeout(resolve, opts.intervalMs ?? 100));
+  }
+  throw new Error(`Timed out after ${timeoutMs} ms waiting until ${what}`);
+}
+
 /** Options of {@link startKeycast}. */
 export interface KeycastOptions {
   /** Number of test relays. Default 1. */
@@ -106,6 +124,18 @@ export class Keycast implements AsyncDisposable {
     throw new Error(`keycast was not ready within ${timeoutMs} ms`);
   }
 
+  /** `GET /health` (or `/health/ready` with `ready`): status and parsed body. */
+  async health(opts: { ready?: boolean } = {}): Promise<{ status: number; body: Json }> {
+    const response = await fetch(`${this.#server.url}/health${opts.ready ? "/ready" : ""}`);
+    return { status: response.status, body: await response.json() };
+  }
+
+  /** How many of serve's log lines so far carry the message `msg`. */
+  logCount(msg: string): number {
+    const needle = JSON.stringify(msg);
+    return this.#server.lines.filter((line) => line.includes(needle)).length;
+  }
+
   /** Calls the admin API with the bearer token and returns status and parsed body. */
   async api(method: string, path: string, body?: unknown): Promise<{ status: number; body: Json }> {
     const response = await fetch(`${this.#server.url}${path}`, {
@@ -161,19 +191,27 @@ export type Json = any;
 
 /** A NIP-46 client built by hand, for cases BunkerSigner cannot express (NIP-04, replays, forgeries). */
 export class RawClient implements AsyncDisposable {
-  readonly secretKey = generateSecretKey();
-  readonly pubkey = getPublicKey(this.secretKey);
+  readonly secretKey: Uint8Array;
+  readonly pubkey: string;
   readonly #sockets: RelayTestClient[];
   #serial = 0;
 
-  private constructor(sockets: RelayTestClient[]) {
+  private constructor(sockets: RelayTestClient[], secretKey: Uint8Array) {
     this.#sockets = sockets;
+    this.secretKey = secretKey;
+    this.pubkey = getPublicKey(secretKey);
   }
 
-  /** Connects to each relay and subscribes to replies addressed to this client. */
-  static async connect(relayUrls: string[]): Promise<RawClient> {
+  /**
+   * Connects to each relay and subscribes to replies addressed to this client. `secretKey` reuses
+   * a client identity (e.g. to come back after a relay dropped the previous sockets).
+   */
+  static async connect(
+    relayUrls: string[],
+    opts: { secretKey?: Uint8Array } = {},
+  ): Promise<RawClient> {
     const sockets = await Promise.all(relayUrls.map((url) => RelayTestClient.connect(url)));
-    const client = new RawClient(sockets);
+    const client = new RawClient(sockets, opts.secretKey ?? generateSecretKey());
     for (const socket of sockets) {
       socket.send(["REQ", "replies", {
         kinds: [24133],
@@ -206,8 +244,85 @@ export class RawClient implements AsyncDisposable {
     return { event, id };
   }
 
-  /** Publishes `event` on the relays with these indexes (default all). */
-  publish(event: NostrEvent, relayIndexes?: number[]): void {
+  /** Encrypts `plaintext` to `bunkerPubkey` with `scheme`, as a request's content. */
+  encrypt(bunkerPubkey: string, plaintext: string, scheme: "nip44" | "nip04" = "nip44"): string {
+    return scheme === "nip44"
+      ? nip44.encrypt(plaintext, nip44.getConversationKey(this.secretKey, bunkerPubkey))
+      : nip04.encrypt(this.secretKey, bunkerPubkey, plaintext);
+  }
+
+  /**
+   * A signed event from this client with any `content` (hostile cases: bad JSON, bad ciphertext,
+   * oversized content, a wrong kind or timestamp). Default kind 24133, `#p` the bunker, now.
+   */
+  event(
+    bunkerPubkey: string,
+    content: string,
+    opts: { kind?: number; createdAt?: number; tags?: string[][] } = {},
+  ): NostrEvent {
+    return finalizeEvent({
+      kind: opts.kind ?? 24133,
+      created_at: opts.createdAt ?? Math.floor(Date.now() / 1000),
+      tags: opts.tags ?? [["p", bunkerPubkey]],
+      content,
+    }, this.secretKey);
+  }
+
+  /** Encrypts `message` (a string is sent as is, anything else as JSON), signs and publishes it. */
+  send(
+    bunkerPubkey: string,
+    message: unknown,
+    opts: { scheme?: "nip44" | "nip04"; createdAt?: number; relayIndexes?: number[] } = {},
+  ): NostrEvent {
+    const plaintext = typeof message === "string" ? message : JSON.stringify(message);
+    const content = this.encrypt(bunkerPubkey, plaintext, opts.scheme);
+    const event = this.event(bunkerPubkey, content, { createdAt: opts.createdAt });
+    this.publish(event, opts.relayIndexes);
+    return event;
+  }
+
+  /**
+   * Collects every decrypted reply from `bunkerPubkey`, grouped by request id, for `waitMs` or
+   * until `count` distinct request ids have been answered. De-duplicated by reply event id.
+   */
+  async collect(
+    bunkerPubkey: string,
+    opts: { waitMs?: number; count?: number } = {},
+  ): Promise<Map<string, { result: string; error?: string; eventId: string }[]>> {
+    const byId = new Map<string, { result: string; error?: string; eventId: string }[]>();
+    const seen = new Set<string>();
+    const until = Date.now() + (opts.waitMs ?? CALL_TIMEOUT_MS);
+    while (Date.now() < until && !(opts.count !== undefined && byId.size >= opts.count)) {
+      const remaining = until - Date.now();
+      const batches = await Promise.all(
+        this.#sockets.map((socket) =>
+          socket.next((m) => m[0] === "EVENT" && m[1] === "replies", Math.min(remaining, 200))
+            .catch(() => undefined)
+        ),
+      );
+      for (const message of batches) {
+        if (!message) continue;
+        const event = message[2] as NostrEvent;
+        if (event.pubkey !== bunkerPubkey || seen.has(event.id)) continue;
+        seen.add(event.id);
+        const reply = this.#open(bunkerPubkey, event);
+        const list = byId.get(reply.id) ?? [];
+        list.push({ result: reply.result, error: reply.error, eventId: event.id });
+        byId.set(reply.id, list);
+      }
+    }
+    return byId;
+  }
+
+  #open(bunkerPubkey: string, event: NostrEvent): { id: string; result: string; error?: string } {
+    const plaintext = event.content.includes("?iv=")
+      ? nip04.decrypt(this.secretKey, bunkerPubkey, event.content)
+      : nip44.decrypt(event.content, nip44.getConversationKey(this.secretKey, bunkerPubkey));
+    return JSON.parse(plaintext);
+  }
+
+  /** Publishes `event` (any object: hostile tests send malformed ones) on these relays (default all). */
+  publish(event: NostrEvent | Record<string, unknown>, relayIndexes?: number[]): void {
     const targets = relayIndexes?.map((i) => this.#sockets[i]!) ?? this.#sockets;
     for (const socket of targets) socket.send(["EVENT", event]);
   }
