@@ -1,6 +1,7 @@
 /**
  * The NIP-46 request path (SPEC "NIP-46 engine"): relay event → cheap checks on the main thread
- * (shape, size, kind, `#p` names a loaded bunker, stale window, duplicate copy) → verify and
+ * (shape, size, kind, `#p` names a loaded bunker, stale window, id = SHA-256 of the content via
+ * WebCrypto, duplicate copy) → verify and
  * decrypt in a worker → parse `{id, method, params}` → duplicate (client, request id) → revoked /
  * expired / policy → method → reply built, encrypted with the request's scheme and signed in a
  * worker → published to the authorization's relays and the relay it came in on.
@@ -25,8 +26,8 @@ import type {
   RespondResult,
   UnwrapResult,
 } from "../signer/protocol.ts";
-import type { NostrEvent } from "../nostr/event.ts";
-import { isHex64 } from "../util/hex.ts";
+import { type NostrEvent, serializeEvent } from "../nostr/event.ts";
+import { isHex64, sha256Hex } from "../util/hex.ts";
 import { dispatch } from "./methods.ts";
 import { errorReason, type Nip46Request, parseRequest } from "./protocol.ts";
 import { SeenSet } from "./seen.ts";
@@ -141,6 +142,14 @@ export class Listener {
     const precheck = this.#precheck(raw);
     if (typeof precheck === "string") return this.#drop(precheck, relayUrl);
     const { event, bunkerPubkey } = precheck;
+    // Copies of one event from several relays share id and sig. The id is checked against the
+    // content first, so that a copy altered by a hostile relay (same id and sig, other content)
+    // cannot take the real event's place in the duplicate set and get it dropped.
+    if (!await idMatchesContent(event)) return this.#drop("id does not match content", relayUrl);
+    if (!this.#seenEvents.add(`${event.id}:${event.sig}`, this.#o.now())) {
+      this.stats.duplicates++;
+      return this.#drop("duplicate", relayUrl);
+    }
     const authorization = this.#o.directory.get(bunkerPubkey) ??
       this.#o.directory.removed(bunkerPubkey);
     if (!authorization) return this.#drop("unknown bunker pubkey", relayUrl);
@@ -261,11 +270,6 @@ export class Listener {
       (this.#o.directory.get(tag[1]) ?? this.#o.directory.removed(tag[1]))
     )?.[1] as string | undefined;
     if (!bunkerPubkey) return "no loaded bunker in #p";
-    // Copies of one event from several relays share id and sig; a forgery reusing the id does not.
-    if (!this.#seenEvents.add(`${event.id}:${event.sig}`, this.#o.now())) {
-      this.stats.duplicates++;
-      return "duplicate";
-    }
     return { event: event as NostrEvent, bunkerPubkey };
   }
 
@@ -331,6 +335,17 @@ export class Listener {
     this.stats.dropped++;
     this.#o.log({ level: "debug", ns: "nip46.listener", msg: "Dropped event", reason, relayUrl });
   }
+}
+
+/** True when `event.id` is the SHA-256 of its canonical serialization (WebCrypto, off the JS thread). */
+async function idMatchesContent(event: NostrEvent): Promise<boolean> {
+  let serialized: string;
+  try {
+    serialized = serializeEvent(event.pubkey, event);
+  } catch {
+    return false; // Not serializable (cannot come from JSON, but then it is no event either).
+  }
+  return await sha256Hex(serialized) === event.id;
 }
 
 function signedEventId(result: string): string | undefined {
