@@ -136,10 +136,10 @@ Deno.test("database unreachable mid-run: /health says so, signing goes on, audit
   });
 
   await t.step(
-    "the admin API answers a JSON 5xx without internals, and keeps serving",
+    "the admin API answers 503 without internals, and keeps serving",
     async () => {
       const keys = await keycast.api("GET", "/api/keys");
-      assertOk(keys.status >= 500, `status ${keys.status}`);
+      assertEquals(keys.status, 503, JSON.stringify(keys.body));
       assertEquals(typeof keys.body.error, "string");
       assertEquals(JSON.stringify(keys.body).includes(proxied.href), false);
       assertEquals((await keycast.health()).status, 200);

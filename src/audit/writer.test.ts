@@ -80,3 +80,19 @@ Deno.test("AuditWriter flushes on its timer and on dispose", async () => {
   writer.record(entry("after close"));
   assertEquals(writer.stats.dropped, 1);
 });
+
+Deno.test("AuditWriter counts a batch whose insert is still pending as buffered", async () => {
+  let release!: () => void;
+  const sink = {
+    insertMany: () => new Promise<void>((resolve) => (release = resolve)),
+  };
+  await using writer = new AuditWriter({ sink, log: silentLog, flushIntervalMs: 10_000 });
+  writer.record(entry("a"));
+  writer.record(entry("b"));
+  const flushing = writer.flush();
+  assertEquals(writer.stats.buffered, 2);
+  release();
+  await flushing;
+  assertEquals(writer.stats.buffered, 0);
+  assertEquals(writer.stats.written, 2);
+});

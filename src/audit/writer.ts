@@ -45,6 +45,8 @@ export class AuditWriter implements AsyncDisposable {
   #flushing: Promise<void> | undefined;
   #closed = false;
   #failing = false;
+  /** Rows of the batch being inserted right now (out of the buffer, not yet written). */
+  #inflight = 0;
   readonly #stats = { dropped: 0, written: 0, failures: 0 };
 
   constructor(options: AuditWriterOptions) {
@@ -53,7 +55,7 @@ export class AuditWriter implements AsyncDisposable {
 
   /** Current counters. */
   get stats(): AuditStats {
-    return { buffered: this.#buffer.length, ...this.#stats };
+    return { buffered: this.#buffer.length + this.#inflight, ...this.#stats };
   }
 
   /** Queues one decision; never blocks, never throws. */
@@ -85,9 +87,11 @@ export class AuditWriter implements AsyncDisposable {
   async #flushAll(): Promise<void> {
     while (this.#buffer.length > 0) {
       const batch = this.#buffer.splice(0, this.#o.batchSize);
+      this.#inflight = batch.length;
       try {
         await this.#o.sink.insertMany(batch);
       } catch (error) {
+        this.#inflight = 0;
         // Put the batch back in front of rows recorded meanwhile, then keep only the newest.
         this.#buffer = batch.concat(this.#buffer);
         this.#trim();
@@ -103,6 +107,7 @@ export class AuditWriter implements AsyncDisposable {
         this.#failing = true;
         return;
       }
+      this.#inflight = 0;
       if (this.#failing) this.#o.log({ level: "info", ns: "audit", msg: "Audit writes recovered" });
       this.#failing = false;
       this.#stats.written += batch.length;

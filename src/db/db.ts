@@ -40,6 +40,28 @@ export class ForeignKeyViolationError extends Error {
   }
 }
 
+/** Raised when the database cannot be reached (refused, timed out, connection lost). */
+export class DatabaseUnavailableError extends Error {
+  override name = "DatabaseUnavailableError";
+  constructor(options?: ErrorOptions) {
+    super("The database is unavailable", options);
+  }
+}
+
+/** Driver and socket codes that mean "no usable connection" rather than a bad statement. */
+const UNAVAILABLE_CODES = new Set([
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "ETIMEDOUT",
+  "EPIPE",
+  "CONNECT_TIMEOUT",
+  "CONNECTION_CLOSED",
+  "CONNECTION_ENDED",
+  "CONNECTION_DESTROYED",
+  "57P01", // admin_shutdown
+  "57P03", // cannot_connect_now
+]);
+
 /** Maps driver errors carrying a SQLSTATE to the typed errors above; others pass through. */
 export function translateError(error: unknown): unknown {
   if (typeof error !== "object" || error === null) return error;
@@ -48,6 +70,9 @@ export function translateError(error: unknown): unknown {
     constraint?: string;
     constraint_name?: string;
   };
+  if (code && (UNAVAILABLE_CODES.has(code) || code.startsWith("08"))) {
+    return new DatabaseUnavailableError({ cause: error });
+  }
   if (code === "23505") {
     return new UniqueViolationError(constraint_name ?? constraint, { cause: error });
   }

@@ -36,9 +36,20 @@ const FIELDS = ["key", "relays", "policy", "max_uses", "expires_in", "label"] as
 
 /** Builds the `bunker://` URL: lowercase hex bunker pubkey, each relay, then the secret. */
 export function bunkerUrl(bunkerPubkey: string, relays: readonly string[], secret: string): string {
-  const query = relays.map((relay) => `relay=${encodeURIComponent(relay)}`);
-  query.push(`secret=${encodeURIComponent(secret)}`);
+  const query = relays.map((relay) => `relay=${strictEncode(relay)}`);
+  query.push(`secret=${strictEncode(secret)}`);
   return `bunker://${bunkerPubkey.toLowerCase()}?${query.join("&")}`;
+}
+
+/**
+ * `encodeURIComponent` plus `!'()*~`, which it leaves alone but nostr-tools' bunker URL pattern
+ * refuses (a relay path like `/~nostr` would otherwise make the URL unreadable to clients).
+ */
+function strictEncode(value: string): string {
+  return encodeURIComponent(value).replace(
+    /[!'()*~]/g,
+    (char) => `%${char.charCodeAt(0).toString(16).toUpperCase()}`,
+  );
 }
 
 /** Handles `POST /api/authorizations` (see the module doc). */

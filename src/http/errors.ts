@@ -6,6 +6,7 @@
 import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
+import { DatabaseUnavailableError } from "../db/db.ts";
 import type { AppEnv } from "./types.ts";
 
 /** Extra details of an {@link ApiError}. */
@@ -59,6 +60,21 @@ export function onError(err: Error, c: Context<AppEnv>): Response {
     return c.json(body, err.status);
   }
   const requestId = requestIdOf(c);
+  if (err instanceof DatabaseUnavailableError) {
+    c.var.log?.({
+      level: "warn",
+      ns: "http",
+      msg: "Request failed: the database is unavailable",
+      requestId,
+      method: c.req.method,
+      path: c.req.path,
+    });
+    c.header("Retry-After", "5");
+    return c.json(
+      { error: "The database is unavailable; retry later", request_id: requestId },
+      503,
+    );
+  }
   c.var.log?.({
     level: "error",
     ns: "http",
