@@ -1,17 +1,15 @@
 /**
  * The NIP-46 request path (SPEC "NIP-46 engine"): relay event → cheap checks on the main thread
- * (shape, size, kind, `#p` names a loaded bunker, stale window, id = SHA-256 of the content via
- * WebCrypto, duplicate copy) → verify and
- * decrypt in a worker → parse `{id, method, params}` → duplicate (client, request id) → revoked /
- * expired / policy → method → reply built, encrypted with the request's scheme and signed in a
- * worker → published to the authorization's relays and the relay it came in on.
+ * (`intake.ts`: shape, size, kind, `#p` names a loaded bunker, stale window; then the id must be
+ * the SHA-256 of the content, and duplicate copies are dropped) → verify and decrypt in a worker →
+ * parse `{id, method, params}` → duplicate (client, request id) → revoked / expired / policy →
+ * method → reply built, encrypted with the request's scheme and signed in a worker → published to
+ * the authorization's relays and the relay it came in on.
  *
  * Every request that can be answered is answered; what cannot (forged, undecryptable, no id) is
  * dropped with a debug log line — a forged event must have no effect at all.
  */
 import type { ActiveAuthorization } from "../channel/command.ts";
-import type { ClientsRepo } from "../db/repos/clients.ts";
-import type { Log } from "../log.ts";
 import {
   OverloadedError,
   SignerClosedError,
@@ -19,26 +17,14 @@ import {
   SignerTimeoutError,
   WorkerCrashedError,
 } from "../signer/errors.ts";
-import type {
-  KeyRef,
-  ReplyAction,
-  RespondJob,
-  RespondResult,
-  UnwrapResult,
-} from "../signer/protocol.ts";
-import { type NostrEvent, serializeEvent } from "../nostr/event.ts";
-import { isHex64, sha256Hex } from "../util/hex.ts";
+import type { KeyRef, ReplyAction, RespondResult, UnwrapResult } from "../signer/protocol.ts";
+import type { NostrEvent } from "../nostr/event.ts";
+import { contentOf, counterpartyOf, signedEventId } from "./action_fields.ts";
+import { idMatchesContent, precheckEvent } from "./intake.ts";
+import type { ListenerOptions } from "./listener_types.ts";
 import { dispatch } from "./methods.ts";
 import { errorReason, type Nip46Request, parseRequest } from "./protocol.ts";
 import { SeenSet } from "./seen.ts";
-import type { PolicyGate } from "./policy_gate.ts";
-
-/** Largest request event content we hand to a worker, in characters (the workers' own cap). */
-export const MAX_CONTENT_CHARS = 65_536;
-/** Most tags a request event may carry (clients send one `p` tag). */
-export const MAX_TAGS = 32;
-/** NIP-46 event kind. */
-export const NIP46_KIND = 24133;
 
 /** Reply to a request the signer could not finish (its worker crashed or hung). */
 const SIGNER_FAILED = errorReason("invalid", "the signer could not complete the request");
@@ -48,54 +34,14 @@ const UNAVAILABLE = errorReason(
   "the request could not be completed now, retry later",
 );
 
-/** The crypto the listener needs (implemented by the signer pool). */
-export interface ListenerSigner {
-  unwrap(bunker: KeyRef, event: unknown): Promise<UnwrapResult>;
-  respond(job: Omit<RespondJob, "op">): Promise<RespondResult>;
-  /** Verify, decrypt and answer with an error in one job, in the pool's small reserved lane. */
-  reject?(bunker: KeyRef, event: unknown, error: string): Promise<RespondResult | undefined>;
-}
-
-/** Where replies go. */
-export interface ListenerPublisher {
-  publish(event: NostrEvent, relays: string[]): Promise<unknown>;
-}
-
-/** Live authorizations by bunker pubkey, plus recently removed ones (to answer `revoked`). */
-export interface ListenerDirectory {
-  get(bunkerPubkey: string): ActiveAuthorization | undefined;
-  removed(bunkerPubkey: string): ActiveAuthorization | undefined;
-  /** Stores an authorization the listener changed itself (connect, logout). */
-  update(authorization: ActiveAuthorization): void;
-}
-
-/** One decision, for the audit log and metrics. */
-export interface Decision {
-  authorizationId: string;
-  clientPubkey: string;
-  method: string;
-  eventKind: number | null;
-  eventId: string | null;
-  decision: "allow" | "deny";
-  reason: string | null;
-  latencyMs: number;
-}
-
-/** Dependencies and settings of the {@link Listener}. */
-export interface ListenerOptions {
-  directory: ListenerDirectory;
-  signer: ListenerSigner;
-  publisher: ListenerPublisher;
-  clients: Pick<ClientsRepo, "redeem" | "logout">;
-  policy: PolicyGate;
-  log: Log;
-  /** Receives every decision (audit log, metrics). */
-  onDecision?: (decision: Decision) => void;
-  /** Requests older (or further in the future) than this are dropped, in seconds. Default 120. */
-  windowSeconds?: number;
-  /** Clock in ms. Default Date.now. */
-  now?: () => number;
-}
+export { MAX_CONTENT_CHARS, MAX_TAGS, NIP46_KIND } from "./intake.ts";
+export type {
+  Decision,
+  ListenerDirectory,
+  ListenerOptions,
+  ListenerPublisher,
+  ListenerSigner,
+} from "./listener_types.ts";
 
 /** Turns relay events into answered NIP-46 requests. */
 export class Listener {
@@ -139,7 +85,12 @@ export class Listener {
 
   async #handle(raw: unknown, relayUrl: string): Promise<void> {
     const started = performance.now();
-    const precheck = this.#precheck(raw);
+    const precheck = precheckEvent(raw, {
+      nowMs: this.#o.now(),
+      windowSeconds: this.#o.windowSeconds,
+      serves: (bunkerPubkey) =>
+        Boolean(this.#o.directory.get(bunkerPubkey) ?? this.#o.directory.removed(bunkerPubkey)),
+    });
     if (typeof precheck === "string") return this.#drop(precheck, relayUrl);
     const { event, bunkerPubkey } = precheck;
     // Copies of one event from several relays share id and sig. The id is checked against the
@@ -251,28 +202,6 @@ export class Listener {
     return undefined;
   }
 
-  #precheck(raw: unknown): { event: NostrEvent; bunkerPubkey: string } | string {
-    if (typeof raw !== "object" || raw === null) return "not an object";
-    const event = raw as Partial<NostrEvent>;
-    if (event.kind !== NIP46_KIND) return "wrong kind";
-    if (!isHex64(event.id) || !isHex64(event.pubkey) || typeof event.sig !== "string") {
-      return "bad shape";
-    }
-    if (typeof event.content !== "string" || event.content.length > MAX_CONTENT_CHARS) {
-      return "bad content";
-    }
-    if (typeof event.created_at !== "number" || !Array.isArray(event.tags)) return "bad shape";
-    if (event.tags.length > MAX_TAGS) return "too many tags";
-    const skew = Math.abs(this.#o.now() / 1000 - event.created_at);
-    if (skew > this.#o.windowSeconds) return "stale";
-    const bunkerPubkey = event.tags.find((tag) =>
-      Array.isArray(tag) && tag[0] === "p" && typeof tag[1] === "string" &&
-      (this.#o.directory.get(tag[1]) ?? this.#o.directory.removed(tag[1]))
-    )?.[1] as string | undefined;
-    if (!bunkerPubkey) return "no loaded bunker in #p";
-    return { event: event as NostrEvent, bunkerPubkey };
-  }
-
   /** Answers `event` with `reason` through the signer's reserved lane (one job: decrypt + reply). */
   async #rejectEvent(
     bunker: KeyRef,
@@ -335,41 +264,4 @@ export class Listener {
     this.stats.dropped++;
     this.#o.log({ level: "debug", ns: "nip46.listener", msg: "Dropped event", reason, relayUrl });
   }
-}
-
-/** True when `event.id` is the SHA-256 of its canonical serialization (WebCrypto, off the JS thread). */
-async function idMatchesContent(event: NostrEvent): Promise<boolean> {
-  let serialized: string;
-  try {
-    serialized = serializeEvent(event.pubkey, event);
-  } catch {
-    return false; // Not serializable (cannot come from JSON, but then it is no event either).
-  }
-  return await sha256Hex(serialized) === event.id;
-}
-
-function signedEventId(result: string): string | undefined {
-  try {
-    const id = (JSON.parse(result) as { id?: unknown }).id;
-    return isHex64(id) ? id : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-function contentOf(action: ReplyAction): string | undefined {
-  if (action.type === "sign_event") {
-    try {
-      const content = (JSON.parse(String(action.template)) as { content?: unknown }).content;
-      return typeof content === "string" ? content : undefined;
-    } catch {
-      return undefined;
-    }
-  }
-  if (action.type === "encrypt") return action.plaintext;
-  return undefined;
-}
-
-function counterpartyOf(action: ReplyAction): string | undefined {
-  return action.type === "encrypt" || action.type === "decrypt" ? action.peer : undefined;
 }
