@@ -46,28 +46,41 @@ export class BenchClients implements AsyncDisposable {
   }
 
   /**
+   * A client relay pool whose socket to `relayUrl` is already open, so that a later
+   * {@link connect} with it measures keycast rather than the client's socket setup.
+   */
+  static async openPool(relayUrl: string, timeoutMs: number): Promise<AbstractSimplePool> {
+    const pool = newPool();
+    try {
+      await deadline(pool.ensureRelay(relayUrl), timeoutMs);
+    } catch (error) {
+      pool.destroy();
+      throw error;
+    }
+    return pool;
+  }
+
+  /**
    * Creates `count` clients for `bunkerUrl` and runs `connect` on each, one after the other or
-   * all at once (`concurrent`), bounded by `timeoutMs` in total.
+   * all at once (`concurrent`), bounded by `timeoutMs` in total. Clients use the given `pools`
+   * (taken over: closed on dispose) and new ones beyond them.
    */
   static async connect(
     bunkerUrl: string,
     count: number,
     timeoutMs: number,
-    concurrent = false,
+    opts: { concurrent?: boolean; pools?: AbstractSimplePool[] } = {},
   ): Promise<BenchClients> {
-    const pointer = await parseBunkerInput(bunkerUrl);
-    if (!pointer) throw new Error("Cannot parse the bunker URL returned by the API");
-    const pools: AbstractSimplePool[] = [];
+    const pools: AbstractSimplePool[] = [...(opts.pools ?? [])];
     const signers: BunkerSigner[] = [];
     const clients = new BenchClients(signers, pools);
+    const concurrent = opts.concurrent === true;
     try {
+      const pointer = await parseBunkerInput(bunkerUrl);
+      if (!pointer) throw new Error("Cannot parse the bunker URL returned by the API");
       for (let i = 0; i < count; i++) {
-        const pool = new AbstractSimplePool({
-          verifyEvent,
-          websocketImplementation: WebSocket as unknown as typeof globalThis.WebSocket,
-          maxWaitForConnection: 5_000,
-        });
-        pools.push(pool);
+        const pool = pools[i] ?? newPool();
+        if (i >= pools.length) pools.push(pool);
         signers.push(
           BunkerSigner.fromBunker(
             generateSecretKey(),
@@ -137,6 +150,14 @@ export class BenchClients implements AsyncDisposable {
     for (const signer of this.#signers) await signer.close();
     for (const pool of this.#pools) pool.destroy();
   }
+}
+
+function newPool(): AbstractSimplePool {
+  return new AbstractSimplePool({
+    verifyEvent,
+    websocketImplementation: WebSocket as unknown as typeof globalThis.WebSocket,
+    maxWaitForConnection: 5_000,
+  });
 }
 
 async function signOnce(signer: BunkerSigner, from: number, result: PhaseResult): Promise<void> {

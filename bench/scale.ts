@@ -1,0 +1,154 @@
+/**
+ * Scale benchmark on PostgreSQL: many live authorizations in the database, then `keycast serve`
+ * started on it with a test relay on 127.0.0.1.
+ *
+ *   deno run -A bench/scale.ts [--authorizations 100000] [--upserts 5] [--max-seconds 120]
+ *
+ * Server: `KEYCAST_TEST_DATABASE_URL` (default `postgres://postgres@127.0.0.1:5432/postgres`); a
+ * throwaway database is created and dropped. The rows are inserted with one statement; their
+ * bunker keys are placeholders (sealed text that is never opened), which is enough to load and
+ * subscribe them. Prints: time from spawn to "Listening" and to `/health/ready` 200, RSS once
+ * ready, then for each upsert the time from `POST /api/authorizations` to its answer and to a
+ * completed `BunkerSigner.connect` (upsert → usable), once by a client whose relay socket is
+ * already open and once by a new one. Bounded: `--max-seconds` to get ready, 30 s per API call,
+ * 10 s per connect.
+ */
+import postgres from "postgres";
+import { migrate } from "../src/db/migrate.ts";
+import { openPostgres } from "../src/db/postgres.ts";
+import { emptyPostgresDatabase } from "../tests/helpers/db.ts";
+import { startTestRelay } from "../tests/helpers/relay.ts";
+import { parseBenchArgs } from "./lib/args.ts";
+import { BenchClients } from "./lib/clients.ts";
+import { cpuMs, memory } from "./lib/proc.ts";
+import { fixed, percentiles, print, printTable } from "./lib/report.ts";
+import { startBenchServe } from "./lib/serve.ts";
+
+const options = parseBenchArgs(Deno.args, {
+  authorizations: 100_000,
+  upserts: 5,
+  "max-seconds": 120,
+});
+const maxMs = options["max-seconds"] * 1000;
+
+print(`keycast scale benchmark: ${options.authorizations} authorizations on PostgreSQL`);
+await using database = await emptyPostgresDatabase();
+const insertMs = await seed(database.url, options.authorizations);
+print(`seeded ${options.authorizations} authorizations in ${fixed(insertMs / 1000, 1)} s`);
+
+await using relay = await startTestRelay();
+const dataDir = await Deno.makeTempDir({ prefix: "keycast-bench-scale-" });
+await using _dataDir = { [Symbol.asyncDispose]: () => Deno.remove(dataDir, { recursive: true }) };
+const spawned = performance.now();
+await using serve = await startBenchServe({
+  relays: [relay.url],
+  dataDir,
+  env: { DATABASE_URL: database.url },
+  timeoutMs: maxMs,
+});
+const listeningMs = performance.now() - spawned;
+await serve.waitReady(Math.max(1, maxMs - listeningMs));
+const readyMs = performance.now() - spawned;
+const startCpu = cpuMs(serve.pid);
+const loaded = memory(serve.pid);
+const health = await serve.api("GET", "/health", undefined, [200]) as {
+  signer?: { loaded_authorizations?: number };
+};
+
+await serve.api("POST", "/api/keys", { name: "scale" }, [201]);
+const apiMs: number[] = [];
+const warmMs: number[] = [];
+const freshMs: number[] = [];
+/** POST an authorization, then connect a client to it; returns [ms to 201, ms to connected]. */
+async function upsertAndConnect(label: string, warm: boolean): Promise<[number, number]> {
+  const pools = warm ? [await BenchClients.openPool(relay.url, 10_000)] : [];
+  const started = performance.now();
+  const created = await serve.api("POST", "/api/authorizations", {
+    key: "scale",
+    policy: "full",
+    label,
+  }, [201]) as { bunker_url: string };
+  const answered = performance.now() - started;
+  await using _client = await BenchClients.connect(created.bunker_url, 1, 10_000, { pools });
+  return [answered, performance.now() - started];
+}
+// The first upsert after start runs cold code paths (JIT, first key opened in a worker): shown apart.
+const [firstApiMs, firstUsableMs] = await upsertAndConnect("scale upsert (first)", true);
+for (let i = 0; i < options.upserts; i++) {
+  const [api, warm] = await upsertAndConnect(`scale upsert ${i} (open socket)`, true);
+  apiMs.push(api);
+  warmMs.push(warm);
+  const [apiFresh, fresh] = await upsertAndConnect(`scale upsert ${i} (new socket)`, false);
+  apiMs.push(apiFresh);
+  freshMs.push(fresh);
+}
+const after = memory(serve.pid);
+
+print();
+printTable([
+  ["measure", "value"],
+  ["authorizations loaded (/health)", String(health.signer?.loaded_authorizations ?? "n/a")],
+  ["spawn → Listening", `${fixed(listeningMs / 1000, 2)} s`],
+  ["spawn → /health/ready 200", `${fixed(readyMs / 1000, 2)} s`],
+  ["keycast CPU until ready", `${fixed((startCpu ?? NaN) / 1000, 2)} s`],
+  ["RSS once ready", `${fixed(loaded?.rssMiB)} MiB (peak ${fixed(loaded?.peakMiB)} MiB)`],
+  ["RSS after the upserts", `${fixed(after?.rssMiB)} MiB (peak ${fixed(after?.peakMiB)} MiB)`],
+  [
+    "first upsert after start: → 201, → connected",
+    `${fixed(firstApiMs)} ms, ${fixed(firstUsableMs)} ms`,
+  ],
+  ...summary("POST /api/authorizations → 201", apiMs),
+  ...summary("POST → connect done, client socket open", warmMs),
+  ...summary("POST → connect done, new client socket", freshMs),
+]);
+print();
+print(
+  "The 201 comes after the new bunker pubkey is subscribed on the relay (rule 10). Connect adds " +
+    "one NIP-46 round trip (the client's request and keycast's reply, each signed and verified), " +
+    "plus the client's relay socket in the last line.",
+);
+
+function summary(name: string, samples: number[]): string[][] {
+  const stats = percentiles(samples);
+  return [[
+    `${name} (${samples.length}×)`,
+    `median ${fixed(stats.p50)} ms, max ${fixed(stats.max)} ms`,
+  ]];
+}
+
+/** Migrates the database and inserts one key and `count` live authorizations; returns the ms taken. */
+async function seed(url: string, count: number): Promise<number> {
+  const db = openPostgres(url, { max: 1 });
+  try {
+    await migrate(db);
+  } finally {
+    await db.close();
+  }
+  const sql = postgres(url, { max: 1, onnotice: () => {} });
+  try {
+    const started = performance.now();
+    await sql.begin(async (tx) => {
+      await tx.unsafe("set local statement_timeout = '120s'");
+      const [key] = await tx.unsafe(
+        `insert into keys (id, name, pubkey, secret_sealed)
+         values (gen_random_uuid(), 'scale-placeholder', encode(sha256('scale-user'::bytea), 'hex'),
+                 'v1.1.placeholder')
+         returning id`,
+      );
+      // Distinct 64-hex values per row satisfy the CHECK constraints; nobody holds these keys.
+      await tx.unsafe(
+        `insert into authorizations (id, key_id, bunker_pubkey, bunker_secret_sealed, secret_hash,
+           relays, label)
+         select gen_random_uuid(), $1::uuid, encode(sha256(('bunker-' || g)::bytea), 'hex'),
+                'v1.1.placeholder', encode(sha256(('secret-' || g)::bytea), 'hex'), '[]'::jsonb,
+                'scale ' || g
+           from generate_series(1, $2::int) as g`,
+        [key!.id, count],
+      );
+    });
+    await sql.unsafe("analyze authorizations");
+    return performance.now() - started;
+  } finally {
+    await sql.end({ timeout: 5 });
+  }
+}
