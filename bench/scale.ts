@@ -14,6 +14,7 @@
  * 10 s per connect.
  */
 import postgres from "postgres";
+import { delay } from "../src/util/async.ts";
 import { migrate } from "../src/db/migrate.ts";
 import { openPostgres } from "../src/db/postgres.ts";
 import { emptyPostgresDatabase } from "../tests/helpers/db.ts";
@@ -83,6 +84,14 @@ for (let i = 0; i < options.upserts; i++) {
   freshMs.push(fresh);
 }
 const after = memory(serve.pid);
+// keycast's own share of each connect: relay event in → reply signed (the audit log's latency).
+await delay(1_000); // the audit writer flushes every 250 ms
+const audit = await serve.api("GET", "/api/audit?limit=100", undefined, [200]) as {
+  entries: { method: string; latency_ms: number | null }[];
+};
+const connectLatencies = audit.entries
+  .filter((entry) => entry.method === "connect" && entry.latency_ms !== null)
+  .map((entry) => entry.latency_ms!);
 
 print();
 printTable([
@@ -100,6 +109,7 @@ printTable([
   ...summary("POST /api/authorizations → 201", apiMs),
   ...summary("POST → connect done, client socket open", warmMs),
   ...summary("POST → connect done, new client socket", freshMs),
+  ...summary("keycast's part of a connect (audit latency)", connectLatencies),
 ]);
 print();
 print(
