@@ -6,6 +6,8 @@
 import { deadline, delay } from "../../src/util/async.ts";
 
 const MAIN = new URL("../../main.ts", import.meta.url).pathname;
+/** The project's deno.json (import map, `worker-options`), whatever the working directory. */
+const CONFIG = new URL("../../deno.json", import.meta.url).pathname;
 
 /** Options of {@link startBenchServe}. */
 export interface BenchServeOptions {
@@ -114,6 +116,8 @@ export async function startBenchServe(options: BenchServeOptions): Promise<Bench
     args: [
       "run",
       "-A",
+      "--config",
+      CONFIG,
       ...(options.denoFlags ?? []),
       MAIN,
       "serve",
