@@ -3,6 +3,7 @@
  * audit log's one row per decision, through the test relay and `keycast serve`.
  */
 import { assertEquals, assertStringIncludes } from "./helpers/assert.ts";
+import { testEachDatabaseKind } from "./helpers/db.ts";
 import { type Json, Keycast, RawClient } from "./helpers/keycast.ts";
 
 function secretOf(created: Json): string {
@@ -64,3 +65,28 @@ Deno.test("lifecycle: expiry is checked per request; logout needs a new secret; 
     assertEquals(JSON.stringify(entries).includes(secretOf(created)), false);
   });
 });
+
+testEachDatabaseKind(
+  "clients connecting at the same moment all stay connected",
+  async (database) => {
+    await using keycast = await Keycast.start({ database });
+    const count = 8;
+    const created = await keycast.authorize("gina", { max_uses: count });
+    const bunker = created.bunker_pubkey;
+    const clients = await Promise.all(
+      Array.from({ length: count }, () => RawClient.connect([keycast.relays[0]!.url])),
+    );
+    try {
+      const connects = await Promise.all(
+        clients.map((client) => client.call(bunker, "connect", [bunker, secretOf(created)])),
+      );
+      assertEquals(connects.map((r) => r.result), Array(count).fill("ack"));
+      const keys = await Promise.all(
+        clients.map((client) => client.call(bunker, "get_public_key", [])),
+      );
+      assertEquals(keys.map((r) => r.error ?? r.result), Array(count).fill(created.user_pubkey));
+    } finally {
+      for (const client of clients) await client[Symbol.asyncDispose]();
+    }
+  },
+);

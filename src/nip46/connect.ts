@@ -8,10 +8,8 @@ import type { ClientsRepo } from "../db/repos/clients.ts";
 import { sha256Hex } from "../util/hex.ts";
 import { errorReason } from "./protocol.ts";
 
-/** Outcome of a connect: the reply result, or an error reason, plus the updated authorization. */
-export type ConnectOutcome =
-  | { ok: true; result: string; authorization: ActiveAuthorization }
-  | { ok: false; error: string };
+/** Outcome of a connect: the reply result (the client is then bound), or an error reason. */
+export type ConnectOutcome = { ok: true; result: string } | { ok: false; error: string };
 
 /** True when `clientPubkey` redeemed the secret and has not logged out. */
 export function isConnected(authorization: ActiveAuthorization, clientPubkey: string): boolean {
@@ -26,7 +24,7 @@ export async function connectClient(
   params: readonly string[],
 ): Promise<ConnectOutcome> {
   if (isConnected(authorization, clientPubkey)) {
-    return { ok: true, result: "ack", authorization };
+    return { ok: true, result: "ack" };
   }
   const secret = params[1] ?? "";
   if (secret === "") {
@@ -43,14 +41,8 @@ export async function connectClient(
   });
   switch (outcome.status) {
     case "redeemed":
-    case "known": {
-      const others = authorization.clients.filter((c) => c.clientPubkey !== clientPubkey);
-      const updated = {
-        ...authorization,
-        clients: [...others, { clientPubkey, loggedOut: false }],
-      };
-      return { ok: true, result: "ack", authorization: updated };
-    }
+    case "known":
+      return { ok: true, result: "ack" };
     case "logged-out":
       return {
         ok: false,

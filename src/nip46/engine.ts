@@ -4,7 +4,7 @@
  * period as a tombstone (so a connected client hears `revoked: …` instead of silence), then
  * unwatches it.
  */
-import type { ActiveAuthorization } from "../channel/command.ts";
+import type { ActiveAuthorization, AuthorizedClient } from "../channel/command.ts";
 import type { ListenerDirectory } from "./listener.ts";
 import type { AuthorizationRegistry } from "./registry.ts";
 
@@ -69,10 +69,14 @@ export class AuthorizationDirectory implements ListenerDirectory, Disposable {
     return this.#tombstones.get(bunkerPubkey)?.authorization;
   }
 
-  update(authorization: ActiveAuthorization): void {
-    if (this.#registry.get(authorization.bunkerPubkey)) {
-      void this.#registry.apply({ type: "upsert", authorization });
-    }
+  setClient(bunkerPubkey: string, client: AuthorizedClient): void {
+    const latest = this.#registry.get(bunkerPubkey);
+    if (!latest) return;
+    const others = latest.clients.filter((c) => c.clientPubkey !== client.clientPubkey);
+    void this.#registry.apply({
+      type: "upsert",
+      authorization: { ...latest, clients: [...others, client] },
+    });
   }
 
   #sweep(): void {

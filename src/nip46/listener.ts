@@ -180,7 +180,7 @@ export class Listener {
       clientPubkey,
       request,
     );
-    if (outcome.updated) this.#o.directory.update(outcome.updated);
+    if (outcome.client) this.#o.directory.setClient(authorization.bunkerPubkey, outcome.client);
     if (outcome.action.type === "error" || request.method === "connect") return outcome;
     const denial = this.#o.policy.check(authorization, {
       method: request.method,

@@ -1,5 +1,5 @@
 /** What the {@link Listener} depends on, and the decisions it reports. */
-import type { ActiveAuthorization } from "../channel/command.ts";
+import type { ActiveAuthorization, AuthorizedClient } from "../channel/command.ts";
 import type { ClientsRepo } from "../db/repos/clients.ts";
 import type { Log } from "../log.ts";
 import type { KeyRef, RespondJob, RespondResult, UnwrapResult } from "../signer/protocol.ts";
@@ -23,8 +23,8 @@ export interface ListenerPublisher {
 export interface ListenerDirectory {
   get(bunkerPubkey: string): ActiveAuthorization | undefined;
   removed(bunkerPubkey: string): ActiveAuthorization | undefined;
-  /** Stores an authorization the listener changed itself (connect, logout). */
-  update(authorization: ActiveAuthorization): void;
+  /** Records a client the listener bound or logged out, on the newest copy of the authorization. */
+  setClient(bunkerPubkey: string, client: AuthorizedClient): void;
 }
 
 /** One decision, for the audit log and metrics. */

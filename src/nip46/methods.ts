@@ -2,7 +2,7 @@
  * Method dispatch: turns a validated request from a known authorization into the reply action the
  * signer runs. Pure apart from the connect/logout database writes, which go through `clients`.
  */
-import type { ActiveAuthorization } from "../channel/command.ts";
+import type { ActiveAuthorization, AuthorizedClient } from "../channel/command.ts";
 import type { ClientsRepo } from "../db/repos/clients.ts";
 import type { KeyRef, ReplyAction } from "../signer/protocol.ts";
 import { isHex64 } from "../util/hex.ts";
@@ -12,8 +12,12 @@ import { errorReason, isKnownMethod, type Nip46Request } from "./protocol.ts";
 /** What a handled request produces: the action and, when the authorization changed, its new value. */
 export interface Dispatch {
   action: ReplyAction;
-  /** Set by connect/logout: the authorization with its updated client list. */
-  updated?: ActiveAuthorization;
+  /**
+   * Set by connect/logout: this client's new entry. Only the entry travels, so concurrent
+   * connects (and policy updates arriving meanwhile) are merged into the newest authorization
+   * instead of overwriting each other.
+   */
+  client?: AuthorizedClient;
   /** Event kind for sign_event (for policy and audit). */
   kind?: number;
 }
@@ -43,7 +47,10 @@ export async function dispatch(
     case "connect": {
       const outcome = await connectClient(deps.clients, authorization, clientPubkey, params);
       return outcome.ok
-        ? { action: { type: "result", result: outcome.result }, updated: outcome.authorization }
+        ? {
+          action: { type: "result", result: outcome.result },
+          client: { clientPubkey, loggedOut: false },
+        }
         : fail(outcome.error);
     }
     case "ping":
@@ -55,10 +62,10 @@ export async function dispatch(
       return ok(JSON.stringify(authorization.relays));
     case "logout": {
       await deps.clients.logout(authorization.id, clientPubkey);
-      const clients = authorization.clients.map((c) =>
-        c.clientPubkey === clientPubkey ? { ...c, loggedOut: true } : c
-      );
-      return { action: { type: "result", result: "ack" }, updated: { ...authorization, clients } };
+      return {
+        action: { type: "result", result: "ack" },
+        client: { clientPubkey, loggedOut: true },
+      };
     }
     case "sign_event": {
       if (params.length < 1) return fail(errorReason("invalid", "sign_event needs an event"));

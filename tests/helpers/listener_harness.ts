@@ -100,7 +100,12 @@ export class ListenerHarness implements AsyncDisposable {
       get: (bunkerPubkey) =>
         bunkerPubkey === this.#authorization.bunkerPubkey ? this.#authorization : undefined,
       removed: () => undefined,
-      update: (updated) => void (this.#authorization = updated),
+      setClient: (_bunkerPubkey, client) => {
+        const others = this.#authorization.clients.filter((c) =>
+          c.clientPubkey !== client.clientPubkey
+        );
+        this.#authorization = { ...this.#authorization, clients: [...others, client] };
+      },
     };
     const base: HarnessSigner = {
       unwrap: (bunkerRef, event) => pool.unwrapRequest({ bunker: bunkerRef, event }),
