@@ -195,7 +195,8 @@ async function waitSubscribed(c: Context<AppEnv>, bunkerPubkey: string): Promise
   const { awaitSubscribed, subscribeTimeoutMs } = c.var.deps;
   if (!awaitSubscribed) return false;
   const controller = new AbortController();
-  const signal = AbortSignal.any([controller.signal, c.req.raw.signal]);
+  // Not tied to the request's own signal: Deno aborts that on every successful response.
+  const signal = controller.signal;
   try {
     return await deadline(awaitSubscribed(bunkerPubkey, signal), subscribeTimeoutMs) === true;
   } catch (err: unknown) {
