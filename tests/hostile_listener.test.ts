@@ -8,18 +8,7 @@ import { finalizeEvent, generateSecretKey, getEventHash } from "nostr-tools/pure
 import { MAX_CONTENT_CHARS, MAX_TAGS } from "../src/nip46/listener.ts";
 import { assertEquals } from "./helpers/assert.ts";
 import { type HarnessClient, ListenerHarness } from "./helpers/listener_harness.ts";
-
-/** A small seeded PRNG (mulberry32), so a failing mutation can be replayed. */
-function prng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
+import { prng } from "./helpers/prng.ts";
 
 /** Values of every JSON type (and a few that only a buggy relay could produce). */
 const JUNK: unknown[] = [
