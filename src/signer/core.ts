@@ -6,6 +6,8 @@
  * - opened keys ({@link KeyCache}): scalar and x-only public key precomputed per key.
  * - pair ciphers: `own pubkey + peer pubkey` → {@link PairCipher} (ECDH x and NIP-44 conversation
  *   key). The pool routes each (key, peer) pair to the same worker so these hit.
+ * - request signers ({@link SchnorrVerifier}): a client's lifted public key with a window table,
+ *   so verifying its later requests skips the square root and most of the multiplication.
  */
 import { hexToBytes } from "@noble/hashes/utils.js";
 import {
@@ -22,6 +24,7 @@ import { InvalidEventError, InvalidJobError } from "./errors.ts";
 import { checkKeyRef, KeyCache } from "./keys.ts";
 import { checkEvent, signEvent } from "./events.ts";
 import { LruCache } from "./lru.ts";
+import { SchnorrVerifier } from "./verifier.ts";
 import type {
   KeyRef,
   RejectJob,
@@ -47,17 +50,21 @@ export interface SignerCoreOptions {
   keyCacheSize?: number;
   /** ECDH pair ciphers kept per worker; 0 disables the cache. Default 8192. */
   pairCacheSize?: number;
+  /** Client pubkeys kept with a precomputed verification table (~100 KB each); 0 disables. Default 256. */
+  verifierCacheSize?: number;
 }
 
 /** Verifies, decrypts, signs and encrypts with sealed keys opened through one {@link Vault}. */
 export class SignerCore {
   readonly #keys: KeyCache;
   readonly #pairs: LruCache<string, PairCipher>;
+  readonly #verifier: SchnorrVerifier;
 
   /** Opens keys with `vault`; cache sizes from `options`. */
   constructor(vault: Vault, options: SignerCoreOptions = {}) {
     this.#keys = new KeyCache(vault, options.keyCacheSize ?? 4_096);
     this.#pairs = new LruCache(options.pairCacheSize ?? 8_192);
+    this.#verifier = new SchnorrVerifier({ capacity: options.verifierCacheSize ?? 256 });
   }
 
   /** Validates, verifies and decrypts a NIP-46 request addressed to `job.bunker`. */
@@ -83,7 +90,7 @@ export class SignerCore {
         `Cannot accept event "${event.id}": it has no p tag for bunker "${bunkerRef.pubkey}"`,
       );
     }
-    const check = checkEvent(event);
+    const check = checkEvent(event, this.#verifier);
     if (check === "id_mismatch") {
       throw new InvalidEventError(
         `Cannot accept event "${event.id}": the id does not match its content`,

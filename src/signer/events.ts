@@ -2,6 +2,7 @@
 import { bytesToHex, hexToBytes } from "@noble/hashes/utils.js";
 import { eventId, eventIdBytes, type EventTemplate, type NostrEvent } from "../nostr/event.ts";
 import { type SchnorrKey, verifySchnorr } from "./schnorr.ts";
+import type { SchnorrVerifier } from "./verifier.ts";
 
 /**
  * Signs `template` with `key`: computes `pubkey`, `id` and `sig`. The signature is checked before
@@ -24,13 +25,13 @@ export function signEvent(key: SchnorrKey, template: EventTemplate): NostrEvent 
 /** Why {@link checkEvent} rejected an event, or `"ok"`. */
 export type EventCheck = "ok" | "id_mismatch" | "bad_signature";
 
-/** Recomputes the id of a shape-checked event and verifies its signature (BIP340, noble). */
-export function checkEvent(event: NostrEvent): EventCheck {
+/**
+ * Recomputes the id of a shape-checked event and verifies its signature (BIP340), through
+ * `verifier`'s per-key cache when given, else with noble's `schnorr.verify`.
+ */
+export function checkEvent(event: NostrEvent, verifier?: SchnorrVerifier): EventCheck {
   if (eventId(event.pubkey, event) !== event.id) return "id_mismatch";
-  const valid = verifySchnorr(
-    hexToBytes(event.sig),
-    hexToBytes(event.id),
-    hexToBytes(event.pubkey),
-  );
+  const args = [hexToBytes(event.sig), hexToBytes(event.id), hexToBytes(event.pubkey)] as const;
+  const valid = verifier ? verifier.verify(...args) : verifySchnorr(...args);
   return valid ? "ok" : "bad_signature";
 }

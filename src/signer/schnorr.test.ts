@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { schnorr, secp256k1 } from "@noble/curves/secp256k1.js";
 import { bytesToHex, hexToBytes } from "@noble/hashes/utils.js";
 import { SchnorrKey, SchnorrKeyError, verifySchnorr } from "./schnorr.ts";
+import { SchnorrVerifier } from "./verifier.ts";
 
 interface Vector {
   index: string;
@@ -70,6 +71,27 @@ Deno.test("verifySchnorr() gives the expected result for every BIP340 vector", a
     );
     assert.equal(actual, vector.valid, `vector ${vector.index}`);
   }
+});
+
+Deno.test("SchnorrVerifier.verify() gives the expected result for every BIP340 vector, cached or not", async () => {
+  const vectors = await loadVectors();
+  const validKeys = new Set(vectors.filter((v) => v.valid).map((v) => v.publicKey));
+  const verifier = new SchnorrVerifier();
+  // Pass 1 marks each validly signing key as seen, pass 2 builds its table on the second valid
+  // signature (so the later negative vectors of that key already take the cached path), pass 3
+  // runs every vector of those keys through the cached path again.
+  for (let pass = 1; pass <= 3; pass++) {
+    for (const vector of vectors) {
+      const actual = verifier.verify(
+        hexToBytes(vector.signature),
+        hexToBytes(vector.message),
+        hexToBytes(vector.publicKey),
+      );
+      assert.equal(actual, vector.valid, `pass ${pass}, vector ${vector.index}`);
+    }
+    assert.equal(verifier.cachedKeys, pass === 1 ? 0 : validKeys.size, `after pass ${pass}`);
+  }
+  assert.equal(validKeys.size, 5);
 });
 
 Deno.test("SchnorrKey.isOwnSignature() agrees with the BIP340 vectors made for its key", async () => {

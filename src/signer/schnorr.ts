@@ -56,6 +56,11 @@ const hashAux = taggedHasher("BIP0340/aux");
 const hashNonce = taggedHasher("BIP0340/nonce");
 const hashChallenge = taggedHasher("BIP0340/challenge");
 
+/** BIP340's challenge `e = int(hash_BIP0340/challenge(r ‖ pk ‖ m)) mod n` for 32-byte `r` and `pk`. */
+export function challengeScalar(r: Uint8Array, publicKey: Uint8Array, message: Uint8Array): bigint {
+  return Fn.create(bytesToNumberBE(hashChallenge(r, publicKey, message)));
+}
+
 /** A secp256k1 secret key prepared for repeated BIP340 signing and x-only ECDH. */
 export class SchnorrKey {
   /** Secret scalar, negated so that `d·G` has an even y. */
@@ -144,9 +149,7 @@ export class SchnorrKey {
     const r = bytesToNumberBE(signature.subarray(0, 32));
     const s = bytesToNumberBE(signature.subarray(32, 64));
     if (r >= Fp.ORDER || s >= Fn.ORDER) return false;
-    const e = Fn.create(
-      bytesToNumberBE(hashChallenge(signature.subarray(0, 32), this.publicKey, message)),
-    );
+    const e = challengeScalar(signature.subarray(0, 32), this.publicKey, message);
     const k = Fn.sub(s, Fn.mul(e, this.#d));
     if (k === 0n) return false; // R' would be the point at infinity
     const { x, y } = Point.BASE.multiply(k).toAffine();
