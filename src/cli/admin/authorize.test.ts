@@ -84,6 +84,27 @@ Deno.test("authorize --qr draws the URL as a QR code after it", async () => {
   assert.ok(qr.slice(0, -1).every((line) => /^[ ▀▄█]+$/.test(line)));
 });
 
+Deno.test("authorize --qr-light draws the same code inverted for light terminals", async () => {
+  const server = fakeServer(() => json(CREATED, 201));
+  const swap: Record<string, string> = { " ": "█", "█": " ", "▀": "▄", "▄": "▀" };
+  const draw = async (flag: string) => {
+    const ctx = testContext(["--key", "alice", flag], { fetch: server.fetch });
+    assert.equal(await authorizeCommand.run(ctx), EXIT.ok);
+    return ctx.stdout().split("\n");
+  };
+  const [darkUrl, ...dark] = await draw("--qr");
+  const [lightUrl, ...light] = await draw("--qr-light");
+  assert.equal(darkUrl, BUNKER_URL);
+  assert.equal(lightUrl, BUNKER_URL);
+  assert.match(light[0]!, /^ +$/, "the quiet zone is the terminal background");
+  // Every glyph half flips, except the terminal background below the symbol's odd last row.
+  const body = (lines: string[]) => lines.slice(0, -2);
+  assert.deepEqual(body(light), body(dark).map((line) => [...line].map((g) => swap[g]).join("")));
+  const both = testContext(["--key", "alice", "--qr-light", "--json"], { fetch: server.fetch });
+  assert.equal(await authorizeCommand.run(both), EXIT.usage);
+  assert.equal(both.stderr(), "--qr-light and --json cannot be used together\n");
+});
+
 Deno.test("authorize --json prints the server's answer", async () => {
   const server = fakeServer(() => json(CREATED, 201));
   const ctx = testContext(["--key", "alice", "--json"], { fetch: server.fetch });

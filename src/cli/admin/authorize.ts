@@ -24,7 +24,7 @@ export const authorizeCommand = defineCommand({
   name: "authorize",
   summary: "Create a bunker:// URL for a stored key (shown once), optionally as a QR code",
   usage: "keycast authorize --key NAME|NPUB [--relay URL]... [--policy NAME] [--max-uses N] " +
-    "[--expires-in 30d] [--label TEXT] [--qr]",
+    "[--expires-in 30d] [--label TEXT] [--qr | --qr-light]",
   flags: [
     { name: "key", value: "NAME|NPUB", help: "Stored key to grant (its name, npub or hex pubkey)" },
     {
@@ -41,14 +41,26 @@ export const authorizeCommand = defineCommand({
     },
     { name: "expires-in", value: "DURATION", help: "Lifetime like 12h, 30d, 2w. Default: none" },
     { name: "label", value: "TEXT", help: "Note shown in authorizations list" },
-    { name: "qr", boolean: true, help: "Also draw the URL as a QR code" },
+    {
+      name: "qr",
+      boolean: true,
+      help: "Also draw the URL as a QR code, for a terminal with a dark background",
+    },
+    {
+      name: "qr-light",
+      boolean: true,
+      help: "Like --qr, for a terminal with a light background (dark text)",
+    },
     JSON_FLAG,
   ],
   run: async (call) => {
     const input = authorizationInput(call);
-    const qr = call.values.has("qr");
+    const light = call.values.has("qr-light");
+    const qr = light || call.values.has("qr");
     const json = call.values.has("json");
-    if (qr && json) throw new UsageError(["--qr and --json cannot be used together"]);
+    if (qr && json) {
+      throw new UsageError([`--${light ? "qr-light" : "qr"} and --json cannot be used together`]);
+    }
     const created = await (await call.client()).createAuthorization(input);
     const { io } = call.ctx;
     if (json) {
@@ -58,7 +70,7 @@ export const authorizeCommand = defineCommand({
     io.out(`${created.bunker_url}\n`);
     if (qr) {
       try {
-        io.out(renderQr(encodeQr(created.bunker_url)));
+        io.out(renderQr(encodeQr(created.bunker_url), { invert: light }));
       } catch (err: unknown) {
         if (!(err instanceof RangeError)) throw err;
         io.err(`Cannot draw the QR code: ${err.message}\n`);
