@@ -86,11 +86,19 @@ Deno.test("ContentRule denies content longer than it can check, only when it fil
   assert.equal(reasonOf(new ContentRule({ words: ["casino"] }), long.slice(1)), undefined);
 });
 
-Deno.test("ContentRule denies content too costly for the patterns' step budget", () => {
-  const rule = new ContentRule({ patterns: patterns(".{0,50}.{0,50}q"), stepBudget: 10_000 });
+Deno.test("ContentRule denies content too costly for the patterns' cost budget", () => {
+  // The cost is content length × the summed program sizes; the budget allows 50 characters.
+  const compiled = patterns(".{0,50}.{0,50}q", "free\\s+sats");
+  const perCharacter = compiled[0]!.size + compiled[1]!.size;
+  const rule = new ContentRule({ patterns: compiled, costBudget: 50 * perCharacter });
   assert.equal(reasonOf(rule, "x".repeat(50)), undefined);
   assert.equal(
-    reasonOf(rule, "x".repeat(5_000)),
+    reasonOf(rule, "x".repeat(51)),
+    "forbidden: the content is too costly to check against the blocked patterns",
+  );
+  // Too costly is denied before matching: even content that would match is not searched.
+  assert.equal(
+    reasonOf(rule, "free sats".padEnd(51, "x")),
     "forbidden: the content is too costly to check against the blocked patterns",
   );
 });

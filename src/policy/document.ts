@@ -32,12 +32,11 @@
  *   single integer in `kinds` without opting in is a problem (ranges may span them: they stay denied).
  * - `content` — checked on the content of events to sign and on the plaintext to encrypt.
  *   `blocked_words` (≤ 500, 1–100 characters) match whole words, case-insensitively;
- *   `blocked_patterns` (≤ 50, ≤ 200 characters) are a subset of JavaScript regular expressions
- *   (no lookarounds, backreferences or nested quantifiers; see `pattern_parse.ts`), matched
- *   case-insensitively anywhere in the content by a linear-time matcher (`pattern.ts`) under a
- *   per-request step budget; `max_length` caps the length in UTF-16 code units. With words or
- *   patterns set, content over 65,536 characters, or too costly to check, is denied rather than
- *   checked in part.
+ *   `blocked_patterns` (≤ 50, ≤ 200 characters) are RE2 syntax (no lookarounds or
+ *   backreferences; see `pattern.ts`), matched case-insensitively anywhere in the content in
+ *   linear time under a per-request cost budget; `max_length` caps the length in UTF-16 code
+ *   units. With words or patterns set, content over 65,536 characters, or too costly to check, is
+ *   denied rather than checked in part.
  * - `encrypt_to_self` — when true, NIP-04/NIP-44 encrypt and decrypt only with the user's own pubkey.
  * - `counterparties` — when given, NIP-04/NIP-44 encrypt and decrypt only with these pubkeys
  *   (64-hex, ≤ 1,000). With `encrypt_to_self` both apply.
@@ -72,7 +71,7 @@ export interface RateLimit {
 export interface ContentRules {
   /** Words or phrases denied as whole words, case-insensitively. */
   blocked_words?: string[];
-  /** Patterns (linear-time regex subset, case-insensitive) denied anywhere in the content. */
+  /** Patterns (RE2 syntax, case-insensitive) denied anywhere in the content. */
   blocked_patterns?: string[];
   /** Maximum content length in UTF-16 code units. */
   max_length?: number;
