@@ -233,3 +233,8 @@ function writeStderr(line: string): void {
 
 /** A logger that drops every record (for tests). */
 export const silentLog: Log = (): void => {};
+
+/** A logger that adds `fields` to every record it passes on to `log` (record fields win). */
+export function withFields(log: Log, fields: Record<string, unknown>): Log {
+  return (record) => log({ ...fields, ...record });
+}

@@ -8,7 +8,8 @@
 import type { NostrEvent } from "../src/nostr/event.ts";
 import { type SignerPool, workerIndexFor } from "../src/signer/pool.ts";
 import { assertEquals, assertOk, assertStringIncludes } from "./helpers/assert.ts";
-import { HARNESS_SECRET, type HarnessSigner, ListenerHarness } from "./helpers/listener_harness.ts";
+import type { ListenerSigner } from "../src/nip46/listener.ts";
+import { HARNESS_SECRET, ListenerHarness } from "./helpers/listener_harness.ts";
 
 const TEMPLATE = JSON.stringify({ kind: 1, created_at: 1_700_000_000, tags: [], content: "hi" });
 
@@ -16,9 +17,9 @@ const TEMPLATE = JSON.stringify({ kind: 1, created_at: 1_700_000_000, tags: [], 
 function crashBeforeFirst(
   method: "unwrap" | "respond",
   workers: number,
-): (signer: HarnessSigner, pool: SignerPool) => HarnessSigner {
+): (pool: SignerPool) => ListenerSigner {
   let crashed = false;
-  return (signer, pool) => {
+  return (pool) => {
     const crash = (bunkerPubkey: string, peerPubkey: string) => {
       crashed = true;
       const index = workerIndexFor(bunkerPubkey, peerPubkey, workers);
@@ -26,15 +27,17 @@ function crashBeforeFirst(
       pool.debugOp({ op: "crash" }, index).catch(() => {});
     };
     return {
-      ...signer,
-      unwrap: (bunker, event) => {
-        if (method === "unwrap" && !crashed) crash(bunker.pubkey, (event as NostrEvent).pubkey);
-        return signer.unwrap(bunker, event);
+      unwrapRequest: (input) => {
+        if (method === "unwrap" && !crashed) {
+          crash(input.bunker.pubkey, (input.event as NostrEvent).pubkey);
+        }
+        return pool.unwrapRequest(input);
       },
-      respond: (job) => {
-        if (method === "respond" && !crashed) crash(job.bunker.pubkey, job.clientPubkey);
-        return signer.respond(job);
+      respond: (input) => {
+        if (method === "respond" && !crashed) crash(input.bunker.pubkey, input.clientPubkey);
+        return pool.respond(input);
       },
+      rejectRequest: (input) => pool.rejectRequest(input),
     };
   };
 }

@@ -5,7 +5,8 @@
  * answered, none may throw, and the next valid request must still be answered.
  */
 import { finalizeEvent, generateSecretKey, getEventHash } from "nostr-tools/pure";
-import { MAX_CONTENT_CHARS, MAX_TAGS } from "../src/nip46/listener.ts";
+import { MAX_TAGS } from "../src/nip46/listener.ts";
+import { MAX_REQUEST_CONTENT_CHARS } from "../src/nostr/nip46.ts";
 import { assertEquals } from "./helpers/assert.ts";
 import { type HarnessClient, ListenerHarness } from "./helpers/listener_harness.ts";
 import { prng } from "./helpers/prng.ts";
@@ -72,7 +73,7 @@ Deno.test("Listener drops malformed and foreign events without a reply and keeps
     { ...base, pubkey: "npub1notahexkey" },
     { ...base, sig: 5 },
     { ...base, content: 5 },
-    { ...base, content: "A".repeat(MAX_CONTENT_CHARS + 1) },
+    { ...base, content: "A".repeat(MAX_REQUEST_CONTENT_CHARS + 1) },
     { ...base, created_at: String(now) },
     { ...base, created_at: Number.NaN },
     { ...base, tags: "p" },

@@ -13,7 +13,7 @@
 import type { AuthorizationCommand } from "./command.ts";
 import { ChannelCore, RingSubscription } from "./subscription.ts";
 
-export type { ActiveAuthorization, AuthorizationCommand, AuthorizedClient } from "./command.ts";
+export type { AuthorizationCommand } from "./command.ts";
 
 /** Default per-subscriber backlog bound, in commands. */
 export const DEFAULT_CHANNEL_CAPACITY = 1024;

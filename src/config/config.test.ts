@@ -1,5 +1,6 @@
 import { assertEquals, assertStringIncludes } from "../../tests/helpers/assert.ts";
-import { Config, DEFAULT_RELAYS, pubkeyToHex } from "./config.ts";
+import { Config, DEFAULT_RELAYS } from "./config.ts";
+import { pubkeyToHex } from "../nostr/pubkey.ts";
 import { parseFlags } from "./flags.ts";
 import { SERVE_FLAGS } from "../cli/serve_flags.ts";
 

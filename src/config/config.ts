@@ -2,10 +2,11 @@
  * Server configuration: flags win over environment variables, which win over defaults.
  * Everything is parsed once; {@link Config.validate} lists every problem, one line each.
  */
-import { decode as decodeNip19 } from "nostr-tools/nip19";
 import type { LogFormat, LogLevel } from "../log.ts";
 import type { FlagValues } from "./flags.ts";
 import { splitList } from "./flags.ts";
+import { pubkeyToHex } from "../nostr/pubkey.ts";
+import { parseRelayUrl, RelayUrlError } from "../nostr/relay_url.ts";
 
 /** Relays used when neither `--relay` nor `KEYCAST_RELAYS` names any. */
 export const DEFAULT_RELAYS: readonly string[] = ["wss://relay.nsec.app", "wss://relay.damus.io"];
@@ -76,13 +77,17 @@ export class Config {
     };
     const list = (name: keyof typeof ENV_TWINS): string[] => splitList(pick(name) ?? "");
 
-    const relays = list("relay");
-    this.relaysDefaulted = relays.length === 0;
-    this.relays = this.relaysDefaulted ? [...DEFAULT_RELAYS] : relays;
-    for (const relay of relays) {
-      const problem = relayUrlProblem(relay);
-      if (problem) this.#problems.push(`--relay: cannot use relay URL "${relay}": ${problem}`);
+    const relays = new Set<string>();
+    for (const relay of list("relay")) {
+      try {
+        relays.add(parseRelayUrl(relay));
+      } catch (error: unknown) {
+        if (!(error instanceof RelayUrlError)) throw error;
+        this.#problems.push(`--relay: cannot use relay URL "${relay}": ${error.problem}`);
+      }
     }
+    this.relaysDefaulted = list("relay").length === 0;
+    this.relays = this.relaysDefaulted ? [...DEFAULT_RELAYS] : [...relays];
 
     this.port = this.#integer("port", pick("port"), DEFAULT_PORT, 0, 65535);
     this.host = pick("host") ?? DEFAULT_HOST;
@@ -150,32 +155,5 @@ export class Config {
     if ((allowed as readonly string[]).includes(raw)) return raw as T;
     this.#problems.push(`--${name}: cannot use "${raw}": it must be one of ${allowed.join(", ")}`);
     return fallback;
-  }
-}
-
-/** Why `value` is not a usable relay URL, or undefined when it is. */
-export function relayUrlProblem(value: string): string | undefined {
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    return "it is not a URL";
-  }
-  if (url.protocol !== "ws:" && url.protocol !== "wss:") return "scheme must be ws or wss";
-  if (!url.hostname) return "it has no host";
-  if (url.username || url.password) return "it must not carry credentials";
-  return undefined;
-}
-
-/** Lowercase hex for a 64-hex or npub pubkey, or undefined when it is neither. */
-export function pubkeyToHex(value: string): string | undefined {
-  const trimmed = value.trim();
-  if (/^[0-9a-fA-F]{64}$/.test(trimmed)) return trimmed.toLowerCase();
-  if (!trimmed.startsWith("npub1")) return undefined;
-  try {
-    const decoded = decodeNip19(trimmed);
-    return decoded.type === "npub" ? decoded.data : undefined;
-  } catch {
-    return undefined;
   }
 }

@@ -1,16 +1,16 @@
 /**
  * The admin HTTP API: `createApp(deps)` builds a Hono app with no side effects; `main.ts` serves
  * it. Routes: `/health` and `/health/ready` (no auth), and `/api/*` behind admin auth (see
- * `auth.ts`). Every write is committed to the database before its command goes on the channel.
+ * `auth.ts`). Routes parse the request, call a service (`src/service/`) and render its result.
  */
 import { Hono } from "hono";
 import { auditRoutes } from "./audit.ts";
-import { connectRoute } from "./connect.ts";
 import { adminAuth } from "./auth.ts";
+import { authorizationRoutes } from "./authorizations.ts";
 import { bodyMiddleware } from "./body.ts";
+import { connectRoutes } from "./connect.ts";
 import { contextMiddleware, resolveDeps } from "./context.ts";
 import { notFound, onError } from "./errors.ts";
-import { authorizationRoutes } from "./authorizations.ts";
 import { healthRoutes } from "./health.ts";
 import { keyRoutes } from "./keys.ts";
 import { policyRoutes } from "./policies.ts";
@@ -21,20 +21,9 @@ export type {
   AppDeps,
   AppEnv,
   AppVariables,
-  PairingReply,
   RelayStatus,
   SignerStatus,
 } from "./types.ts";
-export { ApiError } from "./errors.ts";
-export {
-  ADMIN_TOKEN_FILE,
-  AdminTokenError,
-  ensureAdminToken,
-  type EnsuredAdminToken,
-  readAdminToken,
-} from "./admin_token.ts";
-export { bunkerUrl } from "./authorization_create.ts";
-export { syncBuiltinPolicies } from "./policy_store.ts";
 
 /** Builds the admin API over `deps`. */
 export function createApp(deps: AppDeps): Hono<{ Variables: AppVariables }> {
@@ -51,11 +40,11 @@ export function createApp(deps: AppDeps): Hono<{ Variables: AppVariables }> {
     if (!render) return c.json({ error: "Metrics are not enabled" }, 404);
     return c.body(render(), 200, { "content-type": "text/plain; version=0.0.4; charset=utf-8" });
   });
-  app.use("/api/*", adminAuth(resolved));
+  app.use("/api/*", adminAuth({ ...resolved, now: resolved.services.now }));
   app.route("/api/keys", keyRoutes());
   app.route("/api/policies", policyRoutes());
   app.route("/api/authorizations", authorizationRoutes());
   app.route("/api/audit", auditRoutes());
-  app.post("/api/connect", connectRoute);
+  app.route("/api/connect", connectRoutes());
   return app;
 }

@@ -4,61 +4,69 @@
  * log), `limit` (1–1000, default 100). Rows carry decisions and reasons, never secrets.
  */
 import { Hono } from "hono";
+import * as v from "valibot";
 import type { AuditRecord } from "../db/repos/audit.ts";
-import { badField, quote } from "./errors.ts";
-import { parseExpiresIn, parseUuidParam } from "./fields.ts";
+import { isUuid, parseDuration } from "../domain/fields.ts";
+import { queryAudit } from "../service/audit.ts";
+import { quote } from "../service/errors.ts";
+import { ApiError } from "./errors.ts";
+import { fields, queryParams } from "./schemas.ts";
 import type { AppEnv } from "./types.ts";
 import { iso } from "./views.ts";
 
+const AuditQuery = fields({
+  authorization: v.optional(
+    v.pipe(
+      v.string(),
+      v.check(
+        (id: string) => isUuid(id),
+        (issue) => `${quote(issue.input)} is not an authorization id (a UUID)`,
+      ),
+      v.toLowerCase(),
+    ),
+  ),
+  since: v.optional(v.string()),
+  after_id: v.optional(
+    v.pipe(v.string(), v.regex(/^\d{1,18}$/, (issue) => `${quote(issue.input)} is not a row id`)),
+  ),
+  limit: v.optional(
+    v.pipe(
+      v.string(),
+      v.regex(/^\d{1,4}$/, (issue) => `${quote(issue.input)} is not a whole number from 1 to 1000`),
+      v.transform(Number),
+      v.minValue(1, "must be a whole number from 1 to 1000"),
+      v.maxValue(1000, "must be a whole number from 1 to 1000"),
+    ),
+  ),
+});
+
 /** The audit route, to mount at `/api/audit`. */
 export function auditRoutes(): Hono<AppEnv> {
-  const routes = new Hono<AppEnv>();
-  routes.get("/", async (c) => {
-    const query = c.req.query();
-    const known = new Set(["authorization", "since", "after_id", "limit"]);
-    const unknown = Object.keys(query).find((name) => !known.has(name));
-    if (unknown) throw badField(unknown, "unknown query parameter");
-    const entries = await c.var.repos.audit.query({
-      authorizationId: query.authorization === undefined
-        ? undefined
-        : parseUuidParam(query.authorization, "authorization"),
-      since: query.since === undefined ? undefined : parseSince(query.since, Date.now()),
-      afterId: query.after_id === undefined ? undefined : parseAfterId(query.after_id),
-      limit: query.limit === undefined ? 100 : parseLimit(query.limit),
+  return new Hono<AppEnv>().get("/", queryParams(AuditQuery), async (c) => {
+    const query = c.req.valid("query");
+    const entries = await queryAudit(c.var.services, {
+      authorizationId: query.authorization,
+      since: query.since === undefined ? undefined : parseSince(query.since, c.var.services.now()),
+      afterId: query.after_id,
+      limit: query.limit ?? 100,
     });
     return c.json({ entries: entries.map(auditView) });
   });
-  return routes;
 }
 
+/** An ISO time, or a duration back from `nowMs`. */
 function parseSince(value: string, nowMs: number): Date {
-  if (/^\d+[smhdw]?$/i.test(value.trim())) {
-    let seconds: number | null;
-    try {
-      seconds = parseExpiresIn(value);
-    } catch {
-      seconds = null;
-    }
-    if (seconds !== null) return new Date(nowMs - seconds * 1000);
-  }
+  const seconds = /^\d+[smhdw]?$/i.test(value.trim()) ? parseDuration(value) : undefined;
+  if (seconds !== undefined) return new Date(nowMs - seconds * 1000);
   const time = Date.parse(value);
   if (Number.isNaN(time)) {
-    throw badField("since", `${quote(value)} is neither an ISO time nor a duration like 30m`);
+    throw new ApiError(
+      400,
+      `since: ${quote(value)} is neither an ISO time nor a duration like 30m`,
+      { field: "since" },
+    );
   }
   return new Date(time);
-}
-
-function parseAfterId(value: string): string {
-  if (!/^\d{1,18}$/.test(value)) throw badField("after_id", `${quote(value)} is not a row id`);
-  return value;
-}
-
-function parseLimit(value: string): number {
-  const limit = Number(value);
-  if (!/^\d+$/.test(value) || limit < 1 || limit > 1000) {
-    throw badField("limit", `${quote(value)} is not a whole number from 1 to 1000`);
-  }
-  return limit;
 }
 
 function auditView(row: AuditRecord) {

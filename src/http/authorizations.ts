@@ -1,60 +1,86 @@
 /**
- * `/api/authorizations`: create (see `authorization_create.ts`), list, show (with clients) and
- * revoke. A revocation is committed first, then `remove` goes to the listener. No response carries
- * a secret; only the creation response carries the `bunker://` URL, once.
+ * `/api/authorizations`: create, list, show (with clients) and revoke. Only the creation response
+ * carries the `bunker://` URL, once; no response carries a secret.
  */
 import { Hono } from "hono";
-import { createAuthorization } from "./authorization_create.ts";
-import { ApiError, quote } from "./errors.ts";
-import { parseBooleanQuery, parseUuidParam } from "./fields.ts";
+import {
+  createAuthorization,
+  getAuthorization,
+  listAuthorizations,
+  revokeAuthorization,
+} from "../service/authorizations.ts";
+import {
+  booleanQuerySchema,
+  durationSchema,
+  fields,
+  jsonBody,
+  labelSchema,
+  maxUsesSchema,
+  policyNameSchema,
+  queryParams,
+  relaysSchema,
+  text,
+  uuidParam,
+} from "./schemas.ts";
 import type { AppEnv } from "./types.ts";
-import { authorizationView, clientView } from "./views.ts";
+import { authorizationView, clientView, iso } from "./views.ts";
+
+const CreateBody = fields({
+  key: text(200),
+  relays: relaysSchema,
+  policy: policyNameSchema,
+  max_uses: maxUsesSchema,
+  expires_in: durationSchema,
+  label: labelSchema,
+});
+const ListQuery = fields({ include_revoked: booleanQuerySchema });
 
 /** The authorization routes, to mount at `/api/authorizations`. */
 export function authorizationRoutes(): Hono<AppEnv> {
-  const routes = new Hono<AppEnv>();
-
-  routes.post("/", createAuthorization);
-
-  routes.get("/", async (c) => {
-    const includeRevoked = parseBooleanQuery(c.req.query("include_revoked"), "include_revoked");
-    const list = await c.var.repos.authorizations.list({ includeRevoked });
-    const now = c.var.deps.now();
-    return c.json({ authorizations: list.map((a) => authorizationView(a, now)) });
-  });
-
-  routes.get("/:id", async (c) => {
-    const id = parseUuidParam(c.req.param("id"), "authorization");
-    const authorization = await c.var.repos.authorizations.get(id);
-    if (!authorization) throw notFound(id);
-    const clients = await c.var.repos.clients.list(id);
-    return c.json({
-      ...authorizationView(authorization, c.var.deps.now()),
-      clients: clients.map(clientView),
+  return new Hono<AppEnv>()
+    .post("/", jsonBody(CreateBody), async (c) => {
+      const body = c.req.valid("json");
+      const created = await createAuthorization(c.var.services, {
+        key: body.key,
+        relays: body.relays,
+        policy: body.policy,
+        maxUses: body.max_uses,
+        expiresIn: body.expires_in,
+        label: body.label,
+      });
+      const { record } = created;
+      return c.json({
+        id: record.id,
+        bunker_url: created.bunkerUrl,
+        bunker_pubkey: record.bunkerPubkey,
+        key_name: record.keyName,
+        user_pubkey: record.userPubkey,
+        relays: record.relays,
+        policy: record.policyName,
+        max_uses: record.maxUses,
+        expires_at: record.expiresAt === null ? null : iso(record.expiresAt),
+        label: record.label,
+        created_at: iso(record.createdAt),
+        subscribed: created.subscribed,
+      }, 201);
+    })
+    .get("/", queryParams(ListQuery), async (c) => {
+      const { include_revoked: includeRevoked } = c.req.valid("query");
+      const list = await listAuthorizations(c.var.services, { includeRevoked });
+      const now = c.var.services.now();
+      return c.json({ authorizations: list.map((a) => authorizationView(a, now)) });
+    })
+    .get("/:id", async (c) => {
+      const id = uuidParam(c.req.param("id"), "authorization");
+      const { record, clients } = await getAuthorization(c.var.services, id);
+      return c.json({
+        ...authorizationView(record, c.var.services.now()),
+        clients: clients.map(clientView),
+      });
+    })
+    .delete("/:id", async (c) => {
+      const id = uuidParam(c.req.param("id"), "authorization");
+      const { alreadyRevoked } = await revokeAuthorization(c.var.services, id);
+      return c.json({ id, revoked: true, already_revoked: alreadyRevoked });
     });
-  });
-
-  routes.delete("/:id", async (c) => {
-    const id = parseUuidParam(c.req.param("id"), "authorization");
-    const revoked = await c.var.repos.authorizations.revoke(id);
-    if (!revoked) throw notFound(id);
-    // Sent even when it was already revoked: harmless, and it heals a listener that missed it.
-    c.var.channel.send({ type: "remove", bunkerPubkey: revoked.bunkerPubkey });
-    c.var.log({
-      level: "info",
-      ns: "http.authorizations",
-      msg: "Authorization revoked",
-      requestId: c.var.requestId,
-      authorizationId: id,
-      bunkerPubkey: revoked.bunkerPubkey,
-      alreadyRevoked: revoked.alreadyRevoked,
-    });
-    return c.json({ id, revoked: true, already_revoked: revoked.alreadyRevoked });
-  });
-
-  return routes;
-}
-
-function notFound(id: string): ApiError {
-  return new ApiError(404, `No authorization with id ${quote(id)}`);
 }

@@ -1,8 +1,10 @@
 /**
  * Request bodies: read once, size-capped (by `Content-Length` first, then while streaming) and
- * time-limited, kept as bytes in `c.var.rawBody` (NIP-98 hashes them), parsed as JSON on demand.
+ * time-limited, kept as bytes in `c.var.rawBody` (NIP-98 hashes them). A body sent as JSON is
+ * parsed here, once, with errors that never quote it, and handed to Hono's `c.req.json()` (so
+ * its validator) through the request's body cache.
  */
-import type { Context, MiddlewareHandler } from "hono";
+import type { MiddlewareHandler } from "hono";
 import { deadline, TimeoutError } from "../util/async.ts";
 import { ApiError } from "./errors.ts";
 import type { AppEnv } from "./types.ts";
@@ -20,7 +22,11 @@ export function bodyMiddleware(maxBytes: number, timeoutMs: number): MiddlewareH
       if (Number(declared) > maxBytes) throw tooLarge(maxBytes);
     }
     const stream = c.req.raw.body;
-    c.set("rawBody", stream ? await readCapped(stream, maxBytes, timeoutMs) : EMPTY);
+    const raw = stream ? await readCapped(stream, maxBytes, timeoutMs) : EMPTY;
+    c.set("rawBody", raw);
+    if (raw.byteLength > 0 && isJsonMediaType(c.req.header("content-type"))) {
+      c.req.bodyCache.json = Promise.resolve(parseJson(raw));
+    }
     await next();
   };
 }
@@ -70,32 +76,28 @@ function quoteShort(value: string): string {
   return JSON.stringify(value.slice(0, 32));
 }
 
+/** Whether a `Content-Type` value is JSON (`application/json`, `application/*+json`). */
+export function isJsonMediaType(contentType: string | undefined): boolean {
+  const type = (contentType ?? "").split(";")[0]!.trim().toLowerCase();
+  return /^application\/([\w.-]+\+)?json$/.test(type);
+}
+
 /**
- * The body as a JSON object. 400 when it is empty, not UTF-8, not JSON (with the position of the
- * syntax error, never the text around it: the body may hold a secret) or not an object.
+ * The body as JSON. 400 when it is not UTF-8 or not JSON (with the position of the syntax error,
+ * never the text around it: the body may hold a secret).
  */
-export function readJsonObject(c: Context<AppEnv>): Record<string, unknown> {
-  const raw = c.var.rawBody;
-  if (raw.byteLength === 0) {
-    throw new ApiError(400, "Request body is empty: expected a JSON object");
-  }
+function parseJson(raw: Uint8Array): unknown {
   let text: string;
   try {
     text = new TextDecoder("utf-8", { fatal: true }).decode(raw);
-  } catch (_err: unknown) {
+  } catch (_error: unknown) {
     throw new ApiError(400, "Cannot parse request body: it is not valid UTF-8");
   }
-  let value: unknown;
   try {
-    value = JSON.parse(text);
-  } catch (err: unknown) {
-    throw new ApiError(400, `Cannot parse request body as JSON: ${jsonProblem(err)}`);
+    return JSON.parse(text);
+  } catch (error: unknown) {
+    throw new ApiError(400, `Cannot parse request body as JSON: ${jsonProblem(error)}`);
   }
-  if (typeof value !== "object" || value === null || Array.isArray(value)) {
-    const kind = value === null ? "null" : Array.isArray(value) ? "an array" : typeof value;
-    throw new ApiError(400, `Request body must be a JSON object, got ${kind}`);
-  }
-  return value as Record<string, unknown>;
 }
 
 /** The parser's complaint, unless it may quote the body (V8 quotes snippets in double quotes). */

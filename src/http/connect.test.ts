@@ -7,7 +7,7 @@ const URI = `nostrconnect://${"b".repeat(64)}?relay=${
 }&secret=abc`;
 
 testEachDatabase("POST /api/connect validates before it pairs", async (db, t) => {
-  await using app = await TestApp.create(db);
+  await using app = await TestApp.create(db, { noListener: true });
 
   await t.step("400 naming uri for a malformed URI, without echoing its secret", async () => {
     const res = await app.json("POST", "/api/connect", {

@@ -1,12 +1,14 @@
 /**
- * The one error path of the admin API: handlers throw {@link ApiError} (an `HTTPException`), and
- * {@link onError} answers `{"error": "..."}` with its status. Anything else is logged with the
+ * The one error path of the admin API: services throw {@link ServiceError}s and handlers throw
+ * {@link ApiError}s (an `HTTPException`); {@link onError} answers `{"error": "...", "field"?}`
+ * with the status of each. Anything else is logged with the
  * request id and answered as a generic 500 that reveals nothing about the internals.
  */
 import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { DatabaseUnavailableError } from "../db/db.ts";
+import { quote, ServiceError, type ServiceErrorKind } from "../service/errors.ts";
 import type { AppEnv } from "./types.ts";
 
 /** Extra details of an {@link ApiError}. */
@@ -37,19 +39,22 @@ export class ApiError extends HTTPException {
   }
 }
 
-/** A 400 naming the request field at fault: the message reads `<field>: <problem>`. */
-export function badField(field: string, problem: string): ApiError {
-  return new ApiError(400, `${field}: ${problem}`, { field });
-}
-
-/** Quotes a caller-supplied value for an error message, cut to `max` characters (default 64). */
-export function quote(value: unknown, max = 64): string {
-  const text = typeof value === "string" ? value : JSON.stringify(value) ?? String(value);
-  return JSON.stringify(text.length > max ? `${text.slice(0, max)}…` : text);
-}
+/** The HTTP status of each kind of service error. */
+const SERVICE_STATUS: Record<ServiceErrorKind, ContentfulStatusCode> = {
+  invalid: 400,
+  not_found: 404,
+  conflict: 409,
+  unavailable: 503,
+};
 
 /** Turns thrown errors into JSON responses (see the module doc). */
 export function onError(err: Error, c: Context<AppEnv>): Response {
+  if (err instanceof ServiceError) {
+    const body: Record<string, unknown> = { error: err.message };
+    if (err.field !== undefined) body.field = err.field;
+    if (err.problems !== undefined) body.problems = err.problems;
+    return c.json(body, SERVICE_STATUS[err.kind]);
+  }
   if (err instanceof HTTPException) {
     const body: Record<string, unknown> = { error: err.message || "Request failed" };
     if (err instanceof ApiError) {

@@ -47,7 +47,7 @@ export function healthRoutes(): Hono<AppEnv> {
 }
 
 async function collect(c: Context<AppEnv>): Promise<{ body: HealthBody; ready: boolean }> {
-  const databaseOk = await c.var.db.ping(HEALTH_DB_TIMEOUT_MS).catch(() => false);
+  const databaseOk = await c.var.deps.pingDatabase(HEALTH_DB_TIMEOUT_MS).catch(() => false);
   const { signer, relays, audit, ready } = readSignerStatus(c);
   const body: HealthBody = {
     status: "ok",
@@ -81,13 +81,12 @@ function readSignerStatus(
       audit: status.audit && { buffered: status.audit.buffered, dropped: status.audit.dropped },
       ready: status.ready === true,
     };
-  } catch (err: unknown) {
+  } catch (error: unknown) {
     c.var.log({
       level: "error",
       ns: "http.health",
       msg: "Cannot read the signer status",
-      requestId: c.var.requestId,
-      error: err,
+      error,
     });
     return {
       signer: { loaded_authorizations: 0, pending_commands: 0, workers: 0, queue_depth: 0 },

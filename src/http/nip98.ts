@@ -13,7 +13,7 @@
 import { sha256 } from "@noble/hashes/sha2.js";
 import { verifyEvent } from "nostr-tools/pure";
 import { encodeHex } from "../util/hex.ts";
-import { quote } from "./errors.ts";
+import { quote } from "../service/errors.ts";
 
 /** The NIP-98 event kind. */
 export const NIP98_KIND = 27235;

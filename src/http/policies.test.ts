@@ -1,8 +1,12 @@
 import { assertEquals, assertOk, assertStringIncludes } from "../../tests/helpers/assert.ts";
 import { TestApp } from "../../tests/helpers/app.ts";
 import { testEachDatabase } from "../../tests/helpers/db.ts";
-import { BUILTIN_POLICY_RULES, type PolicyRules } from "./policy_documents.ts";
-import { canonicalJson, syncBuiltinPolicies } from "./policy_store.ts";
+import {
+  BUILTIN_POLICY_RULES,
+  canonicalJson,
+  type PolicyRules,
+  syncBuiltinPolicies,
+} from "../service/policies.ts";
 
 /** A built-in to test with: the first real one, or a temporary one while the seam has none. */
 function withBuiltin(): { name: string; rules: PolicyRules; [Symbol.dispose](): void } {
@@ -161,12 +165,12 @@ testEachDatabase(
       async () => {
         await app.repos.policies.updateRules(builtin.name, { drifted: true });
         await app.takeCommands();
-        assertEquals(await syncBuiltinPolicies(app.repos, app.channel), [builtin.name]);
+        assertEquals(await syncBuiltinPolicies(app.services), [builtin.name]);
         const row = await app.repos.policies.getByName(builtin.name);
         assertEquals(canonicalJson(row?.rules), canonicalJson(builtin.rules));
         const commands = await app.takeCommands();
         assertEquals(commands.map((c) => c.type), ["upsert", "upsert"]);
-        assertEquals(await syncBuiltinPolicies(app.repos, app.channel), []);
+        assertEquals(await syncBuiltinPolicies(app.services), []);
       },
     );
   },

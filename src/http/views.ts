@@ -8,7 +8,7 @@ import type { AuthorizationRecord } from "../db/repos/authorizations.ts";
 import type { ClientRecord } from "../db/repos/clients.ts";
 import type { KeyRecord } from "../db/repos/keys.ts";
 import type { PolicyRecord } from "../db/repos/policies.ts";
-import type { PolicyRules } from "./policy_documents.ts";
+import type { ListedPolicy, PolicyRules } from "../service/policies.ts";
 
 /** A user key as the API shows it. */
 export interface KeyView {
@@ -90,6 +90,11 @@ export function policyView(policy: PolicyRecord): PolicyView {
 /** The view of a built-in policy. */
 export function builtinPolicyView(name: string, rules: PolicyRules): PolicyView {
   return { name, rules, builtin: true, created_at: null, updated_at: null };
+}
+
+/** The view of a listed policy, stored or built in. */
+export function listedPolicyView(policy: ListedPolicy): PolicyView {
+  return policy.builtin ? builtinPolicyView(policy.name, policy.rules) : policyView(policy.record);
 }
 
 /** The view of an authorization; `nowMs` decides whether it has expired. */

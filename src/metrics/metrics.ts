@@ -4,7 +4,7 @@
  * the live components at scrape time. Label values are bounded (unknown methods count as `other`,
  * outcomes are the fixed error prefixes), so a hostile client cannot grow the series.
  */
-import { isKnownMethod } from "../nip46/protocol.ts";
+import { isNip46Method } from "../nostr/nip46.ts";
 
 /** Latency histogram bucket bounds, in seconds. */
 export const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
@@ -46,7 +46,7 @@ export class Metrics {
 
   /** Records one answered request. `error` is the reply's error, if any. */
   observeRequest(method: string, error: string | null | undefined, latencyMs: number): void {
-    const name = isKnownMethod(method) ? method : "other";
+    const name = isNip46Method(method) ? method : "other";
     const prefix = error ? error.slice(0, error.indexOf(":")) : "ok";
     const outcome = error ? (OUTCOMES.has(prefix) ? prefix : "error") : "ok";
     const key = `${name}\u0000${outcome}`;

@@ -3,7 +3,7 @@
  * compared in constant time (as sha256 digests, so lengths never leak), bound to the first client
  * that redeems it, and `max_uses` counts distinct clients. A known client gets `"ack"` again.
  */
-import type { ActiveAuthorization } from "../channel/command.ts";
+import type { ActiveAuthorization } from "../domain/authorization.ts";
 import type { ClientsRepo } from "../db/repos/clients.ts";
 import { sha256Hex } from "../util/hex.ts";
 import { errorReason } from "./protocol.ts";

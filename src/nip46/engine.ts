@@ -4,7 +4,7 @@
  * period as a tombstone (so a connected client hears `revoked: …` instead of silence), then
  * unwatches it.
  */
-import type { ActiveAuthorization, AuthorizedClient } from "../channel/command.ts";
+import type { ActiveAuthorization, AuthorizedClient } from "../domain/authorization.ts";
 import type { ListenerDirectory } from "./listener.ts";
 import type { AuthorizationRegistry } from "./registry.ts";
 
@@ -25,20 +25,24 @@ export class AuthorizationDirectory implements ListenerDirectory, Disposable {
   readonly #tombstones = new Map<string, { authorization: ActiveAuthorization; until: number }>();
   readonly #now: () => number;
   readonly #sweeper: ReturnType<typeof setInterval>;
-  /** Called when an authorization is removed (e.g. to forget its compiled policy). */
-  onRemoved: (authorization: ActiveAuthorization) => void = () => {};
+  readonly #onRemoved: (authorization: ActiveAuthorization) => void;
 
   constructor(opts: {
     registry: AuthorizationRegistry;
     relays: WatchTarget;
     defaultRelays: readonly string[];
+    /** Clock in ms. Default `Date.now`. */
     now?: () => number;
+    /** How long a removed authorization keeps answering `revoked`, in ms. Default 10 minutes. */
     tombstoneMs?: number;
+    /** Called when an authorization is removed (e.g. to forget its compiled policy). */
+    onRemoved?: (authorization: ActiveAuthorization) => void;
   }) {
     this.#registry = opts.registry;
     this.#relays = opts.relays;
     this.#defaultRelays = opts.defaultRelays;
     this.#now = opts.now ?? Date.now;
+    this.#onRemoved = opts.onRemoved ?? (() => {});
     const tombstoneMs = opts.tombstoneMs ?? TOMBSTONE_MS;
     this.#sweeper = setInterval(() => this.#sweep(), Math.min(30_000, tombstoneMs));
     opts.registry.observe({
@@ -51,7 +55,7 @@ export class AuthorizationDirectory implements ListenerDirectory, Disposable {
           authorization,
           until: this.#now() + tombstoneMs,
         });
-        this.onRemoved(authorization);
+        this.#onRemoved(authorization);
       },
     });
   }

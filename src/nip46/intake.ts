@@ -4,13 +4,11 @@
  */
 import { type NostrEvent, serializeEvent } from "../nostr/event.ts";
 import { isHex64, sha256Hex } from "../util/hex.ts";
+import { NIP46_KIND } from "../nostr/kinds.ts";
+import { MAX_REQUEST_CONTENT_CHARS } from "../nostr/nip46.ts";
 
-/** Largest request event content we hand to a worker, in characters (the workers' own cap). */
-export const MAX_CONTENT_CHARS = 65_536;
 /** Most tags a request event may carry (clients send one `p` tag). */
 export const MAX_TAGS = 32;
-/** NIP-46 event kind. */
-export const NIP46_KIND = 24133;
 
 /**
  * The cheap checks on the main thread, in order: object, kind, hex id/pubkey, content size, tags,
@@ -27,7 +25,7 @@ export function precheckEvent(
   if (!isHex64(event.id) || !isHex64(event.pubkey) || typeof event.sig !== "string") {
     return "bad shape";
   }
-  if (typeof event.content !== "string" || event.content.length > MAX_CONTENT_CHARS) {
+  if (typeof event.content !== "string" || event.content.length > MAX_REQUEST_CONTENT_CHARS) {
     return "bad content";
   }
   if (typeof event.created_at !== "number" || !Array.isArray(event.tags)) return "bad shape";

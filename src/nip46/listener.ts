@@ -9,7 +9,7 @@
  * Every request that can be answered is answered; what cannot (forged, undecryptable, no id) is
  * dropped with a debug log line — a forged event must have no effect at all.
  */
-import type { ActiveAuthorization } from "../channel/command.ts";
+import type { ActiveAuthorization } from "../domain/authorization.ts";
 import {
   OverloadedError,
   SignerClosedError,
@@ -34,7 +34,7 @@ const UNAVAILABLE = errorReason(
   "the request could not be completed now, retry later",
 );
 
-export { MAX_CONTENT_CHARS, MAX_TAGS, NIP46_KIND } from "./intake.ts";
+export { MAX_TAGS } from "./intake.ts";
 export type {
   Decision,
   ListenerDirectory,
@@ -108,7 +108,7 @@ export class Listener {
 
     let unwrapped: UnwrapResult;
     try {
-      unwrapped = await this.#o.signer.unwrap(bunker, event);
+      unwrapped = await this.#o.signer.unwrapRequest({ bunker, event });
     } catch (error) {
       if (error instanceof OverloadedError) {
         this.stats.overloaded++;
@@ -212,7 +212,7 @@ export class Listener {
   ) {
     let reply: RespondResult | undefined;
     try {
-      reply = await this.#o.signer.reject?.(bunker, event, reason);
+      reply = await this.#o.signer.rejectRequest({ bunker, event, error: reason });
     } catch (error) {
       const why = error instanceof OverloadedError
         ? "the reserved lane is full"

@@ -1,17 +1,21 @@
 /** What the {@link Listener} depends on, and the decisions it reports. */
-import type { ActiveAuthorization, AuthorizedClient } from "../channel/command.ts";
+import type { ActiveAuthorization, AuthorizedClient } from "../domain/authorization.ts";
 import type { ClientsRepo } from "../db/repos/clients.ts";
 import type { Log } from "../log.ts";
-import type { KeyRef, RespondJob, RespondResult, UnwrapResult } from "../signer/protocol.ts";
+import type { KeyRef, RespondInput, RespondResult, UnwrapResult } from "../signer/protocol.ts";
 import type { NostrEvent } from "../nostr/event.ts";
 import type { PolicyGate } from "./policy_gate.ts";
 
-/** The crypto the listener needs (implemented by the signer pool). */
+/** The crypto the listener needs; {@link SignerPool} implements it. */
 export interface ListenerSigner {
-  unwrap(bunker: KeyRef, event: unknown): Promise<UnwrapResult>;
-  respond(job: Omit<RespondJob, "op">): Promise<RespondResult>;
-  /** Verify, decrypt and answer with an error in one job, in the pool's small reserved lane. */
-  reject?(bunker: KeyRef, event: unknown, error: string): Promise<RespondResult | undefined>;
+  /** Verifies and decrypts a request addressed to `bunker`. */
+  unwrapRequest(input: { bunker: KeyRef; event: unknown }): Promise<UnwrapResult>;
+  /** Runs an action and returns the encrypted, signed reply. */
+  respond(input: RespondInput): Promise<RespondResult>;
+  /** Verifies, decrypts and answers with `error` in one job, in the pool's small reserved lane. */
+  rejectRequest(
+    input: { bunker: KeyRef; event: unknown; error: string },
+  ): Promise<RespondResult | undefined>;
 }
 
 /** Where replies go. */

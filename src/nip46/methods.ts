@@ -1,13 +1,23 @@
 /**
- * Method dispatch: turns a validated request from a known authorization into the reply action the
- * signer runs. Pure apart from the connect/logout database writes, which go through `clients`.
+ * Method dispatch: turns a validated request from a live authorization into the reply action the
+ * signer runs. The method table (`src/nostr/nip46.ts`) says which methods exist, which may be
+ * called before `connect` and what params each takes; {@link HANDLERS} holds one handler per
+ * method, and the compiler refuses a table entry without one. Pure apart from the connect/logout
+ * database writes, which go through `clients`.
  */
-import type { ActiveAuthorization, AuthorizedClient } from "../channel/command.ts";
+import type { ActiveAuthorization, AuthorizedClient } from "../domain/authorization.ts";
 import type { ClientsRepo } from "../db/repos/clients.ts";
+import { isKind } from "../nostr/kinds.ts";
+import {
+  isNip46Method,
+  NIP46_METHODS,
+  type Nip46Method,
+  type ParamsShape,
+} from "../nostr/nip46.ts";
 import type { KeyRef, ReplyAction } from "../signer/protocol.ts";
 import { isHex64 } from "../util/hex.ts";
 import { connectClient, isConnected } from "./connect.ts";
-import { errorReason, isKnownMethod, type Nip46Request } from "./protocol.ts";
+import { errorReason, type Nip46Request } from "./protocol.ts";
 
 /** What a handled request produces: the action and, when the authorization changed, its new value. */
 export interface Dispatch {
@@ -27,8 +37,60 @@ export interface DispatchDeps {
   clients: Pick<ClientsRepo, "redeem" | "logout">;
 }
 
-/** Methods a client may call before it has connected. */
-const OPEN_METHODS = new Set(["connect", "ping"]);
+/** One call, as a handler sees it. */
+interface Call {
+  deps: DispatchDeps;
+  authorization: ActiveAuthorization;
+  clientPubkey: string;
+  method: Nip46Method;
+  params: readonly string[];
+  /** The user key, sealed. */
+  user: KeyRef;
+}
+
+type Handler = (call: Call) => Dispatch | Promise<Dispatch>;
+
+const encryptOrDecrypt: Handler = ({ method, params, user }) => {
+  const [peer, text] = params as [string, string];
+  const scheme = method.startsWith("nip04") ? "nip04" : "nip44";
+  return method.endsWith("encrypt")
+    ? { action: { type: "encrypt", scheme, user, peer, plaintext: text } }
+    : { action: { type: "decrypt", scheme, user, peer, ciphertext: text } };
+};
+
+const relayList: Handler = ({ authorization }) => ok(JSON.stringify(authorization.relays));
+
+/** The handler of every method in the table. */
+const HANDLERS: Record<Nip46Method, Handler> = {
+  connect: async ({ deps, authorization, clientPubkey, params }) => {
+    const outcome = await connectClient(deps.clients, authorization, clientPubkey, params);
+    return outcome.ok
+      ? {
+        action: { type: "result", result: outcome.result },
+        client: { clientPubkey, loggedOut: false },
+      }
+      : fail(outcome.error);
+  },
+  ping: () => ok("pong"),
+  get_public_key: ({ authorization }) => ok(authorization.userPubkey),
+  switch_relays: relayList,
+  get_relays: relayList,
+  logout: async ({ deps, authorization, clientPubkey }) => {
+    await deps.clients.logout(authorization.id, clientPubkey);
+    return {
+      action: { type: "result", result: "ack" },
+      client: { clientPubkey, loggedOut: true },
+    };
+  },
+  sign_event: ({ params, user }) => {
+    const template = params[0]!;
+    return { action: { type: "sign_event", user, template }, kind: templateKind(template) };
+  },
+  nip04_encrypt: encryptOrDecrypt,
+  nip04_decrypt: encryptOrDecrypt,
+  nip44_encrypt: encryptOrDecrypt,
+  nip44_decrypt: encryptOrDecrypt,
+};
 
 /** Chooses the reply for `request` from `clientPubkey` on a live `authorization`. */
 export async function dispatch(
@@ -38,68 +100,44 @@ export async function dispatch(
   request: Nip46Request,
 ): Promise<Dispatch> {
   const { method, params } = request;
-  if (!isKnownMethod(method)) return fail(errorReason("unsupported", method.slice(0, 64)));
-  if (!OPEN_METHODS.has(method) && !isConnected(authorization, clientPubkey)) {
+  if (!isNip46Method(method)) return fail(errorReason("unsupported", method.slice(0, 64)));
+  const spec = NIP46_METHODS[method];
+  if (!spec.beforeConnect && !isConnected(authorization, clientPubkey)) {
     return fail(errorReason("unauthorized", "connect with the connection secret first"));
   }
+  const problem = paramsProblem(method, spec.params, params);
+  if (problem) return fail(errorReason("invalid", problem));
   const user: KeyRef = { pubkey: authorization.userPubkey, sealed: authorization.userSecretSealed };
-  switch (method) {
-    case "connect": {
-      const outcome = await connectClient(deps.clients, authorization, clientPubkey, params);
-      return outcome.ok
-        ? {
-          action: { type: "result", result: outcome.result },
-          client: { clientPubkey, loggedOut: false },
-        }
-        : fail(outcome.error);
-    }
-    case "ping":
-      return ok("pong");
-    case "get_public_key":
-      return ok(authorization.userPubkey);
-    case "switch_relays":
-    case "get_relays":
-      return ok(JSON.stringify(authorization.relays));
-    case "logout": {
-      await deps.clients.logout(authorization.id, clientPubkey);
-      return {
-        action: { type: "result", result: "ack" },
-        client: { clientPubkey, loggedOut: true },
-      };
-    }
-    case "sign_event": {
-      if (params.length < 1) return fail(errorReason("invalid", "sign_event needs an event"));
-      const kind = templateKind(params[0]!);
-      if (kind === undefined) {
-        return fail(errorReason("invalid", "the event template is malformed"));
-      }
-      return { action: { type: "sign_event", user, template: params[0] }, kind };
-    }
-    case "nip04_encrypt":
-    case "nip44_encrypt":
-    case "nip04_decrypt":
-    case "nip44_decrypt": {
-      const [peer, text] = params;
-      if (!isHex64(peer) || text === undefined) {
-        return fail(errorReason("invalid", `${method} needs [hex pubkey, text]`));
-      }
-      const scheme = method.startsWith("nip04") ? "nip04" : "nip44";
-      return method.endsWith("encrypt")
-        ? { action: { type: "encrypt", scheme, user, peer, plaintext: text } }
-        : { action: { type: "decrypt", scheme, user, peer, ciphertext: text } };
-    }
+  return await HANDLERS[method]({ deps, authorization, clientPubkey, method, params, user });
+}
+
+/** Why `params` do not fit `shape`, or undefined when they do. */
+export function paramsProblem(
+  method: string,
+  shape: ParamsShape,
+  params: readonly string[],
+): string | undefined {
+  switch (shape) {
+    case "none":
+    case "connect":
+      return undefined;
+    case "event":
+      if (params.length < 1) return `${method} needs an event`;
+      return templateKind(params[0]!) === undefined ? "the event template is malformed" : undefined;
+    case "peer_text":
+      return isHex64(params[0]) && params[1] !== undefined
+        ? undefined
+        : `${method} needs [hex pubkey, text]`;
   }
 }
 
 /** The `kind` of a JSON event template, or undefined when it does not parse. */
 export function templateKind(template: string): number | undefined {
   try {
-    const kind = (JSON.parse(template) as { kind?: unknown })?.kind;
-    return Number.isInteger(kind) && (kind as number) >= 0 && (kind as number) <= 65535
-      ? kind as number
-      : undefined;
-  } catch {
-    return undefined;
+    const kind = (JSON.parse(template) as { kind?: unknown } | null)?.kind;
+    return isKind(kind) ? kind : undefined;
+  } catch (_error: unknown) {
+    return undefined; // not JSON: the caller answers "malformed"
   }
 }
 

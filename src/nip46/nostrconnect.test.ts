@@ -15,7 +15,7 @@ Deno.test("parseNostrConnectUri() reads what nostr-tools' createNostrConnectURI 
   });
   assertEquals(parseNostrConnectUri(uri), {
     clientPubkey: CLIENT,
-    relays: ["wss://relay.example/", "ws://127.0.0.1:7777"],
+    relays: ["wss://relay.example", "ws://127.0.0.1:7777"],
     secret: "s3cr3t",
     perms: ["sign_event:1", "nip44_encrypt"],
     metadata: { name: "My App", url: "https://app.example" },

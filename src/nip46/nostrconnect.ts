@@ -5,7 +5,7 @@
  * relays. Parsing is strict where it protects the user (pubkey, relays, secret) and lenient where
  * it only affects display (name, url, image are kept as hints, capped in length).
  */
-import { relayUrlProblem } from "../config/config.ts";
+import { parseRelayUrl, RelayUrlError } from "../nostr/relay_url.ts";
 import { isHex64 } from "../util/hex.ts";
 
 /** Longest URI accepted, in characters. */
@@ -50,19 +50,14 @@ export function parseNostrConnectUri(input: string): NostrConnectRequest {
   } catch {
     throw new NostrConnectError("Cannot use the URI: its query is malformed");
   }
-  const relays = [...new Set(params.getAll("relay").map((relay) => relay.trim()))];
-  if (relays.length === 0) throw new NostrConnectError("Cannot use the URI: it names no relay");
-  if (relays.length > MAX_PAIRING_RELAYS) {
+  const written = params.getAll("relay");
+  if (written.length === 0) throw new NostrConnectError("Cannot use the URI: it names no relay");
+  if (written.length > MAX_PAIRING_RELAYS) {
     throw new NostrConnectError(
       `Cannot use the URI: it names more than ${MAX_PAIRING_RELAYS} relays`,
     );
   }
-  for (const relay of relays) {
-    const problem = relayUrlProblem(relay);
-    if (problem) {
-      throw new NostrConnectError(`Cannot use relay "${relay.slice(0, 100)}": ${problem}`);
-    }
-  }
+  const relays = [...new Set(written.map(normalizeRelay))];
   const secret = params.get("secret") ?? "";
   if (secret.length === 0 || secret.length > 256 || hasControlOrSpace(secret)) {
     throw new NostrConnectError(
@@ -82,4 +77,14 @@ export function parseNostrConnectUri(input: string): NostrConnectRequest {
 function hasControlOrSpace(text: string): boolean {
   for (const char of text) if (char.trim() === "" || char.charCodeAt(0) < 0x20) return true;
   return false;
+}
+
+/** The normalized form of a relay of the URI, or a {@link NostrConnectError} naming it. */
+function normalizeRelay(relay: string): string {
+  try {
+    return parseRelayUrl(relay);
+  } catch (error: unknown) {
+    if (!(error instanceof RelayUrlError)) throw error;
+    throw new NostrConnectError(error.message);
+  }
 }

@@ -3,7 +3,7 @@
  * buckets) are cached per authorization and rebuilt when the authorization object is replaced —
  * a policy change reaches the listener as an `upsert`, so the next request sees the new rules.
  */
-import type { ActiveAuthorization } from "../channel/command.ts";
+import type { ActiveAuthorization } from "../domain/authorization.ts";
 import { type CompiledPolicy, compilePolicy, type PolicyRequest } from "../policy/mod.ts";
 
 /** Decides whether a request may proceed: undefined to allow, else the reason to send back. */

@@ -11,24 +11,6 @@ export const MAX_REQUEST_ID_CHARS = 128;
 /** Most params a request may carry (connect has at most 4). */
 export const MAX_PARAMS = 8;
 
-/** The methods keycast answers. */
-export const METHODS = [
-  "connect",
-  "get_public_key",
-  "sign_event",
-  "nip04_encrypt",
-  "nip04_decrypt",
-  "nip44_encrypt",
-  "nip44_decrypt",
-  "ping",
-  "switch_relays",
-  "get_relays",
-  "logout",
-] as const;
-
-/** A method keycast answers. */
-export type Method = typeof METHODS[number];
-
 /** A validated request. */
 export interface Nip46Request {
   id: string;
@@ -93,9 +75,4 @@ export function parseRequest(plaintext: string): ParsedRequest {
     return { ok: false, id, error: errorReason("invalid", "every param must be a string") };
   }
   return { ok: true, request: { id, method, params: list as string[] } };
-}
-
-/** True when `method` is one keycast answers. */
-export function isKnownMethod(method: string): method is Method {
-  return (METHODS as readonly string[]).includes(method);
 }

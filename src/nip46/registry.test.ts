@@ -1,6 +1,6 @@
 import { assertEquals } from "../../tests/helpers/assert.ts";
 import { AuthorizationChannel } from "../channel/channel.ts";
-import type { ActiveAuthorization } from "../channel/command.ts";
+import type { ActiveAuthorization } from "../domain/authorization.ts";
 import { silentLog } from "../log.ts";
 import { AuthorizationRegistry, type AuthorizationSource } from "./registry.ts";
 

@@ -4,7 +4,8 @@
  * first, then load every active authorization from the database, then drain the channel — so a
  * `remove` sent while the snapshot loads is applied after it and still wins.
  */
-import type { ActiveAuthorization, AuthorizationCommand } from "../channel/command.ts";
+import type { AuthorizationCommand } from "../channel/command.ts";
+import type { ActiveAuthorization } from "../domain/authorization.ts";
 import type { AuthorizationChannel, ChannelSubscription } from "../channel/channel.ts";
 import type { Log } from "../log.ts";
 

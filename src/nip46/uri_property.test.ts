@@ -8,8 +8,8 @@
  */
 import assert from "node:assert/strict";
 import { BUNKER_REGEX, createNostrConnectURI, parseBunkerInput } from "nostr-tools/nip46";
-import { relayUrlProblem } from "../config/config.ts";
-import { bunkerUrl } from "../http/authorization_create.ts";
+import { parseRelayUrl, relayUrlProblem } from "../nostr/relay_url.ts";
+import { bunkerUrl } from "./bunker_url.ts";
 import {
   MAX_PAIRING_RELAYS,
   NostrConnectError,
@@ -65,17 +65,24 @@ function randomPairing(random: () => number): NostrConnectRequest {
   };
 }
 
-/** What the parser should return for `pairing`: display fields are trimmed, empty ones dropped. */
+/**
+ * What the parser should return for `pairing`: relays normalized (and so deduplicated), display
+ * fields trimmed, empty ones dropped.
+ */
 function expectedOf(pairing: NostrConnectRequest): NostrConnectRequest {
   const name = pairing.metadata.name?.trim();
-  return { ...pairing, metadata: name ? { name } : {} };
+  const relays = [...new Set(pairing.relays.map(parseRelayUrl))];
+  return { ...pairing, relays, metadata: name ? { name } : {} };
 }
 
 /** Checks the promises `parseNostrConnectUri` makes about anything it accepts. */
 function assertAcceptable(parsed: NostrConnectRequest, context: string): void {
   assert.match(parsed.clientPubkey, /^[0-9a-f]{64}$/, context);
   assert.ok(parsed.relays.length >= 1 && parsed.relays.length <= MAX_PAIRING_RELAYS, context);
-  for (const relay of parsed.relays) assert.equal(relayUrlProblem(relay), undefined, context);
+  for (const relay of parsed.relays) {
+    assert.equal(relayUrlProblem(relay), undefined, context);
+    assert.equal(parseRelayUrl(relay), relay, `${context}: relays come back normalized`);
+  }
   assert.ok(parsed.secret.length >= 1 && parsed.secret.length <= 256, context);
   assert.ok(![...parsed.secret].some((c) => c.trim() === "" || c.charCodeAt(0) < 0x20), context);
   assert.ok(parsed.perms.length <= 64 && parsed.perms.every((p) => p.length <= 64), context);

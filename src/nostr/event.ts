@@ -6,6 +6,7 @@
 import { sha256 } from "@noble/hashes/sha2.js";
 import { bytesToHex } from "@noble/hashes/utils.js";
 import { isHex64 } from "../util/hex.ts";
+import { isKind } from "./kinds.ts";
 
 /** A signed Nostr event as it travels on relays. */
 export interface NostrEvent {
@@ -65,7 +66,7 @@ export function parseEventTemplate(value: unknown, limits: EventLimits = {}): Ev
   }
   const record = value as Record<string, unknown>;
   const { kind, created_at: createdAt, content } = record;
-  if (typeof kind !== "number" || !Number.isInteger(kind) || kind < 0 || kind > 65535) {
+  if (!isKind(kind)) {
     throw new EventShapeError(
       `Cannot use event kind "${String(kind)}": expected an integer 0..65535`,
     );

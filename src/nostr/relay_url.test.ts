@@ -1,31 +1,46 @@
 import assert from "node:assert/strict";
-import { normalizeRelayUrl, redactRelayUrl } from "./url.ts";
+import { parseRelayUrl, redactRelayUrl, RelayUrlError, relayUrlProblem } from "./relay_url.ts";
 
-Deno.test("normalizeRelayUrl() treats case, default port and a bare slash as the same relay", () => {
+Deno.test("parseRelayUrl() treats case, default port and a bare slash as the same relay", () => {
   for (
     const input of ["wss://relay.x", "wss://relay.x/", "WSS://Relay.X:443/", " wss://relay.x "]
   ) {
-    assert.equal(normalizeRelayUrl(input), "wss://relay.x");
+    assert.equal(parseRelayUrl(input), "wss://relay.x");
   }
-  assert.equal(normalizeRelayUrl("ws://relay.x:80"), "ws://relay.x");
-  assert.equal(normalizeRelayUrl("ws://127.0.0.1:7777/"), "ws://127.0.0.1:7777");
+  assert.equal(parseRelayUrl("ws://relay.x:80"), "ws://relay.x");
+  assert.equal(parseRelayUrl("ws://127.0.0.1:7777/"), "ws://127.0.0.1:7777");
 });
 
-Deno.test("normalizeRelayUrl() keeps paths, other ports and the query but drops the fragment", () => {
-  assert.equal(normalizeRelayUrl("wss://relay.x/inbox/"), "wss://relay.x/inbox/");
-  assert.equal(normalizeRelayUrl("wss://relay.x:8443/a"), "wss://relay.x:8443/a");
-  assert.equal(normalizeRelayUrl("wss://relay.x/?t=1#frag"), "wss://relay.x?t=1");
-  assert.notEqual(normalizeRelayUrl("wss://relay.x/a"), normalizeRelayUrl("wss://relay.x/A"));
+Deno.test("parseRelayUrl() keeps paths, other ports and the query but drops the fragment", () => {
+  assert.equal(parseRelayUrl("wss://relay.x/inbox/"), "wss://relay.x/inbox/");
+  assert.equal(parseRelayUrl("wss://relay.x:8443/a"), "wss://relay.x:8443/a");
+  assert.equal(parseRelayUrl("wss://relay.x/?t=1#frag"), "wss://relay.x?t=1");
+  assert.notEqual(parseRelayUrl("wss://relay.x/a"), parseRelayUrl("wss://relay.x/A"));
 });
 
-Deno.test("normalizeRelayUrl() rejects other schemes, garbage and credentials", () => {
-  assert.throws(() => normalizeRelayUrl("https://relay.x"), /scheme must be ws or wss/);
-  assert.throws(() => normalizeRelayUrl("not a url"), /not a URL/);
-  assert.throws(() => normalizeRelayUrl(""), /length/);
+Deno.test("parseRelayUrl() is idempotent: a normalized URL parses to itself", () => {
+  for (
+    const input of ["WSS://Relay.X:443/", "ws://h:7/p/?q=1", "wss://r.x/~nostr", "wss://[::1]:9"]
+  ) {
+    const once = parseRelayUrl(input);
+    assert.equal(parseRelayUrl(once), once);
+  }
+});
+
+Deno.test("parseRelayUrl() rejects other schemes, garbage, long URLs and credentials", () => {
+  assert.throws(() => parseRelayUrl("https://relay.x"), /scheme must be ws or wss/);
+  assert.throws(() => parseRelayUrl("not a url"), /not a URL/);
+  assert.throws(() => parseRelayUrl(""), /empty/);
+  assert.throws(() => parseRelayUrl(`wss://r.x/${"a".repeat(600)}`), /longer than 512/);
   assert.throws(
-    () => normalizeRelayUrl("wss://user:hunter2@relay.x"),
-    (err: unknown) => err instanceof TypeError && !err.message.includes("hunter2"),
+    () => parseRelayUrl("wss://user:hunter2@relay.x"),
+    (error: unknown) => error instanceof RelayUrlError && !error.message.includes("hunter2"),
   );
+});
+
+Deno.test("relayUrlProblem() names the problem or returns undefined", () => {
+  assert.equal(relayUrlProblem("wss://relay.x"), undefined);
+  assert.equal(relayUrlProblem("http://relay.x"), "scheme must be ws or wss");
 });
 
 Deno.test("redactRelayUrl() hides the query, which may hold a token", () => {

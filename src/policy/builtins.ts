@@ -3,40 +3,21 @@
  * stores them as policy rows and compares them with what is stored.
  */
 import type { PolicyDocument } from "./document.ts";
-
-/** Session methods plus decrypting: what `read-only` allows. */
-const READ_ONLY_METHODS = [
-  "connect",
-  "ping",
-  "get_public_key",
-  "switch_relays",
-  "get_relays",
-  "logout",
-  "nip04_decrypt",
-  "nip44_decrypt",
-];
+import { KEY_METHODS, READ_ONLY_METHODS } from "../nostr/nip46.ts";
 
 /** Kinds a social client signs: notes, DMs, reposts, reactions, comments, zaps, highlights, articles. */
 const SOCIAL_KINDS = [1, 4, 6, 7, 13, 14, 16, 1059, 1111, 9734, 9802, 30023];
-
-const SOCIAL_METHODS = [
-  "sign_event",
-  "nip04_encrypt",
-  "nip04_decrypt",
-  "nip44_encrypt",
-  "nip44_decrypt",
-];
 
 /** The built-in policies by name. */
 export const BUILTIN_POLICIES: Readonly<Record<"full" | "social" | "read-only", PolicyDocument>> =
   deepFreeze({
     "full": {},
     "social": {
-      methods: SOCIAL_METHODS,
+      methods: [...KEY_METHODS],
       kinds: SOCIAL_KINDS,
       rate_limits: { per_client: { per_minute: 600, burst: 120 } },
     },
-    "read-only": { methods: READ_ONLY_METHODS },
+    "read-only": { methods: [...READ_ONLY_METHODS] },
   });
 
 function deepFreeze<T>(value: T): T {

@@ -1,7 +1,7 @@
 /**
  * `encrypt_to_self` and `counterparties`: whom NIP-04/NIP-44 encrypt and decrypt may talk to.
  */
-import { PEER_METHODS } from "./methods.ts";
+import { takesPeer } from "../nostr/nip46.ts";
 import { show } from "./problems.ts";
 import {
   ALLOW,
@@ -18,7 +18,7 @@ const HEX64 = /^[0-9a-f]{64}$/;
 export class CounterpartyPresentRule implements PolicyRule {
   /** Denies encrypt/decrypt without a valid peer pubkey; allows other methods. */
   check(request: PolicyRequest, _ctx: PolicyContext): PolicyVerdict {
-    if (!PEER_METHODS.includes(request.method)) return ALLOW;
+    if (!takesPeer(request.method)) return ALLOW;
     const peer = request.counterparty?.toLowerCase();
     if (peer !== undefined && HEX64.test(peer)) return ALLOW;
     return deny("invalid", `${request.method} needs a 64-hex peer pubkey, got ${show(peer)}`);
@@ -29,7 +29,7 @@ export class CounterpartyPresentRule implements PolicyRule {
 export class SelfOnlyRule implements PolicyRule {
   /** Denies encrypt/decrypt with anyone but the user. */
   check(request: PolicyRequest, _ctx: PolicyContext): PolicyVerdict {
-    if (!PEER_METHODS.includes(request.method)) return ALLOW;
+    if (!takesPeer(request.method)) return ALLOW;
     return request.counterparty?.toLowerCase() === request.userPubkey.toLowerCase()
       ? ALLOW
       : deny("forbidden", `${request.method} is allowed only with the user's own pubkey`);
@@ -46,7 +46,7 @@ export class CounterpartyRule implements PolicyRule {
 
   /** Denies encrypt/decrypt with a pubkey not in the list. */
   check(request: PolicyRequest, _ctx: PolicyContext): PolicyVerdict {
-    if (!PEER_METHODS.includes(request.method)) return ALLOW;
+    if (!takesPeer(request.method)) return ALLOW;
     const peer = request.counterparty?.toLowerCase() ?? "";
     return this.#allowed.has(peer) ? ALLOW : deny(
       "forbidden",

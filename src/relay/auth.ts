@@ -10,7 +10,7 @@ import { deadline as withDeadline } from "../util/async.ts";
 import type { RelayConnection } from "./connection.ts";
 import { Notifier } from "./notify.ts";
 import type { NostrEvent, SignAuth } from "./types.ts";
-import { redactRelayUrl } from "./url.ts";
+import { redactRelayUrl } from "../nostr/relay_url.ts";
 
 /** Settings of an {@link Authenticator}. */
 export interface AuthOptions {

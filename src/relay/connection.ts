@@ -14,7 +14,7 @@ import { Notifier } from "./notify.ts";
 import { OkWaiters } from "./ok.ts";
 import { RecentIds } from "./recent.ts";
 import type { Timer, WebSocketConstructor } from "./types.ts";
-import { redactRelayUrl } from "./url.ts";
+import { redactRelayUrl } from "../nostr/relay_url.ts";
 
 /** Settings and callbacks of a {@link RelayConnection}. */
 export interface ConnectionOptions {

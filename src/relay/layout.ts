@@ -5,8 +5,7 @@
  * and only that REQ is sent again. New pubkeys fill the first chunk with room.
  */
 
-/** The NIP-46 event kind. */
-export const NIP46_KIND = 24133;
+import { NIP46_KIND } from "../nostr/kinds.ts";
 
 /** Size limits of a layout. */
 export interface LayoutLimits {
@@ -22,7 +21,7 @@ export interface LayoutLimits {
 
 /** A filter of one REQ. */
 export interface Nip46Filter {
-  /** Always `[24133]`. */
+  /** Always `[NIP46_KIND]`. */
   kinds: number[];
   /** Bunker pubkeys; absent in subscribe-all mode. */
   "#p"?: string[];

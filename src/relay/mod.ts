@@ -9,5 +9,4 @@ export type {
   WebSocketConstructor,
 } from "./types.ts";
 export type { BackoffOptions } from "./backoff.ts";
-export { normalizeRelayUrl, redactRelayUrl } from "./url.ts";
 export { isTransientRefusal } from "./publish.ts";

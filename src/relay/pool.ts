@@ -1,5 +1,5 @@
 /**
- * The relay pool: one set of WebSockets per relay URL shared by every bunker pubkey, kind 24133
+ * The relay pool: one set of WebSockets per relay URL shared by every bunker pubkey, NIP-46
  * subscriptions packed into few REQs and updated incrementally, publish-with-OK and NIP-42.
  *
  * watch()/unwatch() only record the change; a short flush timer sends the changed REQs, so a
@@ -10,7 +10,7 @@ import { relaySettings, type ResolvedOptions, resolveOptions } from "./options.t
 import { publishToRelay } from "./publish.ts";
 import { Relay } from "./relay.ts";
 import type { NostrEvent, PublishResult, RelayPoolOptions, RelayStatus, Timer } from "./types.ts";
-import { normalizeRelayUrl } from "./url.ts";
+import { parseRelayUrl } from "../nostr/relay_url.ts";
 
 /** Options of {@link RelayPool.ready}. */
 export interface ReadyOptions {
@@ -204,9 +204,9 @@ export class RelayPool implements AsyncDisposable {
     const out = new Set<string>();
     for (const input of relays) {
       try {
-        out.add(normalizeRelayUrl(input));
-      } catch (err: unknown) {
-        this.#o.log({ level: "warn", ns: "relay.pool", msg: "Skipped invalid relay URL", err });
+        out.add(parseRelayUrl(input));
+      } catch (error: unknown) {
+        this.#o.log({ level: "warn", ns: "relay.pool", msg: "Skipped invalid relay URL", error });
       }
     }
     return out;

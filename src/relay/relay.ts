@@ -10,7 +10,7 @@ import { type ConnectionOptions, RelayConnection, shortReason } from "./connecti
 import { type LayoutLimits, SubscriptionLayout } from "./layout.ts";
 import { Subscriptions } from "./subscriptions.ts";
 import type { RelayStatus, SignAuth } from "./types.ts";
-import { redactRelayUrl } from "./url.ts";
+import { redactRelayUrl } from "../nostr/relay_url.ts";
 
 /** Settings of a {@link Relay}, derived from the pool options. */
 export interface RelaySettings {

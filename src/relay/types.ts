@@ -66,7 +66,7 @@ export interface RelayPoolOptions {
   maxReqBytes?: number;
   /** Most REQs on one connection before another connection to the same relay opens. Default 20. */
   maxReqsPerConnection?: number;
-  /** Subscribe to all kind 24133 events (with `since`) and let the listener filter. Default false. */
+  /** Subscribe to all NIP-46 events (with `since`) and let the listener filter. Default false. */
   subscribeAll?: boolean;
   /** Delay that coalesces watch()/unwatch() calls into few REQs, in ms. Default 5. */
   flushDelayMs?: number;

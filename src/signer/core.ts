@@ -35,11 +35,9 @@ import type {
 } from "./protocol.ts";
 import type { SchnorrKey } from "./schnorr.ts";
 import { runAction } from "./actions.ts";
+import { NIP46_KIND } from "../nostr/kinds.ts";
+import { MAX_REQUEST_CONTENT_CHARS } from "../nostr/nip46.ts";
 
-/** NIP-46 request and response event kind. */
-export const NIP46_KIND = 24133;
-/** Longest request `content` accepted, in chars (relays cap whole events at 64 KiB). */
-export const MAX_REQUEST_CONTENT_LENGTH = 65_536;
 const MAX_REQUEST_TAGS = 256;
 const MAX_REQUEST_ID_LENGTH = 4_096;
 const encoder = new TextEncoder();
@@ -73,7 +71,7 @@ export class SignerCore {
     let event: NostrEvent;
     try {
       event = parseSignedEvent(job.event, {
-        maxContentLength: MAX_REQUEST_CONTENT_LENGTH,
+        maxContentLength: MAX_REQUEST_CONTENT_CHARS,
         maxTags: MAX_REQUEST_TAGS,
       });
     } catch (error) {
@@ -111,7 +109,7 @@ export class SignerCore {
     };
   }
 
-  /** Runs `job.action` and returns the encrypted, signed kind 24133 reply. */
+  /** Runs `job.action` and returns the encrypted, signed NIP-46 reply. */
   async respond(job: Omit<RespondJob, "op">): Promise<RespondResult> {
     const bunkerRef = checkKeyRef(job.bunker, "bunker");
     const { clientPubkey, scheme, requestId, createdAt } = job;

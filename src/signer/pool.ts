@@ -29,13 +29,13 @@ import { deadline } from "../util/async.ts";
 import { InvalidJobError, SignerClosedError } from "./errors.ts";
 import { Lane } from "./lane.ts";
 import { resolveOptions, type SignerPoolOptions, type SignerPoolStats } from "./options.ts";
+import type { ListenerSigner } from "../nip46/listener_types.ts";
 import type {
   DebugJob,
   Job,
   KeyRef,
-  ReplyAction,
+  RespondInput,
   RespondResult,
-  Scheme,
   UnwrapResult,
 } from "./protocol.ts";
 import { type WorkerInit, WorkerSlot } from "./slot.ts";
@@ -54,7 +54,7 @@ export function workerIndexFor(keyPubkey: string, peerPubkey: string, workers: n
 }
 
 /** A fixed set of signing workers behind a semaphore and a bounded wait queue. */
-export class SignerPool implements AsyncDisposable {
+export class SignerPool implements ListenerSigner, AsyncDisposable {
   readonly #slots: WorkerSlot[] = [];
   readonly #lane: Lane;
   readonly #reservedLane: Lane;
@@ -93,7 +93,7 @@ export class SignerPool implements AsyncDisposable {
     }
   }
 
-  /** Validates, verifies and decrypts a kind 24133 request addressed to `bunker`. */
+  /** Validates, verifies and decrypts a NIP-46 request addressed to `bunker`. */
   unwrapRequest(input: { bunker: KeyRef; event: unknown }): Promise<UnwrapResult> {
     const author = (input.event as { pubkey?: unknown } | null)?.pubkey;
     return this.#submit(
@@ -107,14 +107,7 @@ export class SignerPool implements AsyncDisposable {
    * Runs `action` and returns the reply encrypted with `scheme` to `clientPubkey` and signed by
    * `bunker`, in one worker round trip. `createdAt` (Unix seconds) defaults to now.
    */
-  respond(input: {
-    bunker: KeyRef;
-    clientPubkey: string;
-    scheme: Scheme;
-    requestId: string;
-    action: ReplyAction;
-    createdAt?: number;
-  }): Promise<RespondResult> {
+  respond(input: RespondInput): Promise<RespondResult> {
     const createdAt = input.createdAt ?? Math.floor(this.#now() / 1000);
     const job: Job = { op: "respond", ...input, createdAt };
     return this.#submit(job, input.bunker?.pubkey, input.clientPubkey);

@@ -37,7 +37,7 @@ export type ReplyAction =
   /** Decrypt `ciphertext` between `user` and `peer` (hex pubkey) with `scheme`. */
   | { type: "decrypt"; scheme: Scheme; user: KeyRef; peer: string; ciphertext: string };
 
-/** Verify and decrypt a kind 24133 request addressed to `bunker`. */
+/** Verify and decrypt a NIP-46 request addressed to `bunker`. */
 export interface UnwrapJob {
   /** Operation name. */
   op: "unwrap";
@@ -47,7 +47,7 @@ export interface UnwrapJob {
   event: unknown;
 }
 
-/** Run `action`, then encrypt and sign the kind 24133 reply, in one round trip. */
+/** Run `action`, then encrypt and sign the NIP-46 reply, in one round trip. */
 export interface RespondJob {
   /** Operation name. */
   op: "respond";
@@ -64,6 +64,9 @@ export interface RespondJob {
   /** `created_at` of the reply event, in Unix seconds. */
   createdAt: number;
 }
+
+/** What {@link RespondJob} needs from its caller; `createdAt` defaults to now. */
+export type RespondInput = Omit<RespondJob, "op" | "createdAt"> & { createdAt?: number };
 
 /**
  * Verify and decrypt a request, then answer it with `error` (e.g. `overloaded: retry later`):
@@ -120,7 +123,7 @@ export interface UnwrapResult {
 
 /** Output of a {@link RespondJob}. */
 export interface RespondResult {
-  /** The signed kind 24133 reply, ready to publish. */
+  /** The signed NIP-46 reply, ready to publish. */
   event: NostrEvent;
   /** The `result` field of the reply. */
   result: string;

@@ -65,7 +65,7 @@ Deno.bench("NIP-44 decrypt, ECDH every time", { group: "decrypt" }, () => {
 });
 
 Deno.bench(
-  "reply: encrypt + sign kind 24133 (respond, in-thread)",
+  "reply: encrypt + sign the NIP-46 reply (respond, in-thread)",
   { group: "reply" },
   async () => {
     await cached.respond({

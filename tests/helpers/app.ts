@@ -18,6 +18,8 @@ import type { AppDeps, AppVariables, SignerStatus } from "../../src/http/types.t
 import { type Log, silentLog } from "../../src/log.ts";
 import { encodeHex } from "../../src/util/hex.ts";
 import { Vault } from "../../src/vault/vault.ts";
+import { AuthorizationChanges } from "../../src/service/changes.ts";
+import type { ListenerLink, ServiceDeps } from "../../src/service/deps.ts";
 
 /** A parsed JSON response body (a parsed boundary: tests index into it freely). */
 // deno-lint-ignore no-explicit-any
@@ -26,20 +28,24 @@ export type Json = any;
 /** Base URL `app.request()` uses; NIP-98 `u` tags must start with it. */
 export const TEST_ORIGIN = "http://localhost";
 
-/** Options of {@link TestApp.create}; each overrides one {@link AppDeps} field. */
-export type TestAppOptions = Partial<
-  Pick<
-    AppDeps,
-    | "defaultRelays"
-    | "awaitSubscribed"
-    | "maxBodyBytes"
-    | "subscribeTimeoutMs"
-    | "bodyTimeoutMs"
-    | "now"
-    | "log"
-    | "version"
-  >
->;
+/** Options of {@link TestApp.create}; each overrides one dependency. */
+export interface TestAppOptions
+  extends Partial<Pick<AppDeps, "maxBodyBytes" | "bodyTimeoutMs" | "version">> {
+  /** The server's default relays. Default `["ws://127.0.0.1:7777"]`. */
+  defaultRelays?: string[];
+  /** Stands in for the listener's subscription wait. Default: subscribed at once. */
+  awaitSubscribed?: ListenerLink["awaitSubscribed"];
+  /** Stands in for sending a pairing reply. Default: accepted by a relay. */
+  sendPairingReply?: ListenerLink["sendPairingReply"];
+  /** True to run without a listener (pairing then answers 503). */
+  noListener?: boolean;
+  /** How long creating an authorization waits for the listener, in ms. */
+  subscribeTimeoutMs?: number;
+  /** The clock, in ms. Default `Date.now`. */
+  now?: () => number;
+  /** The logger. Default silent. */
+  log?: Log;
+}
 
 /** Fields of a NIP-98 event a test may override. */
 export interface Nip98Overrides {
@@ -68,6 +74,8 @@ export class TestApp implements AsyncDisposable {
   };
   /** The Hono app under test. */
   app!: Hono<{ Variables: AppVariables }>;
+  /** The services the app calls (tests may call them directly). */
+  services!: ServiceDeps;
   /** The database, wrapped to journal committed writes. */
   readonly db: Db;
   /** Repositories over {@link db}. */
@@ -103,22 +111,28 @@ export class TestApp implements AsyncDisposable {
     const testApp = new TestApp(db, vault, opts);
     const channel = testApp.channel;
     const log: Log = opts.log ?? silentLog;
-    testApp.app = createApp({
-      db: testApp.db,
+    testApp.services = {
       repos: testApp.repos,
       vault,
-      channel,
+      changes: new AuthorizationChanges(testApp.repos.authorizations, channel),
       log,
-      version: opts.version ?? "0.0.0-test",
+      now: testApp.now,
       defaultRelays: opts.defaultRelays ?? ["ws://127.0.0.1:7777"],
+      listener: opts.noListener ? undefined : {
+        awaitSubscribed: opts.awaitSubscribed ?? (() => Promise.resolve(true)),
+        sendPairingReply: opts.sendPairingReply ?? (() => Promise.resolve(true)),
+      },
+      subscribeTimeoutMs: opts.subscribeTimeoutMs,
+    };
+    testApp.app = createApp({
+      services: testApp.services,
+      pingDatabase: (timeoutMs) => testApp.db.ping(timeoutMs),
+      version: opts.version ?? "0.0.0-test",
       adminTokenHash: sha256(new TextEncoder().encode(testApp.token)),
       adminPubkeys: [testApp.adminPubkey],
       signerStatus: () => testApp.status,
-      awaitSubscribed: opts.awaitSubscribed ?? (() => Promise.resolve(true)),
       maxBodyBytes: opts.maxBodyBytes,
-      subscribeTimeoutMs: opts.subscribeTimeoutMs,
       bodyTimeoutMs: opts.bodyTimeoutMs,
-      now: testApp.now,
     });
     return testApp;
   }

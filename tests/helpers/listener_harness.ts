@@ -11,14 +11,19 @@
  *   h.repliesTo(client) // → [{ id: "1", result: "pong" }]
  */
 import { generateSecretKey, getPublicKey } from "nostr-tools/pure";
-import type { ActiveAuthorization } from "../../src/channel/command.ts";
+import type { ActiveAuthorization } from "../../src/domain/authorization.ts";
 import type { RedeemResult } from "../../src/db/repos/clients.ts";
 import type { Log, LogRecord } from "../../src/log.ts";
-import { type Decision, Listener, type ListenerDirectory } from "../../src/nip46/listener.ts";
+import {
+  type Decision,
+  Listener,
+  type ListenerDirectory,
+  type ListenerSigner,
+} from "../../src/nip46/listener.ts";
 import { PolicyGate } from "../../src/nip46/policy_gate.ts";
 import type { NostrEvent } from "../../src/nostr/event.ts";
 import { SignerPool, type SignerPoolOptions } from "../../src/signer/pool.ts";
-import type { RespondResult, Scheme, UnwrapResult } from "../../src/signer/protocol.ts";
+import type { Scheme } from "../../src/signer/protocol.ts";
 import {
   clientDecrypt,
   clientRequest,
@@ -54,18 +59,7 @@ export interface HarnessOptions extends Omit<SignerPoolOptions, "masterKey"> {
   /** The authorization's policy document. Default null (no policy). */
   policy?: unknown;
   /** Wraps the signer the listener uses, to inject faults at an exact step. */
-  wrapSigner?: (signer: HarnessSigner, pool: SignerPool) => HarnessSigner;
-}
-
-/** The signer interface the listener takes (see `main.ts`). */
-export interface HarnessSigner {
-  unwrap(bunker: { pubkey: string; sealed: string }, event: unknown): Promise<UnwrapResult>;
-  respond(job: Parameters<SignerPool["respond"]>[0]): Promise<RespondResult>;
-  reject(
-    bunker: { pubkey: string; sealed: string },
-    event: unknown,
-    error: string,
-  ): Promise<RespondResult | undefined>;
+  wrapSigner?: (pool: SignerPool) => ListenerSigner;
 }
 
 /** A listener, its signer pool and fakes around them. Dispose to stop the workers. */
@@ -107,14 +101,9 @@ export class ListenerHarness implements AsyncDisposable {
         this.#authorization = { ...this.#authorization, clients: [...others, client] };
       },
     };
-    const base: HarnessSigner = {
-      unwrap: (bunkerRef, event) => pool.unwrapRequest({ bunker: bunkerRef, event }),
-      respond: (job) => pool.respond(job),
-      reject: (bunkerRef, event, error) => pool.rejectRequest({ bunker: bunkerRef, event, error }),
-    };
     this.listener = new Listener({
       directory,
-      signer: options.wrapSigner ? options.wrapSigner(base, pool) : base,
+      signer: options.wrapSigner ? options.wrapSigner(pool) : pool,
       publisher: {
         publish: (event) => {
           this.published.push(event);

@@ -13,7 +13,7 @@ import { testContext } from "./testing.ts";
 
 Deno.test("the subcommands manage keys, policies and authorizations through the real API", async (t) => {
   await using db = await pgliteTestDb();
-  await using app = await TestApp.create(db);
+  await using app = await TestApp.create(db, { noListener: true });
   const fetchApp =
     ((input: RequestInfo | URL, init?: RequestInit) =>
       app.app.request(input, init)) as typeof fetch;

@@ -129,10 +129,11 @@ Deno.test("authorize lists every bad value at once with exit 2 and calls nothing
   assert.equal(await authorizeCommand.run(ctx), EXIT.usage);
   assert.deepEqual(ctx.stderr().trimEnd().split("\n"), [
     '"authorize" needs --key NAME|NPUB',
-    '--policy: cannot use "no spaces": a name is 1 to 64 characters from A-Z a-z 0-9 . _ -',
-    '--expires-in: cannot use "30x": give a duration like 3600s, 45m, 12h, 30d or 2w ' +
-    "(1 second to 10 years)",
-    "--label: it has 201 characters, the limit is 200",
+    '--policy: cannot use "no spaces": a name is 1 to 64 characters from A-Z a-z 0-9 . _ -, ' +
+    "not only dots",
+    '--expires-in: cannot use "30x": give a duration from 1 second to 10 years ' +
+    "(a number of seconds, or like 3600s, 45m, 12h, 30d, 2w)",
+    "--label: it is 201 characters, the limit is 200",
     '--relay: cannot use relay URL "https://relay.example": scheme must be ws or wss',
     '--max-uses: cannot use "0": give a whole number from 1 to 1000000, or unlimited',
   ]);

@@ -15,7 +15,8 @@ import {
   UsageError,
 } from "./common.ts";
 import { formatTable, shortTime } from "./table.ts";
-import { checkName, looksSecret } from "./validate.ts";
+import { looksSecret } from "../../domain/fields.ts";
+import { checkName } from "./validate.ts";
 
 /** Environment variable holding an ncryptsec's password when stdin has only the secret. */
 export const IMPORT_PASSWORD_ENV = "KEYCAST_IMPORT_PASSWORD";

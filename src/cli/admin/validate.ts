@@ -3,26 +3,25 @@
  * API's own field rules so both sides agree. Each returns the clean value or throws a
  * {@link UsageError} naming the flag and quoting the value.
  */
-import { pubkeyToHex, relayUrlProblem } from "../../config/config.ts";
 import {
+  DURATION_RULE,
+  isUuid,
   isValidName,
-  MAX_LABEL_CHARS,
+  labelProblem,
   MAX_MAX_USES,
   MAX_RELAYS,
-  parseExpiresIn,
-} from "../../http/fields.ts";
-import { ApiError } from "../../http/errors.ts";
+  NAME_RULE,
+  parseDuration as durationSeconds,
+} from "../../domain/fields.ts";
+import { pubkeyToHex } from "../../nostr/pubkey.ts";
+import { relayUrlProblem } from "../../nostr/relay_url.ts";
 import type { FlagValues } from "../../config/flags.ts";
 import { type Problems, stringFlag, UsageError } from "./common.ts";
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** A key or policy name: 1 to 64 of `A-Z a-z 0-9 . _ -`. */
 export function checkName(flag: string, value: string): string {
   if (isValidName(value)) return value;
-  throw new UsageError([
-    `${flag}: cannot use "${value}": a name is 1 to 64 characters from A-Z a-z 0-9 . _ -`,
-  ]);
+  throw new UsageError([`${flag}: cannot use "${value}": ${NAME_RULE}`]);
 }
 
 /** `--key`: a key name, an npub or a 64-hex pubkey (the server resolves which key it is). */
@@ -58,29 +57,21 @@ export function parseMaxUsesFlag(value: string): number | null {
 
 /** A duration like `3600`, `45m`, `12h`, `30d`, `2w` (1 second to 10 years), in seconds. */
 export function parseDuration(flag: string, value: string): number {
-  try {
-    const seconds = parseExpiresIn(value);
-    if (seconds !== null) return seconds;
-  } catch (err: unknown) {
-    if (!(err instanceof ApiError)) throw err;
-  }
-  throw new UsageError([
-    `${flag}: cannot use "${value}": give a duration like 3600s, 45m, 12h, 30d or 2w ` +
-    "(1 second to 10 years)",
-  ]);
+  const seconds = durationSeconds(value);
+  if (seconds !== undefined) return seconds;
+  throw new UsageError([`${flag}: cannot use "${value}": give ${DURATION_RULE}`]);
 }
 
-/** `--label`: at most {@link MAX_LABEL_CHARS} characters. */
+/** `--label`: printable text of at most 200 characters. */
 export function checkLabel(value: string): string {
-  if (value.length <= MAX_LABEL_CHARS) return value;
-  throw new UsageError([
-    `--label: it has ${value.length} characters, the limit is ${MAX_LABEL_CHARS}`,
-  ]);
+  const problem = labelProblem(value);
+  if (problem === undefined) return value;
+  throw new UsageError([`--label: ${problem}`]);
 }
 
 /** An authorization id (a UUID), lowercased. */
 export function checkUuid(what: string, value: string): string {
-  if (UUID.test(value)) return value.toLowerCase();
+  if (isUuid(value)) return value.toLowerCase();
   throw new UsageError([`${what}: cannot use "${value}": an authorization id is a UUID`]);
 }
 
@@ -97,11 +88,6 @@ export function parseSince(value: string, nowMs: number): string {
     `--since: cannot use "${value}": give an ISO 8601 time (2025-01-31T12:00:00Z) ` +
     "or a duration back from now (30m, 12h, 7d)",
   ]);
-}
-
-/** Whether `value` looks like secret key material (nsec, ncryptsec or 64 hex digits). */
-export function looksSecret(value: string): boolean {
-  return /^(nsec1|ncryptsec1)/i.test(value.trim()) || /^[0-9a-f]{64}$/i.test(value.trim());
 }
 
 /** The flags `authorize` and `connect` share: who (`--key`) and the limits of the grant. */

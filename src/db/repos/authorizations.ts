@@ -1,5 +1,5 @@
 /** The `authorizations` table: one bunker keypair and connection secret per grant of a key. */
-import type { ActiveAuthorization, AuthorizedClient } from "../../channel/command.ts";
+import type { ActiveAuthorization, AuthorizedClient } from "../../domain/authorization.ts";
 import type { Queryable } from "../db.ts";
 
 /** An authorization as the admin API shows it (no secret material). */

@@ -1,0 +1,218 @@
+/**
+ * `startServer(config)`: the whole of `keycast serve`, in-process. It builds, in order: master
+ * key → vault → database → admin token → channel → signer pool → registry → relay pool →
+ * directory, audit writer and listener → services → HTTP app → `Deno.serve`, and returns once the
+ * listener has loaded every authorization and the port is bound. `shutdown()` stops the HTTP
+ * server and new relay requests, lets in-flight requests finish (bounded), then releases
+ * everything in reverse order; `finished` resolves after that.
+ */
+import { AuditWriter } from "./audit/writer.ts";
+import { AuthorizationChannel } from "./channel/channel.ts";
+import type { Config } from "./config/config.ts";
+import { openDatabase } from "./db/open.ts";
+import { createRepos } from "./db/repos/mod.ts";
+import { AdminTokenError, ensureAdminToken } from "./http/admin_token.ts";
+import { createApp } from "./http/app.ts";
+import { createLogger, type Log } from "./log.ts";
+import { Metrics } from "./metrics/metrics.ts";
+import { pairingReplySender, relayAuthSigner } from "./nip46/bunker_signing.ts";
+import { AuthorizationDirectory } from "./nip46/engine.ts";
+import { RelayInbox } from "./nip46/inbox.ts";
+import { Listener } from "./nip46/listener.ts";
+import { PolicyGate } from "./nip46/policy_gate.ts";
+import { AuthorizationRegistry } from "./nip46/registry.ts";
+import { RelayPool } from "./relay/mod.ts";
+import { renderMetrics, signerStatus, type StatusSources } from "./server/status.ts";
+import { AuthorizationChanges } from "./service/changes.ts";
+import type { ServiceDeps } from "./service/deps.ts";
+import { syncBuiltinPolicies } from "./service/policies.ts";
+import { SignerPool } from "./signer/pool.ts";
+import { loadMasterKey, MasterKeyError } from "./vault/master_key.ts";
+import { Vault } from "./vault/vault.ts";
+import { VERSION } from "./version.ts";
+
+/** Default grace period for in-flight work after `shutdown()`, in ms. */
+export const SHUTDOWN_GRACE_MS = 10_000;
+
+/** A startup failure the operator must fix; `main.ts` prints the message and exits with 2. */
+export class StartupError extends Error {
+  override name = "StartupError";
+}
+
+/** What a test or the CLI may inject into {@link startServer}. */
+export interface ServerDeps {
+  /** The logger. Default: one built from the config's level and format, on stderr. */
+  log?: Log;
+  /** Grace period for in-flight requests at shutdown, in ms. Default {@link SHUTDOWN_GRACE_MS}. */
+  shutdownGraceMs?: number;
+}
+
+/** A running keycast server. */
+export interface Server extends AsyncDisposable {
+  /** The bound HTTP port (the OS's choice for `--port 0`). */
+  readonly port: number;
+  /** The bound address. */
+  readonly hostname: string;
+  /** Resolves once the server has stopped and released everything. */
+  readonly finished: Promise<void>;
+  /** Stops serving, drains in-flight requests (bounded) and releases everything. */
+  shutdown(): Promise<void>;
+}
+
+/** Starts a full keycast server for `config` (see the module doc). */
+export async function startServer(config: Config, deps: ServerDeps = {}): Promise<Server> {
+  const log = deps.log ?? createLogger({ level: config.logLevel, format: config.logFormat });
+  const stack = new AsyncDisposableStack();
+  try {
+    const masterKey = await openMasterKey(config, log);
+    const vault = await Vault.create(masterKey);
+
+    const { db, applied } = await openDatabase(config);
+    stack.use(db);
+    log({ level: "info", ns: "serve", msg: "Database ready", kind: db.kind, applied });
+    const adminToken = await openAdminToken(config, log);
+
+    const channel = new AuthorizationChannel();
+    stack.defer(() => channel.close());
+    const repos = createRepos(db);
+    const signer = stack.use(new SignerPool({ masterKey, workers: config.workers, log }));
+    masterKey.fill(0);
+    // Workers load their modules on start; a request must not race a cold worker.
+    await signer.ready();
+
+    const registry = new AuthorizationRegistry({ source: repos.authorizations, log });
+    const inbox = new RelayInbox();
+    const relays = stack.use(
+      new RelayPool({ log, onEvent: inbox.deliver, signAuth: relayAuthSigner(registry, signer) }),
+    );
+    const policy = new PolicyGate();
+    const directory = stack.use(
+      new AuthorizationDirectory({
+        registry,
+        relays,
+        defaultRelays: config.relays,
+        onRemoved: (authorization) => policy.forget(authorization.id),
+      }),
+    );
+    const audit = stack.use(new AuditWriter({ sink: repos.audit, log }));
+    const metrics = new Metrics();
+    const listener = new Listener({
+      directory,
+      signer,
+      publisher: relays,
+      clients: repos.clients,
+      policy,
+      log,
+      onDecision: (decision) => {
+        audit.record({ ...decision, at: new Date() });
+        metrics.observeRequest(decision.method, decision.reason, decision.latencyMs);
+      },
+    });
+    inbox.attach(listener);
+    stack.use(registry);
+
+    const services: ServiceDeps = {
+      repos,
+      vault,
+      changes: new AuthorizationChanges(repos.authorizations, channel),
+      log,
+      now: Date.now,
+      defaultRelays: config.relays,
+      listener: {
+        awaitSubscribed: async (bunkerPubkey, signal) =>
+          await registry.whenPresent(bunkerPubkey, signal) &&
+          await relays.ready(bunkerPubkey, { signal }),
+        sendPairingReply: pairingReplySender(signer, relays),
+      },
+    };
+    await syncBuiltinPolicies(services);
+    await registry.start(channel);
+    if (config.relaysDefaulted) {
+      log({
+        level: "info",
+        ns: "serve",
+        msg: "No --relay given: using the default relays",
+        relays: config.relays,
+      });
+    }
+
+    const sources: StatusSources = { signer, relays, registry, audit, channel, listener };
+    const app = createApp({
+      services,
+      pingDatabase: (timeoutMs) => db.ping(timeoutMs),
+      version: VERSION,
+      adminTokenHash: adminToken,
+      adminPubkeys: config.adminPubkeys,
+      signerStatus: () => signerStatus(sources),
+      metrics: () => renderMetrics(metrics, sources),
+    });
+
+    const stopHttp = new AbortController();
+    const http = Deno.serve({
+      hostname: config.host,
+      port: config.port,
+      signal: stopHttp.signal,
+      onListen: ({ hostname, port }) =>
+        log({ level: "info", ns: "serve", msg: "Listening", hostname, port, version: VERSION }),
+    }, app.fetch);
+    const resources = stack.move();
+    const finished = (async () => {
+      await http.finished;
+      inbox.close();
+      await listener.drain(deps.shutdownGraceMs ?? SHUTDOWN_GRACE_MS);
+      await resources.disposeAsync();
+      log({ level: "info", ns: "serve", msg: "Stopped" });
+    })();
+    const shutdown = async () => {
+      if (!stopHttp.signal.aborted) {
+        log({ level: "info", ns: "serve", msg: "Shutting down" });
+        stopHttp.abort();
+      }
+      await finished;
+    };
+    return {
+      port: http.addr.port,
+      hostname: http.addr.hostname,
+      finished,
+      shutdown,
+      [Symbol.asyncDispose]: shutdown,
+    };
+  } catch (error) {
+    await stack.disposeAsync();
+    throw error;
+  }
+}
+
+async function openMasterKey(config: Config, log: Log): Promise<Uint8Array> {
+  try {
+    const loaded = await loadMasterKey({
+      fromEnv: config.masterKeyBase64,
+      file: config.masterKeyFile,
+    });
+    if (loaded.created) {
+      log({
+        level: "warn",
+        ns: "serve",
+        msg: "Created a new master key file: back it up, sealed keys cannot be opened without it",
+        path: config.masterKeyFile,
+      });
+    }
+    return loaded.key;
+  } catch (error) {
+    if (error instanceof MasterKeyError) throw new StartupError(error.message, { cause: error });
+    throw error;
+  }
+}
+
+async function openAdminToken(config: Config, log: Log): Promise<Uint8Array> {
+  try {
+    const token = await ensureAdminToken({ dataDir: config.dataDir, envToken: config.adminToken });
+    if (token.created) {
+      log({ level: "info", ns: "serve", msg: "Wrote the admin token", path: token.path });
+    }
+    return token.hash;
+  } catch (error) {
+    if (error instanceof AdminTokenError) throw new StartupError(error.message, { cause: error });
+    throw error;
+  }
+}

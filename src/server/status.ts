@@ -1,0 +1,60 @@
+/**
+ * What `/health`, `/health/ready` and `/metrics` report, read from the running components. The
+ * readiness rule lives here: authorizations loaded, and — when there is anything to serve — at
+ * least one relay subscribed.
+ */
+import type { AuditWriter } from "../audit/writer.ts";
+import type { AuthorizationChannel } from "../channel/channel.ts";
+import type { SignerStatus } from "../http/types.ts";
+import type { Metrics } from "../metrics/metrics.ts";
+import type { Listener } from "../nip46/listener.ts";
+import type { AuthorizationRegistry } from "../nip46/registry.ts";
+import type { RelayPool } from "../relay/pool.ts";
+import type { SignerPool } from "../signer/pool.ts";
+
+/** The running components a status report reads. */
+export interface StatusSources {
+  signer: Pick<SignerPool, "stats">;
+  relays: Pick<RelayPool, "status">;
+  registry: Pick<AuthorizationRegistry, "size" | "pending" | "loaded">;
+  audit: Pick<AuditWriter, "stats">;
+  channel: Pick<AuthorizationChannel, "stats">;
+  listener: Pick<Listener, "stats">;
+}
+
+/** The listener's state for `/health` and `/health/ready`. */
+export function signerStatus(sources: StatusSources): SignerStatus {
+  const pool = sources.signer.stats();
+  const relays = sources.relays.status();
+  const { registry } = sources;
+  return {
+    loadedAuthorizations: registry.size,
+    pendingCommands: registry.pending,
+    workers: pool.workers,
+    queueDepth: pool.queueDepth,
+    // With nothing to serve there is nothing to subscribe: ready once loaded.
+    ready: registry.loaded && (registry.size === 0 || relays.some((relay) => relay.subscribed)),
+    relays: relays.map(({ url, connected, subscribed }) => ({ url, connected, subscribed })),
+    audit: sources.audit.stats,
+  };
+}
+
+/** `GET /metrics` in the Prometheus text format. */
+export function renderMetrics(metrics: Metrics, sources: StatusSources): string {
+  const pool = sources.signer.stats();
+  return metrics.render({
+    queueDepth: pool.queueDepth,
+    queueDropped: pool.dropped + pool.reservedDropped,
+    workers: pool.workers,
+    workersBusy: pool.busy,
+    workerCrashes: pool.crashes,
+    authorizationsLoaded: sources.registry.size,
+    channelBacklog: sources.channel.stats.backlog,
+    channelOverflows: sources.channel.stats.overflows,
+    auditBuffered: sources.audit.stats.buffered,
+    auditDropped: sources.audit.stats.dropped,
+    relays: sources.relays.status(),
+    eventsReceived: sources.listener.stats.received,
+    eventsDropped: sources.listener.stats.dropped,
+  });
+}

@@ -1,0 +1,50 @@
+/**
+ * What the admin services need. Routes, the web pages and tests build one {@link ServiceDeps}
+ * and call the service functions with it; the services know nothing of HTTP.
+ */
+import type { Repos } from "../db/repos/mod.ts";
+import type { Log } from "../log.ts";
+import type { Vault } from "../vault/vault.ts";
+import type { AuthorizationChanges } from "./changes.ts";
+
+/** The reply that completes a nostrconnect:// pairing. */
+export interface PairingReply {
+  bunkerPubkey: string;
+  /** The bunker secret key, vault-sealed. */
+  bunkerSecretSealed: string;
+  clientPubkey: string;
+  /** The client's secret from the URI (never log it). */
+  secret: string;
+  relays: string[];
+}
+
+/** The running listener, as the services see it. */
+export interface ListenerLink {
+  /** Resolves true once the listener is subscribed for this bunker pubkey; honours `signal`. */
+  awaitSubscribed(bunkerPubkey: string, signal: AbortSignal): Promise<boolean>;
+  /**
+   * Sends the `connect` reply of a nostrconnect:// pairing (`result` = the client's secret) from
+   * the bunker key; resolves true when at least one relay accepted it.
+   */
+  sendPairingReply(pairing: PairingReply): Promise<boolean>;
+}
+
+/** Dependencies of every service function. */
+export interface ServiceDeps {
+  /** Repositories over the database. */
+  repos: Repos;
+  /** Seals new user and bunker secret keys. */
+  vault: Vault;
+  /** Tells the listener about committed changes. */
+  changes: AuthorizationChanges;
+  /** The structured logger (routes pass one carrying the request id). */
+  log: Log;
+  /** Wall clock in ms since the epoch. */
+  now: () => number;
+  /** The server's `--relay` list, used when an authorization names none. */
+  defaultRelays: readonly string[];
+  /** The listener; absent when none runs (then pairing is unavailable). */
+  listener?: ListenerLink;
+  /** How long creating an authorization waits for the listener to subscribe, in ms. Default 5_000. */
+  subscribeTimeoutMs?: number;
+}
