@@ -15,7 +15,7 @@ async function serve(config: Config, ctx: CommandContext): Promise<number> {
   } catch (error) {
     if (!(error instanceof StartupError)) throw error;
     ctx.io.err(`${error.message}\n`);
-    return EXIT.usage;
+    return error.exitCode;
   }
   const stop = () => void server.shutdown();
   const signals: Deno.Signal[] = Deno.build.os === "windows" ? ["SIGINT"] : ["SIGINT", "SIGTERM"];

@@ -3,7 +3,7 @@
  * event is not mixed in) and `keycast serve` as child processes on 127.0.0.1, one authorization,
  * N `BunkerSigner` clients with their own keys.
  *
- *   deno run -A bench/load.ts [--clients 16] [--requests 60] [--database pglite|postgres]
+ *   deno run -A bench/load.ts [--clients 16] [--requests 60] [--database sqlite|postgres]
  *                             [--workers N] [--max-seconds 45] [--cpu-prof-dir DIR]
  *                             [--connect sequential|concurrent]
  *
@@ -36,7 +36,7 @@ import { runSingleThread, type SingleThreadResult } from "./lib/single_thread.ts
 const options = parseBenchArgs(Deno.args, {
   clients: 16,
   requests: 60,
-  database: "pglite",
+  database: "sqlite",
   workers: navigator.hardwareConcurrency,
   "max-seconds": 45,
   "cpu-prof-dir": "",
@@ -45,8 +45,8 @@ const options = parseBenchArgs(Deno.args, {
 if (options.connect !== "sequential" && options.connect !== "concurrent") {
   throw new Error(`Cannot use --connect "${options.connect}": expected sequential or concurrent`);
 }
-if (options.database !== "pglite" && options.database !== "postgres") {
-  throw new Error(`Cannot use --database "${options.database}": expected pglite or postgres`);
+if (options.database !== "sqlite" && options.database !== "postgres") {
+  throw new Error(`Cannot use --database "${options.database}": expected sqlite or postgres`);
 }
 const maxMs = options["max-seconds"] * 1000;
 const IDLE_SAMPLE_MS = 3_000;
@@ -85,12 +85,6 @@ let pacedP99 = NaN;
   if (database) env.DATABASE_URL = database.url;
   const profileDir = options["cpu-prof-dir"];
   const denoFlags = profileDir ? ["--cpu-prof", `--cpu-prof-dir=${profileDir}`] : [];
-  if (!database) {
-    // The first start in a fresh data dir runs initdb inside PGlite (peak ~670 MB): do it once
-    // beforehand so the figures are those of an ordinary start.
-    const first = await startBenchServe({ relays: [relay.url], dataDir, env });
-    await first.stop();
-  }
   await using serve = await startBenchServe({ relays: [relay.url], dataDir, env, denoFlags });
   await serve.waitReady(30_000);
   const atReady = memory(serve.pid);

@@ -1,11 +1,13 @@
 /**
- * Scale benchmark on PostgreSQL: many live authorizations in the database, then `keycast serve`
- * started on it with a test relay on 127.0.0.1.
+ * Scale benchmark: many live authorizations in the database, then `keycast serve` started on it
+ * with a test relay on 127.0.0.1.
  *
- *   deno run -A bench/scale.ts [--authorizations 100000] [--upserts 5] [--max-seconds 120]
+ *   deno run -A bench/scale.ts [--database postgres|sqlite] [--authorizations 100000]
+ *                              [--upserts 5] [--max-seconds 120]
  *
- * Server: `KEYCAST_TEST_DATABASE_URL` (default `postgres://postgres@127.0.0.1:5432/postgres`); a
- * throwaway database is created and dropped. The rows are inserted with one statement; their
+ * PostgreSQL: `KEYCAST_TEST_DATABASE_URL` (default `postgres://postgres@127.0.0.1:5432/postgres`);
+ * a throwaway database is created and dropped. SQLite: the embedded database in a temp data dir.
+ * The rows are inserted with one statement; their
  * bunker keys are placeholders (sealed text that is never opened), which is enough to load and
  * subscribe them. Prints: time from spawn to "Listening" and to `/health/ready` 200, RSS once
  * ready, then for each upsert the time from `POST /api/authorizations` to its answer and to a
@@ -13,10 +15,14 @@
  * already open and once by a new one. Bounded: `--max-seconds` to get ready, 30 s per API call,
  * 10 s per connect.
  */
-import postgres from "postgres";
+import { sql } from "kysely";
 import { delay } from "../src/util/async.ts";
+import type { Db } from "../src/db/db.ts";
 import { migrate } from "../src/db/migrate.ts";
+import { SQLITE_FILE } from "../src/db/open.ts";
 import { openPostgres } from "../src/db/postgres.ts";
+import { createRepos } from "../src/db/repos/mod.ts";
+import { openSqlite } from "../src/db/sqlite.ts";
 import { emptyPostgresDatabase } from "../tests/helpers/db.ts";
 import { startTestRelay } from "../tests/helpers/relay.ts";
 import { parseBenchArgs } from "./lib/args.ts";
@@ -26,25 +32,34 @@ import { fixed, percentiles, print, printTable } from "./lib/report.ts";
 import { startBenchServe } from "./lib/serve.ts";
 
 const options = parseBenchArgs(Deno.args, {
+  database: "postgres",
   authorizations: 100_000,
   upserts: 5,
   "max-seconds": 120,
 });
 const maxMs = options["max-seconds"] * 1000;
+if (options.database !== "postgres" && options.database !== "sqlite") {
+  throw new Error(`Cannot use --database "${options.database}": expected postgres or sqlite`);
+}
 
-print(`keycast scale benchmark: ${options.authorizations} authorizations on PostgreSQL`);
-await using database = await emptyPostgresDatabase();
-const insertMs = await seed(database.url, options.authorizations);
+print(
+  `keycast scale benchmark: ${options.authorizations} authorizations on ${options.database}`,
+);
+const dataDir = await Deno.makeTempDir({ prefix: "keycast-bench-scale-" });
+await using _dataDir = { [Symbol.asyncDispose]: () => Deno.remove(dataDir, { recursive: true }) };
+await using database = options.database === "postgres" ? await emptyPostgresDatabase() : undefined;
+const db = database
+  ? openPostgres(database.url, { max: 1 })
+  : await openSqlite({ path: `${dataDir}/${SQLITE_FILE}` });
+const insertMs = await seed(db, options.authorizations).finally(() => db.close());
 print(`seeded ${options.authorizations} authorizations in ${fixed(insertMs / 1000, 1)} s`);
 
 await using relay = await startTestRelay();
-const dataDir = await Deno.makeTempDir({ prefix: "keycast-bench-scale-" });
-await using _dataDir = { [Symbol.asyncDispose]: () => Deno.remove(dataDir, { recursive: true }) };
 const spawned = performance.now();
 await using serve = await startBenchServe({
   relays: [relay.url],
   dataDir,
-  env: { DATABASE_URL: database.url },
+  env: database ? { DATABASE_URL: database.url } : {},
   timeoutMs: maxMs,
 });
 const listeningMs = performance.now() - spawned;
@@ -126,39 +141,30 @@ function summary(name: string, samples: number[]): string[][] {
   ]];
 }
 
-/** Migrates the database and inserts one key and `count` live authorizations; returns the ms taken. */
-async function seed(url: string, count: number): Promise<number> {
-  const db = openPostgres(url, { max: 1 });
-  try {
-    await migrate(db);
-  } finally {
-    await db.close();
-  }
-  const sql = postgres(url, { max: 1, onnotice: () => {} });
-  try {
-    const started = performance.now();
-    await sql.begin(async (tx) => {
-      await tx.unsafe("set local statement_timeout = '120s'");
-      const [key] = await tx.unsafe(
-        `insert into keys (id, name, pubkey, secret_sealed)
-         values (gen_random_uuid(), 'scale-placeholder', encode(sha256('scale-user'::bytea), 'hex'),
-                 'v1.1.placeholder')
-         returning id`,
-      );
-      // Distinct 64-hex values per row satisfy the CHECK constraints; nobody holds these keys.
-      await tx.unsafe(
-        `insert into authorizations (id, key_id, bunker_pubkey, bunker_secret_sealed, secret_hash,
-           relays, label)
-         select gen_random_uuid(), $1::uuid, encode(sha256(('bunker-' || g)::bytea), 'hex'),
-                'v1.1.placeholder', encode(sha256(('secret-' || g)::bytea), 'hex'), '[]'::jsonb,
-                'scale ' || g
-           from generate_series(1, $2::int) as g`,
-        [key!.id, count],
-      );
-    });
-    await sql.unsafe("analyze authorizations");
-    return performance.now() - started;
-  } finally {
-    await sql.end({ timeout: 5 });
-  }
+/** Migrates `db` and inserts one key and `count` live authorizations; returns the ms taken. */
+async function seed(db: Db, count: number): Promise<number> {
+  await migrate(db);
+  const started = performance.now();
+  const key = await createRepos(db).keys.create({
+    id: crypto.randomUUID(),
+    name: "scale-placeholder",
+    pubkey: "f".repeat(64),
+    secretSealed: "v1.1.placeholder",
+  });
+  // Distinct 64-hex values per row satisfy the CHECK constraints; nobody holds these keys.
+  const insert = db.kind === "postgres"
+    ? sql`insert into authorizations (id, key_id, bunker_pubkey, bunker_secret_sealed,
+            secret_hash, relays, label)
+          select gen_random_uuid(), ${key.id}::uuid, lpad(to_hex(g), 64, '0'), 'v1.1.placeholder',
+                 lpad(to_hex(g), 64, 'a'), '[]'::jsonb, 'scale ' || g
+            from generate_series(1, ${count}::int) as g`
+    : sql`with recursive g(n) as (select 1 union all select n + 1 from g where n < ${count})
+          insert into authorizations (id, key_id, bunker_pubkey, bunker_secret_sealed,
+            secret_hash, relays, label)
+          select printf('%08x-0000-4000-8000-%012x', n, n), ${key.id}, printf('%064x', n),
+                 'v1.1.placeholder', printf('a%063x', n), '[]', 'scale ' || n
+            from g`;
+  await db.transaction((tx) => insert.execute(tx));
+  if (db.kind === "postgres") await sql`analyze authorizations`.execute(db.kysely);
+  return performance.now() - started;
 }

@@ -11,6 +11,7 @@ import { AuthorizationChannel } from "./channel/channel.ts";
 import type { Config } from "./config/config.ts";
 import { openDatabase } from "./db/open.ts";
 import { createRepos } from "./db/repos/mod.ts";
+import { SqliteOpenError } from "./db/sqlite.ts";
 import { AdminTokenError, ensureAdminToken } from "./http/admin_token.ts";
 import { createApp } from "./http/app.ts";
 import { createLogger, type Log } from "./log.ts";
@@ -34,9 +35,20 @@ import { VERSION } from "./version.ts";
 /** Default grace period for in-flight work after `shutdown()`, in ms. */
 export const SHUTDOWN_GRACE_MS = 10_000;
 
-/** A startup failure the operator must fix; `main.ts` prints the message and exits with 2. */
+/**
+ * A startup failure the operator must fix; `main.ts` prints the one-line message and exits with
+ * `exitCode`: 2 for configuration (a flag, a key file), 1 for the environment (a database that
+ * cannot be opened).
+ */
 export class StartupError extends Error {
   override name = "StartupError";
+  /** The process exit code. */
+  readonly exitCode: number;
+
+  constructor(message: string, options: ErrorOptions & { exitCode?: number } = {}) {
+    super(message, options);
+    this.exitCode = options.exitCode ?? 2;
+  }
 }
 
 /** What a test or the CLI may inject into {@link startServer}. */
@@ -67,7 +79,12 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
     const masterKey = await openMasterKey(config, log);
     const vault = await Vault.create(masterKey);
 
-    const { db, applied } = await openDatabase(config);
+    const { db, applied } = await openDatabase(config).catch((error) => {
+      if (error instanceof SqliteOpenError) {
+        throw new StartupError(error.message, { cause: error, exitCode: 1 });
+      }
+      throw error;
+    });
     stack.use(db);
     log({ level: "info", ns: "serve", msg: "Database ready", kind: db.kind, applied });
     const adminToken = await openAdminToken(config, log);

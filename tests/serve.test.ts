@@ -1,5 +1,5 @@
-/** End to end: `keycast serve` as a real process on the embedded database. */
-import { assertEquals, assertOk, assertStringIncludes } from "./helpers/assert.ts";
+/** End to end: `keycast serve` as a real process on the embedded SQLite database. */
+import assert from "node:assert/strict";
 import { runKeycast, startServe } from "./helpers/serve.ts";
 
 // A dead loopback port: serve needs a relay list, and tests never reach outside 127.0.0.1.
@@ -12,22 +12,23 @@ Deno.test("serve starts on a fresh data dir, answers /health, stops on SIGTERM a
     {
       await using server = await startServe({ args: RELAY_ARGS, env });
       const response = await fetch(`${server.url}/health`);
-      assertEquals(response.status, 200);
+      assert.equal(response.status, 200);
       const body = await response.json();
-      assertEquals(body.status, "ok");
-      assertEquals(body.database, "ok");
-      assertEquals(typeof body.version, "string");
-      assertEquals((await Deno.stat(`${dataDir}/master.key`)).mode! & 0o777, 0o600);
-      assertEquals((await Deno.stat(`${dataDir}/admin.token`)).mode! & 0o777, 0o600);
-      assertOk((await Deno.stat(`${dataDir}/pgdata`)).isDirectory);
-      assertEquals(await server.stop("SIGTERM"), 0);
-      assertOk(server.lines.some((line) => line.includes('"Stopped"')));
+      assert.equal(body.status, "ok");
+      assert.equal(body.database, "ok");
+      assert.equal(typeof body.version, "string");
+      assert.deepEqual((await Deno.stat(`${dataDir}/master.key`)).mode! & 0o777, 0o600);
+      assert.deepEqual((await Deno.stat(`${dataDir}/admin.token`)).mode! & 0o777, 0o600);
+      assert.ok((await Deno.stat(`${dataDir}/keycast.db`)).isFile);
+      assert.equal((await fetch(`${server.url}/health/ready`)).status, 200);
+      assert.equal(await server.stop("SIGTERM"), 0);
+      assert.ok(server.lines.some((line) => line.includes('"Stopped"')));
     }
     const key = await Deno.readTextFile(`${dataDir}/master.key`);
     await using again = await startServe({ args: RELAY_ARGS, env });
-    assertEquals((await fetch(`${again.url}/health`).then((r) => r.json())).database, "ok");
-    assertEquals(await Deno.readTextFile(`${dataDir}/master.key`), key);
-    assertEquals(await again.stop("SIGINT"), 0);
+    assert.equal((await fetch(`${again.url}/health`).then((r) => r.json())).database, "ok");
+    assert.deepEqual(await Deno.readTextFile(`${dataDir}/master.key`), key);
+    assert.equal(await again.stop("SIGINT"), 0);
   } finally {
     await Deno.remove(dataDir, { recursive: true });
   }
@@ -44,13 +45,13 @@ Deno.test("serve reports every bad flag on its own line and exits 2", async () =
     "0",
     "--bogus",
   ]);
-  assertEquals(result.code, 2);
+  assert.equal(result.code, 2);
   const lines = result.stderr.trim().split("\n");
-  assertEquals(lines.length, 4, result.stderr);
-  assertStringIncludes(result.stderr, '--relay: cannot use relay URL "htp://x"');
-  assertStringIncludes(result.stderr, '--port: cannot use "99999"');
-  assertStringIncludes(result.stderr, '--workers: cannot use "0"');
-  assertStringIncludes(result.stderr, 'Unknown flag "--bogus"');
+  assert.equal(lines.length, 4, result.stderr);
+  assert.match(result.stderr, /--relay: cannot use relay URL "htp:\/\/x"/);
+  assert.match(result.stderr, /--port: cannot use "99999"/);
+  assert.match(result.stderr, /--workers: cannot use "0"/);
+  assert.match(result.stderr, /Unknown flag "--bogus"/);
 });
 
 Deno.test("serve refuses a master key that is readable by others or has the wrong length", async () => {
@@ -60,14 +61,14 @@ Deno.test("serve refuses a master key that is readable by others or has the wron
     await Deno.writeTextFile(file, `${btoa("x".repeat(32))}\n`, { mode: 0o600 });
     await Deno.chmod(file, 0o644);
     const loose = await runKeycast(["serve", ...RELAY_ARGS, "--data-dir", dataDir]);
-    assertEquals(loose.code, 2);
-    assertStringIncludes(loose.stderr, "chmod 600");
+    assert.equal(loose.code, 2);
+    assert.match(loose.stderr, /chmod 600/);
 
     const short = await runKeycast(["serve", ...RELAY_ARGS, "--data-dir", dataDir], {
       env: { KEYCAST_MASTER_KEY: btoa("too short") },
     });
-    assertEquals(short.code, 2);
-    assertStringIncludes(short.stderr, "KEYCAST_MASTER_KEY");
+    assert.equal(short.code, 2);
+    assert.match(short.stderr, /KEYCAST_MASTER_KEY/);
   } finally {
     await Deno.remove(dataDir, { recursive: true });
   }
@@ -75,13 +76,15 @@ Deno.test("serve refuses a master key that is readable by others or has the wron
 
 Deno.test("version prints keycast, Deno and target; help lists commands", async () => {
   const version = await runKeycast(["version"]);
-  assertEquals(version.code, 0);
-  assertStringIncludes(version.stdout, "keycast ");
-  assertStringIncludes(version.stdout, `deno ${Deno.version.deno}`);
+  assert.equal(version.code, 0);
+  assert.match(version.stdout, /keycast /);
+  assert.ok(version.stdout.includes(`deno ${Deno.version.deno}`), version.stdout);
   const help = await runKeycast(["help"]);
-  assertEquals(help.code, 0);
-  for (const command of ["serve", "migrate", "version"]) assertStringIncludes(help.stdout, command);
+  assert.equal(help.code, 0);
+  for (const command of ["serve", "migrate", "version"]) {
+    assert.ok(help.stdout.includes(command), `help does not list ${command}`);
+  }
   const serveHelp = await runKeycast(["serve", "--help"]);
-  assertStringIncludes(serveHelp.stdout, "--relay URL");
-  assertStringIncludes(serveHelp.stdout, "KEYCAST_RELAYS");
+  assert.match(serveHelp.stdout, /--relay URL/);
+  assert.match(serveHelp.stdout, /KEYCAST_RELAYS/);
 });

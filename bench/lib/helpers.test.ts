@@ -19,7 +19,7 @@ Deno.test("fixed() prints n/a for undefined and non-finite values", () => {
 });
 
 Deno.test("parseBenchArgs() reads both flag forms and rejects unknown flags and bad numbers", () => {
-  const defaults = { clients: 16, database: "pglite" };
+  const defaults = { clients: 16, database: "sqlite" };
   assert.deepEqual(parseBenchArgs(["--clients", "4", "--database=postgres"], defaults), {
     clients: 4,
     database: "postgres",

@@ -1,54 +1,88 @@
 /**
- * The storage seam: one small interface over PostgreSQL (postgres.js) and the embedded PGlite.
- * SQL is written once, with `$1` placeholders and explicit casts, and runs on both.
+ * The storage seam: one typed query layer (kysely) over PostgreSQL (postgres.js) and the embedded
+ * SQLite (`node:sqlite`, in a worker). Repositories write their queries once with kysely; the few
+ * places where the engines differ (JSON columns, row locks) ask {@link Db.kind} or use
+ * {@link Db.json}. Driver errors reach callers as the typed errors below.
  */
+import { type Kysely, type RawBuilder, sql } from "kysely";
+import type { Database } from "./schema.ts";
 
-/** A result row as the driver returns it. */
-export type Row = Record<string, unknown>;
+/** Which engine is behind a {@link Db}. */
+export type DbKind = "sqlite" | "postgres";
 
-/** Anything that runs parameterized SQL: the database itself or an open transaction. */
-export interface Queryable {
-  /** Runs one statement with `$n` parameters and returns its rows. */
-  query<T extends Row = Row>(sql: string, params?: readonly unknown[]): Promise<T[]>;
-}
+/** A query executor: the database itself or an open transaction. */
+export type Executor = Kysely<Database>;
 
 /** An open database. Closing it is idempotent. */
-export interface Db extends Queryable, AsyncDisposable {
-  /** Which adapter is behind the interface. */
-  readonly kind: "pglite" | "postgres";
-  /** Runs `fn` in one transaction: committed when it resolves, rolled back when it throws. */
-  transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>;
+export interface Db extends AsyncDisposable {
+  /** Which engine is behind the interface. */
+  readonly kind: DbKind;
+  /** The typed query builder. */
+  readonly kysely: Kysely<Database>;
+  /**
+   * Runs `fn` in one transaction: committed when it resolves, rolled back when it throws. On
+   * SQLite the transaction takes the write lock at its start (`BEGIN IMMEDIATE`), so a read in it
+   * that decides a write cannot race another writer; on PostgreSQL such reads lock their rows.
+   */
+  transaction<T>(fn: (tx: Executor) => Promise<T>): Promise<T>;
+  /** The text of a JSON document, as the engine's JSON column takes it. */
+  json(value: unknown): RawBuilder<string>;
   /** True when the database answers `select 1` within `timeoutMs` (default 2000). */
   ping(timeoutMs?: number): Promise<boolean>;
   /** Closes connections; later calls fail. */
   close(): Promise<void>;
 }
 
+/** `json()` for PostgreSQL: text cast to `jsonb` (a bare parameter would be taken as a string). */
+export function postgresJson(value: unknown): RawBuilder<string> {
+  return sql<string>`cast(cast(${JSON.stringify(value)} as text) as jsonb)`;
+}
+
+/** `json()` for SQLite: JSON columns are text. */
+export function sqliteJson(value: unknown): RawBuilder<string> {
+  return sql<string>`${JSON.stringify(value)}`;
+}
+
 /** Raised for a unique-constraint violation, so callers can answer 409. */
 export class UniqueViolationError extends Error {
   override name = "UniqueViolationError";
-  constructor(readonly constraint: string | undefined, options?: ErrorOptions) {
+  /** The constraint, named `<table>_<column>_key` on both engines. */
+  readonly constraint: string | undefined;
+
+  constructor(constraint: string | undefined, options?: ErrorOptions) {
     super(`A row with the same ${constraint ?? "key"} already exists`, options);
+    this.constraint = constraint;
   }
 }
 
 /** Raised for a foreign-key violation (a referenced row is missing or still referenced). */
 export class ForeignKeyViolationError extends Error {
   override name = "ForeignKeyViolationError";
-  constructor(readonly constraint: string | undefined, options?: ErrorOptions) {
+  /** The constraint, when the engine names it. */
+  readonly constraint: string | undefined;
+
+  constructor(constraint: string | undefined, options?: ErrorOptions) {
     super(`The row is referenced by, or references, a missing row (${constraint ?? "?"})`, options);
+    this.constraint = constraint;
   }
 }
 
-/** Raised when the database cannot be reached (refused, timed out, connection lost). */
+/**
+ * Raised when the database cannot be used right now: unreachable, shut down, or (SQLite) its
+ * disk is full, its file read-only or unreadable. `reason` says which, for logs and `/health`.
+ */
 export class DatabaseUnavailableError extends Error {
   override name = "DatabaseUnavailableError";
-  constructor(options?: ErrorOptions) {
-    super("The database is unavailable", options);
+  /** Why, in a few words ("disk full", "connection refused"). */
+  readonly reason: string;
+
+  constructor(reason = "unreachable", options?: ErrorOptions) {
+    super(`The database is unavailable: ${reason}`, options);
+    this.reason = reason;
   }
 }
 
-/** Driver and socket codes that mean "no usable connection" rather than a bad statement. */
+/** PostgreSQL driver and socket codes that mean "no usable connection", not a bad statement. */
 const UNAVAILABLE_CODES = new Set([
   "ECONNREFUSED",
   "ECONNRESET",
@@ -62,22 +96,19 @@ const UNAVAILABLE_CODES = new Set([
   "57P03", // cannot_connect_now
 ]);
 
-/** Maps driver errors carrying a SQLSTATE to the typed errors above; others pass through. */
-export function translateError(error: unknown): unknown {
+/** Maps a postgres.js error to the typed errors above; others pass through. */
+export function translatePostgresError(error: unknown): unknown {
   if (typeof error !== "object" || error === null) return error;
-  const { code, constraint, constraint_name } = error as {
+  const { code, constraint_name: constraint } = error as {
     code?: string;
-    constraint?: string;
     constraint_name?: string;
   };
   if (code && (UNAVAILABLE_CODES.has(code) || code.startsWith("08"))) {
-    return new DatabaseUnavailableError({ cause: error });
+    return new DatabaseUnavailableError(code.toLowerCase(), { cause: error });
   }
-  if (code === "23505") {
-    return new UniqueViolationError(constraint_name ?? constraint, { cause: error });
-  }
+  if (code === "23505") return new UniqueViolationError(constraint, { cause: error });
   if (code === "23503" || code === "23001") {
-    return new ForeignKeyViolationError(constraint_name ?? constraint, { cause: error });
+    return new ForeignKeyViolationError(constraint, { cause: error });
   }
   return error;
 }

@@ -1,11 +1,14 @@
 /**
- * Schema migrations: `migrations/NNNN_name.sql`, applied in order, each in its own transaction,
- * recorded in `schema_migrations`. A transaction-scoped advisory lock serializes instances that
+ * Schema migrations: `migrations/<engine>/NNNN_name.sql`, one file per engine per migration
+ * (the two engines' SQL differs in types and checks; `migrate.test.ts` checks that both end with
+ * the same schema). Applied in order, each in its own transaction, recorded in
+ * `schema_migrations`. On PostgreSQL a transaction-scoped advisory lock serializes instances that
  * start together; a migration already recorded by another instance is skipped, so restarts are
  * idempotent. The files are read through `import.meta.url`, which `deno compile --include
  * migrations` embeds in the binary.
  */
-import type { Db } from "./db.ts";
+import { sql } from "kysely";
+import type { Db, DbKind, Executor } from "./db.ts";
 
 /** One migration file. */
 export interface Migration {
@@ -17,24 +20,41 @@ export interface Migration {
   sql: string;
 }
 
-/** Directory holding the migration files. */
+/** Directory holding the migration files of each engine. */
 export const MIGRATIONS_DIR = new URL("../../migrations/", import.meta.url);
 
-/** Advisory lock key shared by every keycast instance migrating the same database. */
+/** Advisory lock key shared by every keycast instance migrating the same PostgreSQL database. */
 const MIGRATION_LOCK_KEY = 7_341_029_118;
 const FILE_PATTERN = /^(\d{4})_[a-z0-9_]+\.sql$/;
 
-/** Reads every migration file in version order; rejects duplicate versions and stray names. */
-export async function readMigrations(dir: URL = MIGRATIONS_DIR): Promise<Migration[]> {
+const CREATE_TABLE: Record<DbKind, string> = {
+  postgres: `create table if not exists schema_migrations (
+    version integer primary key,
+    name text not null,
+    applied_at timestamptz not null default now()
+  )`,
+  sqlite: `create table if not exists schema_migrations (
+    version integer primary key not null,
+    name text not null,
+    applied_at integer not null
+  ) strict`,
+};
+
+/** Reads every migration file of `kind` in version order; rejects duplicates and stray names. */
+export async function readMigrations(
+  kind: DbKind,
+  dir: URL = MIGRATIONS_DIR,
+): Promise<Migration[]> {
+  const engineDir = new URL(`${kind}/`, dir);
   const migrations: Migration[] = [];
-  for await (const entry of Deno.readDir(dir)) {
+  for await (const entry of Deno.readDir(engineDir)) {
     if (!entry.isFile || !entry.name.endsWith(".sql")) continue;
     const match = FILE_PATTERN.exec(entry.name);
     if (!match) {
       throw new Error(`Cannot use migration "${entry.name}": name it NNNN_snake_case.sql`);
     }
-    const sql = await Deno.readTextFile(new URL(entry.name, dir));
-    migrations.push({ version: Number(match[1]), name: entry.name, sql });
+    const text = await Deno.readTextFile(new URL(entry.name, engineDir));
+    migrations.push({ version: Number(match[1]), name: entry.name, sql: text });
   }
   migrations.sort((a, b) => a.version - b.version);
   for (let i = 1; i < migrations.length; i++) {
@@ -47,30 +67,22 @@ export async function readMigrations(dir: URL = MIGRATIONS_DIR): Promise<Migrati
 
 /** Applies pending migrations and returns the names of those this call applied. */
 export async function migrate(db: Db, migrations?: Migration[]): Promise<string[]> {
-  const all = migrations ?? await readMigrations();
+  const all = migrations ?? await readMigrations(db.kind);
   await db.transaction(async (tx) => {
-    await tx.query(`select pg_advisory_xact_lock(${MIGRATION_LOCK_KEY})`);
-    await tx.query(
-      `create table if not exists schema_migrations (
-        version integer primary key,
-        name text not null,
-        applied_at timestamptz not null default now()
-      )`,
-    );
+    await lock(db, tx);
+    await sql.raw(CREATE_TABLE[db.kind]).execute(tx);
   });
   const applied: string[] = [];
   for (const migration of all) {
     const ran = await db.transaction(async (tx) => {
-      await tx.query(`select pg_advisory_xact_lock(${MIGRATION_LOCK_KEY})`);
-      const done = await tx.query("select 1 from schema_migrations where version = $1", [
-        migration.version,
-      ]);
-      if (done.length > 0) return false;
-      for (const statement of splitStatements(migration.sql)) await tx.query(statement);
-      await tx.query("insert into schema_migrations (version, name) values ($1, $2)", [
-        migration.version,
-        migration.name,
-      ]);
+      await lock(db, tx);
+      const done = await tx.selectFrom("schema_migrations").select("version")
+        .where("version", "=", migration.version).executeTakeFirst();
+      if (done) return false;
+      for (const statement of splitStatements(migration.sql)) await sql.raw(statement).execute(tx);
+      await tx.insertInto("schema_migrations")
+        .values({ version: migration.version, name: migration.name, applied_at: new Date() })
+        .execute();
       return true;
     });
     if (ran) applied.push(migration.name);
@@ -78,13 +90,20 @@ export async function migrate(db: Db, migrations?: Migration[]): Promise<string[
   return applied;
 }
 
+/** Serializes migrating instances (PostgreSQL); SQLite's `BEGIN IMMEDIATE` already does. */
+async function lock(db: Db, tx: Executor): Promise<void> {
+  if (db.kind === "postgres") {
+    await sql`select pg_advisory_xact_lock(${sql.lit(MIGRATION_LOCK_KEY)})`.execute(tx);
+  }
+}
+
 /**
- * Splits a migration into statements on `;` at line ends, since parameterized query protocols run
- * one statement at a time. Migrations therefore keep one statement per `;`-terminated block and
- * avoid `;` at a line end inside function bodies.
+ * Splits a migration into statements on `;` at line ends, since the drivers run one statement at
+ * a time. Migrations therefore keep one statement per `;`-terminated block and avoid `;` at a
+ * line end inside a statement.
  */
-export function splitStatements(sql: string): string[] {
-  const withoutComments = sql.split("\n").filter((line) => !line.trim().startsWith("--")).join(
+export function splitStatements(text: string): string[] {
+  const withoutComments = text.split("\n").filter((line) => !line.trim().startsWith("--")).join(
     "\n",
   );
   return withoutComments.split(/;\s*(?:\n|$)/).map((s) => s.trim()).filter((s) => s.length > 0);

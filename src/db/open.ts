@@ -1,14 +1,17 @@
-/** Chooses the adapter: PostgreSQL when a URL is configured, else PGlite under the data dir. */
+/** Chooses the engine: PostgreSQL when a URL is configured, else SQLite in the data dir. */
 import type { Db } from "./db.ts";
 import { migrate } from "./migrate.ts";
-import { openPglite } from "./pglite.ts";
 import { openPostgres } from "./postgres.ts";
+import { openSqlite } from "./sqlite.ts";
+
+/** The embedded database's file name inside the data dir. */
+export const SQLITE_FILE = "keycast.db";
 
 /** Where the database is. */
 export interface DatabaseTarget {
   /** PostgreSQL URL; undefined selects the embedded database. */
   databaseUrl?: string;
-  /** Data directory; the embedded database lives in `<dataDir>/pgdata`. */
+  /** Data directory; the embedded database is `<dataDir>/keycast.db`. */
   dataDir: string;
 }
 
@@ -16,9 +19,13 @@ export interface DatabaseTarget {
 export async function openDatabase(
   target: DatabaseTarget,
 ): Promise<{ db: Db; applied: string[] }> {
-  const db = target.databaseUrl
-    ? openPostgres(target.databaseUrl)
-    : await openPglite({ dataDir: `${target.dataDir}/pgdata` });
+  let db: Db;
+  if (target.databaseUrl) {
+    db = openPostgres(target.databaseUrl);
+  } else {
+    await Deno.mkdir(target.dataDir, { recursive: true, mode: 0o700 });
+    db = await openSqlite({ path: `${target.dataDir}/${SQLITE_FILE}` });
+  }
   try {
     const applied = await migrate(db);
     return { db, applied };

@@ -1,6 +1,16 @@
-/** PostgreSQL through postgres.js: a small pool with timeouts; TLS follows the URL (`sslmode`). */
+/** PostgreSQL through postgres.js and kysely: a small pool with timeouts; TLS follows the URL. */
+import { Kysely } from "kysely";
+import { PostgresJSDialect } from "kysely-postgres-js";
 import postgres from "postgres";
-import { answersWithin, type Db, type Queryable, type Row, translateError } from "./db.ts";
+import {
+  answersWithin,
+  type Db,
+  type Executor,
+  postgresJson,
+  translatePostgresError,
+} from "./db.ts";
+import type { Database } from "./schema.ts";
+import { translatingDialect } from "./translate.ts";
 
 /** Connection settings beyond the URL. */
 export interface PostgresOptions {
@@ -13,64 +23,36 @@ export interface PostgresOptions {
 }
 
 /** Opens a pool for `url`; the first query connects. */
-export function openPostgres(url: string, options: PostgresOptions = {}): PostgresDb {
-  const sql = postgres(url, {
+export function openPostgres(url: string, options: PostgresOptions = {}): Db {
+  const client = postgres(url, {
     max: options.max ?? 10,
     connect_timeout: options.connectTimeoutSeconds ?? 10,
     idle_timeout: options.idleTimeoutSeconds ?? 30,
     onnotice: () => {},
     connection: { application_name: "keycast" },
   });
-  return new PostgresDb(sql);
-}
-
-type Sql = ReturnType<typeof postgres>;
-
-/** {@link Db} over a postgres.js pool. */
-export class PostgresDb implements Db {
-  readonly kind = "postgres";
-  readonly #sql: Sql;
-  #closed = false;
-
-  constructor(sql: Sql) {
-    this.#sql = sql;
-  }
-
-  async query<T extends Row = Row>(sql: string, params: readonly unknown[] = []): Promise<T[]> {
-    return await run<T>(this.#sql, sql, params);
-  }
-
-  async transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
-    try {
-      return await this.#sql.begin((tx) =>
-        fn({ query: (sql, params = []) => run(tx as unknown as Sql, sql, params) })
-      ) as T;
-    } catch (error) {
-      throw translateError(error);
-    }
-  }
-
-  ping(timeoutMs = 2000): Promise<boolean> {
-    if (this.#closed) return Promise.resolve(false);
-    return answersWithin(this.#sql.unsafe("select 1"), timeoutMs);
-  }
-
-  async close(): Promise<void> {
-    if (this.#closed) return;
-    this.#closed = true;
-    await this.#sql.end({ timeout: 5 });
-  }
-
-  [Symbol.asyncDispose](): Promise<void> {
-    return this.close();
-  }
-}
-
-async function run<T>(sql: Sql, text: string, params: readonly unknown[]): Promise<T[]> {
-  try {
-    const rows = await sql.unsafe(text, params as postgres.ParameterOrJSON<never>[]);
-    return rows as unknown as T[];
-  } catch (error) {
-    throw translateError(error);
-  }
+  const kysely = new Kysely<Database>({
+    dialect: translatingDialect(
+      new PostgresJSDialect({ postgres: client }),
+      translatePostgresError,
+    ),
+  });
+  let closed = false;
+  const close = async () => {
+    if (closed) return;
+    closed = true;
+    // Give running queries 5 s, then end the connections; kysely's own teardown follows.
+    await client.end({ timeout: 5 });
+    await kysely.destroy();
+  };
+  return {
+    kind: "postgres",
+    kysely,
+    transaction: <T>(fn: (tx: Executor) => Promise<T>) => kysely.transaction().execute(fn),
+    json: postgresJson,
+    ping: (timeoutMs = 2_000) =>
+      closed ? Promise.resolve(false) : answersWithin(client.unsafe("select 1"), timeoutMs),
+    close,
+    [Symbol.asyncDispose]: close,
+  };
 }

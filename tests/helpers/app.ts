@@ -11,7 +11,20 @@ import type { Hono } from "hono";
 import { finalizeEvent, generateSecretKey, getPublicKey } from "nostr-tools/pure";
 import { AuthorizationChannel, type ChannelSubscription } from "../../src/channel/channel.ts";
 import type { AuthorizationCommand } from "../../src/channel/command.ts";
-import type { Db, Queryable } from "../../src/db/db.ts";
+import {
+  DeleteQueryNode,
+  InsertQueryNode,
+  type KyselyPlugin,
+  type OperationNode,
+  type PluginTransformQueryArgs,
+  type PluginTransformResultArgs,
+  type QueryResult,
+  type RootOperationNode,
+  TableNode,
+  type UnknownRow,
+  UpdateQueryNode,
+} from "kysely";
+import type { Db } from "../../src/db/db.ts";
 import { createRepos, type Repos } from "../../src/db/repos/mod.ts";
 import { createApp } from "../../src/http/app.ts";
 import type { AppDeps, AppVariables, SignerStatus } from "../../src/http/types.ts";
@@ -100,8 +113,8 @@ export class TestApp implements AsyncDisposable {
   ) {
     this.channel = new JournaledChannel(this.journal);
     this.db = journaledDb(db, this.journal);
-    this.repos = createRepos(this.db);
     this.now = opts.now ?? Date.now;
+    this.repos = createRepos(this.db, { now: this.now });
     this.#subscription = this.channel.subscribe();
   }
 
@@ -222,26 +235,46 @@ class JournaledChannel extends AuthorizationChannel {
  * a statement on its own when it completes, those of a transaction when it commits.
  */
 function journaledDb(db: Db, journal: string[]): Db {
-  const wrap = (q: Queryable, entries: string[]): Queryable => ({
-    async query(sql, params) {
-      const rows = await q.query(sql, params);
-      const m = /^\s*(insert\s+into|update|delete\s+from)\s+(\w+)/i.exec(sql);
-      if (m) entries.push(`db:${m[1]!.toLowerCase().replace(/\s+/, " ")} ${m[2]}`);
-      return rows as never;
-    },
-  });
-  const top = wrap(db, journal);
   return {
-    kind: db.kind,
-    query: top.query,
+    ...db,
+    kysely: db.kysely.withPlugin(new WriteRecorder(journal)),
     async transaction(fn) {
       const entries: string[] = [];
-      const result = await db.transaction((tx) => fn(wrap(tx, entries)));
+      const result = await db.transaction((tx) => fn(tx.withPlugin(new WriteRecorder(entries))));
       journal.push(...entries);
       return result;
     },
-    ping: (timeoutMs) => db.ping(timeoutMs),
-    close: () => db.close(),
-    [Symbol.asyncDispose]: () => db.close(),
   };
+}
+
+/** A kysely plugin that records each write statement once it has run. */
+class WriteRecorder implements KyselyPlugin {
+  readonly #labels = new Map<unknown, string>();
+
+  constructor(private readonly entries: string[]) {}
+
+  transformQuery(args: PluginTransformQueryArgs): RootOperationNode {
+    const { node } = args;
+    const label = InsertQueryNode.is(node)
+      ? `insert into ${tableOf(node.into)}`
+      : UpdateQueryNode.is(node)
+      ? `update ${tableOf(node.table)}`
+      : DeleteQueryNode.is(node)
+      ? `delete from ${tableOf(node.from.froms[0])}`
+      : undefined;
+    if (label) this.#labels.set(args.queryId, label);
+    return node;
+  }
+
+  transformResult(args: PluginTransformResultArgs): Promise<QueryResult<UnknownRow>> {
+    const label = this.#labels.get(args.queryId);
+    this.#labels.delete(args.queryId);
+    if (label) this.entries.push(`db:${label}`);
+    return Promise.resolve(args.result);
+  }
+}
+
+function tableOf(node: OperationNode | undefined): string {
+  if (node && TableNode.is(node)) return node.table.identifier.name;
+  return "?";
 }

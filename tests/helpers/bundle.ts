@@ -5,8 +5,7 @@
  *
  *   <root>/dist/bundle/main.js            main.ts and everything it imports, in one file
  *   <root>/dist/bundle/signer.worker.ts   each `new Worker(new URL("./x", import.meta.url))`
- *                                         target, bundled on its own under the literal's name
- *   <root>/dist/bundle/pglite.wasm, …     PGlite's WebAssembly and file-system image
+ *   <root>/dist/bundle/sqlite.worker.ts   target, bundled on its own under the literal's name
  *   <root>/migrations/                    what `new URL("../../migrations/", …)` names
  *
  * The names come from the source (see compile_task.ts), and the finished layout is checked: a URL
@@ -14,8 +13,6 @@
  */
 import { type AssetReference, findAssetReferences, REPO_ROOT } from "./compile_task.ts";
 
-/** PGlite's runtime files, read through `new URL("./<name>", import.meta.url)` in its chunks. */
-const PGLITE_ASSETS = ["pglite.wasm", "initdb.wasm", "pglite.data"];
 const BUNDLE_DIR = "dist/bundle";
 const LITERAL_URL = /new\s+URL\(\s*"([^"\n]+)"\s*,\s*import\.meta\.url\s*\)/g;
 
@@ -40,10 +37,6 @@ export async function buildBundle(timeoutMs = 120_000): Promise<Bundle> {
     await denoBundle("main.ts", mainUrl, timeoutMs);
     for (const reference of await findAssetReferences()) {
       await place(reference, mainUrl, root, timeoutMs);
-    }
-    const pgliteDir = new URL(".", import.meta.resolve("@electric-sql/pglite"));
-    for (const name of PGLITE_ASSETS) {
-      await Deno.copyFile(new URL(name, pgliteDir), new URL(name, mainUrl));
     }
     await checkLayout(mainUrl);
     const dataDir = `${root}/data`;

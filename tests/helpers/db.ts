@@ -1,62 +1,54 @@
 /**
- * Databases for tests. PGlite: one migrated template per test run (cached on disk, keyed by the
- * migration files), loaded into a fresh in-memory instance per test (~0.4 s instead of ~3 s).
- * PostgreSQL: a throwaway database per test on `KEYCAST_TEST_DATABASE_URL` (default the local
- * server), dropped afterwards. When no server answers, PostgreSQL tests are skipped with a printed
- * reason — except under `CI=true`, where they must run.
+ * Databases for tests. SQLite: one migrated template file per test process (in a temp dir
+ * removed when the process ends), copied into a fresh temp dir per test. PostgreSQL: a throwaway
+ * database per test on `KEYCAST_TEST_DATABASE_URL` (default the local server), dropped
+ * afterwards. When no server answers, PostgreSQL tests are skipped with a printed reason —
+ * except under `CI=true`, where they must run.
  */
 import postgres from "postgres";
-import { encodeHex } from "../../src/util/hex.ts";
 import type { Db } from "../../src/db/db.ts";
-import { migrate, readMigrations } from "../../src/db/migrate.ts";
-import { openPglite } from "../../src/db/pglite.ts";
+import { migrate } from "../../src/db/migrate.ts";
+import { SQLITE_FILE } from "../../src/db/open.ts";
 import { openPostgres } from "../../src/db/postgres.ts";
+import { openSqlite } from "../../src/db/sqlite.ts";
 
-/** A database for one test; disposing it closes (and for PostgreSQL drops) it. */
-export type TestDb = Db & AsyncDisposable;
+/** A database for one test; disposing it closes (and removes or drops) it. */
+export type TestDb = Db;
 
 /** Server used for PostgreSQL tests. */
 export const TEST_POSTGRES_URL = Deno.env.get("KEYCAST_TEST_DATABASE_URL") ??
   "postgres://postgres@127.0.0.1:5432/postgres";
 
-let template: Promise<Blob> | undefined;
+let template: Promise<string> | undefined;
 
-/** A fresh, migrated embedded database in memory. */
-export async function pgliteTestDb(): Promise<TestDb> {
-  template ??= loadTemplate();
-  return await openPglite({ loadDataDir: await template });
+/** A migrated SQLite database file, made once per test process; returns its path. */
+function sqliteTemplate(): Promise<string> {
+  template ??= (async () => {
+    const dir = await Deno.makeTempDir({ prefix: "keycast-test-template-" });
+    globalThis.addEventListener("unload", () => Deno.removeSync(dir, { recursive: true }));
+    const path = `${dir}/${SQLITE_FILE}`;
+    const db = await openSqlite({ path });
+    try {
+      await migrate(db);
+    } finally {
+      await db.close(); // closing checkpoints the WAL into the file
+    }
+    return path;
+  })();
+  return template;
 }
 
-async function loadTemplate(): Promise<Blob> {
-  const migrations = await readMigrations();
-  const digest = await crypto.subtle.digest(
-    "SHA-256",
-    new TextEncoder().encode(JSON.stringify(migrations)),
-  );
-  const path = `${tempDir()}/keycast-pglite-template-${
-    encodeHex(new Uint8Array(digest)).slice(0, 16)
-  }.tar`;
-  try {
-    return new Blob([await Deno.readFile(path)]);
-  } catch (error) {
-    if (!(error instanceof Deno.errors.NotFound)) throw error;
-  }
-  const db = await openPglite();
-  try {
-    await migrate(db, migrations);
-    const blob = await db.dump();
-    // Write then rename, so a parallel test file never reads half a template.
-    const partial = `${path}.${crypto.randomUUID()}`;
-    await Deno.writeFile(partial, new Uint8Array(await blob.arrayBuffer()));
-    await Deno.rename(partial, path);
-    return blob;
-  } finally {
+/** A fresh, migrated SQLite database in its own temp dir (removed when disposed). */
+export async function sqliteTestDb(): Promise<TestDb> {
+  const dir = await Deno.makeTempDir({ prefix: "keycast-test-" });
+  const path = `${dir}/${SQLITE_FILE}`;
+  await Deno.copyFile(await sqliteTemplate(), path);
+  const db = await openSqlite({ path });
+  const close = async () => {
     await db.close();
-  }
-}
-
-function tempDir(): string {
-  return Deno.env.get("TMPDIR") ?? "/tmp";
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+  };
+  return { ...db, close, [Symbol.asyncDispose]: close };
 }
 
 let serverCheck: Promise<string | undefined> | undefined;
@@ -114,21 +106,18 @@ export async function postgresTestDb(): Promise<TestDb> {
     await database[Symbol.asyncDispose]();
     throw error;
   }
-  const close = db.close.bind(db);
-  return Object.assign(db, {
-    close: async () => {
-      await close();
-      await database[Symbol.asyncDispose]();
-    },
-    [Symbol.asyncDispose]: () => db.close(),
-  });
+  const close = async () => {
+    await db.close();
+    await database[Symbol.asyncDispose]();
+  };
+  return { ...db, close, [Symbol.asyncDispose]: close };
 }
 
-/** The adapters tests run against. */
-export const DATABASE_KINDS = ["pglite", "postgres"] as const;
+/** The engines tests run against. */
+export const DATABASE_KINDS = ["sqlite", "postgres"] as const;
 
 /**
- * Registers `fn` once per adapter as `"<name> [pglite]"` and `"<name> [postgres]"`. The PostgreSQL
+ * Registers `fn` once per engine as `"<name> [sqlite]"` and `"<name> [postgres]"`. The PostgreSQL
  * variant is ignored with a printed reason when no server answers, unless `CI=true`.
  */
 export function testEachDatabase(
@@ -136,13 +125,13 @@ export function testEachDatabase(
   fn: (db: Db, t: Deno.TestContext) => Promise<void>,
 ): void {
   testEachDatabaseKind(name, async (kind, t) => {
-    await using db = kind === "pglite" ? await pgliteTestDb() : await postgresTestDb();
+    await using db = kind === "sqlite" ? await sqliteTestDb() : await postgresTestDb();
     await fn(db, t);
   });
 }
 
 /**
- * Registers `fn` once per adapter kind, for tests that set the database up themselves (e.g. a
+ * Registers `fn` once per engine, for tests that set the database up themselves (e.g. a
  * child `serve` process). Same skip rule as {@link testEachDatabase}.
  */
 export function testEachDatabaseKind(

@@ -49,8 +49,8 @@ export interface KeycastOptions {
   env?: Record<string, string>;
   /** Extra serve args. */
   args?: string[];
-  /** Database behind serve. Default the embedded PGlite in the data dir. */
-  database?: "pglite" | "postgres";
+  /** Database behind serve. Default the embedded SQLite in the data dir. */
+  database?: "sqlite" | "postgres";
 }
 
 /** A running deployment; dispose stops everything and removes the data dir. */

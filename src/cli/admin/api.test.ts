@@ -6,13 +6,13 @@ import assert from "node:assert/strict";
 import { npubEncode, nsecEncode } from "nostr-tools/nip19";
 import { generateSecretKey, getPublicKey } from "nostr-tools/pure";
 import { TestApp } from "../../../tests/helpers/app.ts";
-import { pgliteTestDb } from "../../../tests/helpers/db.ts";
+import { sqliteTestDb } from "../../../tests/helpers/db.ts";
 import { EXIT } from "../io.ts";
 import { ADMIN_COMMANDS } from "./mod.ts";
 import { testContext } from "./testing.ts";
 
 Deno.test("the subcommands manage keys, policies and authorizations through the real API", async (t) => {
-  await using db = await pgliteTestDb();
+  await using db = await sqliteTestDb();
   await using app = await TestApp.create(db, { noListener: true });
   const fetchApp =
     ((input: RequestInfo | URL, init?: RequestInit) =>

@@ -1,5 +1,7 @@
 /** The `audit_log` table: one row per NIP-46 decision. Nothing secret is ever written here. */
-import type { Queryable } from "../db.ts";
+import type { Selectable } from "kysely";
+import type { Db } from "../db.ts";
+import { type AuditLogTable, toDate } from "../schema.ts";
 
 /** One decision to record. */
 export interface AuditEntry {
@@ -30,70 +32,61 @@ export interface AuditQuery {
   limit?: number;
 }
 
+/** Most rows one insert statement carries (SQLite binds at most 32,766 values). */
+const INSERT_CHUNK = 500;
+
 /** Writes and reads the audit log. */
 export class AuditRepo {
-  constructor(private readonly db: Queryable) {}
+  constructor(private readonly db: Db) {}
 
-  /** Appends a batch of decisions in one statement. */
+  /** Appends a batch of decisions, in one transaction. */
   async insertMany(entries: readonly AuditEntry[]): Promise<void> {
     if (entries.length === 0) return;
-    await this.db.query(
-      `insert into audit_log (at, authorization_id, client_pubkey, method, event_kind, event_id,
-         decision, reason, latency_ms)
-       select at, authorization_id, client_pubkey, method, event_kind, event_id, decision, reason,
-              latency_ms
-         from json_to_recordset($1::text::json) as r(at timestamptz, authorization_id uuid,
-              client_pubkey text, method text, event_kind int, event_id text, decision text,
-              reason text, latency_ms real)`,
-      [JSON.stringify(entries.map((e) => ({
-        at: e.at.toISOString(),
-        authorization_id: e.authorizationId,
-        client_pubkey: e.clientPubkey,
-        method: e.method,
-        event_kind: e.eventKind,
-        event_id: e.eventId,
-        decision: e.decision,
-        reason: e.reason,
-        latency_ms: e.latencyMs,
-      })))],
-    );
+    await this.db.transaction(async (tx) => {
+      for (let start = 0; start < entries.length; start += INSERT_CHUNK) {
+        const chunk = entries.slice(start, start + INSERT_CHUNK);
+        await tx.insertInto("audit_log").values(chunk.map((entry) => ({
+          at: entry.at,
+          authorization_id: entry.authorizationId,
+          client_pubkey: entry.clientPubkey,
+          method: entry.method,
+          event_kind: entry.eventKind,
+          event_id: entry.eventId,
+          decision: entry.decision,
+          reason: entry.reason,
+          latency_ms: entry.latencyMs,
+        }))).execute();
+      }
+    });
   }
 
   /** Decisions matching `filter`, oldest first. */
   async query(filter: AuditQuery = {}): Promise<AuditRecord[]> {
-    const conditions: string[] = [];
-    const params: unknown[] = [];
-    if (filter.authorizationId) {
-      params.push(filter.authorizationId);
-      conditions.push(`authorization_id = $${params.length}::uuid`);
+    const { authorizationId, since, afterId } = filter;
+    let query = this.db.kysely.selectFrom("audit_log").selectAll();
+    if (authorizationId !== undefined) {
+      query = query.where("authorization_id", "=", authorizationId);
     }
-    if (filter.since) {
-      params.push(filter.since.toISOString());
-      conditions.push(`at >= $${params.length}::timestamptz`);
-    }
-    if (filter.afterId) {
-      params.push(filter.afterId);
-      conditions.push(`id > $${params.length}::bigint`);
-    }
-    params.push(Math.min(Math.max(filter.limit ?? 100, 1), 1000));
-    const where = conditions.length ? `where ${conditions.join(" and ")}` : "";
-    const rows = await this.db.query(
-      `select id::text, at, authorization_id::text, client_pubkey, method, event_kind, event_id,
-              decision, reason, latency_ms
-         from audit_log ${where} order by audit_log.id limit $${params.length}::int`,
-      params,
-    );
-    return rows.map((row: Record<string, unknown>) => ({
-      id: row.id as string,
-      at: row.at as Date,
-      authorizationId: (row.authorization_id as string | null) ?? null,
-      clientPubkey: (row.client_pubkey as string | null) ?? null,
-      method: row.method as string,
-      eventKind: (row.event_kind as number | null) ?? null,
-      eventId: (row.event_id as string | null) ?? null,
-      decision: row.decision as "allow" | "deny",
-      reason: (row.reason as string | null) ?? null,
-      latencyMs: row.latency_ms === null ? null : Number(row.latency_ms),
-    }));
+    if (since !== undefined) query = query.where("at", ">=", since);
+    if (afterId !== undefined) query = query.where("id", ">", afterId);
+    const rows = await query.orderBy("id")
+      .limit(Math.min(Math.max(filter.limit ?? 100, 1), 1000))
+      .execute();
+    return rows.map(toRecord);
   }
+}
+
+function toRecord(row: Selectable<AuditLogTable>): AuditRecord {
+  return {
+    id: String(row.id),
+    at: toDate(row.at),
+    authorizationId: row.authorization_id,
+    clientPubkey: row.client_pubkey,
+    method: row.method,
+    eventKind: row.event_kind,
+    eventId: row.event_id,
+    decision: row.decision,
+    reason: row.reason,
+    latencyMs: row.latency_ms === null ? null : Number(row.latency_ms),
+  };
 }

@@ -1,6 +1,15 @@
 /** The `authorizations` table: one bunker keypair and connection secret per grant of a key. */
+import type { ExpressionBuilder } from "kysely";
 import type { ActiveAuthorization, AuthorizedClient } from "../../domain/authorization.ts";
-import type { Queryable } from "../db.ts";
+import type { Db, Executor } from "../db.ts";
+import {
+  type Count,
+  type Database,
+  jsonObject,
+  jsonStrings,
+  toDate,
+  toDateOrNull,
+} from "../schema.ts";
 
 /** An authorization as the admin API shows it (no secret material). */
 export interface AuthorizationRecord {
@@ -34,142 +43,186 @@ export interface NewAuthorization {
   label: string | null;
 }
 
-const RECORD_SQL = `
-  select a.id::text, a.key_id::text, k.name as key_name, k.pubkey as user_pubkey, a.bunker_pubkey,
-         p.name as policy_name, a.relays, a.max_uses, a.expires_at, a.revoked_at, a.label,
-         a.created_at,
-         (select count(*)::int from authorization_clients c where c.authorization_id = a.id)
-           as client_count
-    from authorizations a
-    join keys k on k.id = a.key_id
-    left join policies p on p.id = a.policy_id`;
+/** Authorizations joined with their key and (maybe) policy, nothing selected yet. */
+function joined(db: Executor) {
+  return db.selectFrom("authorizations as a")
+    .innerJoin("keys as k", "k.id", "a.key_id")
+    .leftJoin("policies as p", "p.id", "a.policy_id");
+}
 
-const ACTIVE_SQL = `
-  select a.id::text, a.key_id::text, k.name as key_name, k.pubkey as user_pubkey,
-         k.secret_sealed as user_secret_sealed, a.bunker_pubkey, a.bunker_secret_sealed,
-         a.secret_hash, a.relays, p.name as policy_name, p.rules as policy, a.max_uses,
-         extract(epoch from a.expires_at)::float8 as expires_at,
-         coalesce((select json_agg(json_build_array(c.client_pubkey, c.logged_out_at is not null))
-                     from authorization_clients c where c.authorization_id = a.id), '[]'::json)
-           as clients
-    from authorizations a
-    join keys k on k.id = a.key_id
-    left join policies p on p.id = a.policy_id
-   where a.revoked_at is null and (a.expires_at is null or a.expires_at > now())`;
+type Joined = ReturnType<typeof joined>;
 
 /** Reads and writes authorizations. */
 export class AuthorizationsRepo {
-  constructor(private readonly db: Queryable) {}
+  constructor(private readonly db: Db, private readonly now: () => number = Date.now) {}
 
   /** Stores a new authorization; a duplicate bunker pubkey raises `UniqueViolationError`. */
   async create(input: NewAuthorization): Promise<void> {
-    await this.db.query(
-      `insert into authorizations (id, key_id, policy_id, bunker_pubkey, bunker_secret_sealed,
-         secret_hash, relays, max_uses, expires_at, label)
-       values ($1::uuid, $2::uuid, $3::uuid, $4, $5, $6, $7::text::jsonb, $8::int, $9::timestamptz,
-         $10)`,
-      [
-        input.id,
-        input.keyId,
-        input.policyId,
-        input.bunkerPubkey,
-        input.bunkerSecretSealed,
-        input.secretHash,
-        JSON.stringify(input.relays),
-        input.maxUses,
-        input.expiresAt?.toISOString() ?? null,
-        input.label,
-      ],
-    );
+    await this.db.kysely.insertInto("authorizations").values({
+      id: input.id,
+      key_id: input.keyId,
+      policy_id: input.policyId,
+      bunker_pubkey: input.bunkerPubkey,
+      bunker_secret_sealed: input.bunkerSecretSealed,
+      secret_hash: input.secretHash,
+      relays: this.db.json(input.relays),
+      max_uses: input.maxUses,
+      expires_at: input.expiresAt,
+      label: input.label,
+      created_at: new Date(this.now()),
+    }).execute();
   }
 
   /** The authorization with this id, revoked or not. */
   async get(id: string): Promise<AuthorizationRecord | undefined> {
-    const [row] = await this.db.query(`${RECORD_SQL} where a.id = $1::uuid`, [id]);
+    const row = await this.#records().where("a.id", "=", id).executeTakeFirst();
     return row && toRecord(row);
   }
 
   /** Every authorization, newest first; revoked ones only when asked. */
   async list(opts: { includeRevoked?: boolean } = {}): Promise<AuthorizationRecord[]> {
-    const where = opts.includeRevoked ? "" : " where a.revoked_at is null";
-    const rows = await this.db.query(`${RECORD_SQL}${where} order by a.created_at desc, a.id`);
+    const rows = await this.#records()
+      .$if(!opts.includeRevoked, (q) => q.where("a.revoked_at", "is", null))
+      .orderBy("a.created_at", "desc").orderBy("a.id").execute();
     return rows.map(toRecord);
   }
 
   /** Marks an authorization revoked; returns its bunker pubkey, or undefined if not found. */
   async revoke(id: string): Promise<{ bunkerPubkey: string; alreadyRevoked: boolean } | undefined> {
-    const [revoked] = await this.db.query<{ bunker_pubkey: string }>(
-      `update authorizations set revoked_at = now() where id = $1::uuid and revoked_at is null
-       returning bunker_pubkey`,
-      [id],
-    );
+    const revoked = await this.db.kysely.updateTable("authorizations")
+      .set({ revoked_at: new Date(this.now()) })
+      .where("id", "=", id).where("revoked_at", "is", null)
+      .returning("bunker_pubkey").executeTakeFirst();
     if (revoked) return { bunkerPubkey: revoked.bunker_pubkey, alreadyRevoked: false };
-    const [existing] = await this.db.query<{ bunker_pubkey: string }>(
-      "select bunker_pubkey from authorizations where id = $1::uuid",
-      [id],
-    );
+    const existing = await this.db.kysely.selectFrom("authorizations").select("bunker_pubkey")
+      .where("id", "=", id).executeTakeFirst();
     return existing && { bunkerPubkey: existing.bunker_pubkey, alreadyRevoked: true };
   }
 
   /** Every live (not revoked, not expired) authorization, ready for the listener. */
-  async loadActive(): Promise<ActiveAuthorization[]> {
-    const rows = await this.db.query(ACTIVE_SQL);
-    return rows.map(toActive);
+  loadActive(): Promise<ActiveAuthorization[]> {
+    return this.#loadActive((q) => q);
   }
 
   /** One live authorization by id, ready for the listener; undefined if revoked or expired. */
   async loadActiveById(id: string): Promise<ActiveAuthorization | undefined> {
-    const [row] = await this.db.query(`${ACTIVE_SQL} and a.id = $1::uuid`, [id]);
-    return row && toActive(row);
+    const [active] = await this.#loadActive((q) => q.where("a.id", "=", id));
+    return active;
   }
 
   /** Live authorizations that use the named policy (to push a policy change to the listener). */
-  async loadActiveByPolicy(policyName: string): Promise<ActiveAuthorization[]> {
-    const rows = await this.db.query(`${ACTIVE_SQL} and p.name = $1`, [policyName]);
-    return rows.map(toActive);
+  loadActiveByPolicy(policyName: string): Promise<ActiveAuthorization[]> {
+    return this.#loadActive((q) => q.where("p.name", "=", policyName));
+  }
+
+  #records() {
+    return joined(this.db.kysely).select((eb) => [
+      "a.id",
+      "a.key_id",
+      "k.name as key_name",
+      "k.pubkey as user_pubkey",
+      "a.bunker_pubkey",
+      "p.name as policy_name",
+      "a.relays",
+      "a.max_uses",
+      "a.expires_at",
+      "a.revoked_at",
+      "a.label",
+      "a.created_at",
+      clientCount(eb).as("client_count"),
+    ]);
+  }
+
+  /** Live authorizations narrowed by `where`, with their clients (a second, joined query). */
+  async #loadActive(where: (q: Joined) => Joined): Promise<ActiveAuthorization[]> {
+    const now = new Date(this.now());
+    const live = (q: Joined) =>
+      where(
+        q.where("a.revoked_at", "is", null)
+          .where((eb) => eb.or([eb("a.expires_at", "is", null), eb("a.expires_at", ">", now)])),
+      );
+    const rows = await live(joined(this.db.kysely)).select([
+      "a.id",
+      "a.key_id",
+      "k.name as key_name",
+      "k.pubkey as user_pubkey",
+      "k.secret_sealed as user_secret_sealed",
+      "a.bunker_pubkey",
+      "a.bunker_secret_sealed",
+      "a.secret_hash",
+      "a.relays",
+      "p.name as policy_name",
+      "p.rules as policy",
+      "a.max_uses",
+      "a.expires_at",
+    ]).execute();
+    if (rows.length === 0) return [];
+    const clientRows = await live(joined(this.db.kysely))
+      .innerJoin("authorization_clients as c", "c.authorization_id", "a.id")
+      .select(["c.authorization_id", "c.client_pubkey", "c.logged_out_at"])
+      .orderBy("c.connected_at").execute();
+    const clients = new Map<string, AuthorizedClient[]>();
+    for (const row of clientRows) {
+      const list = clients.get(row.authorization_id) ?? [];
+      list.push({ clientPubkey: row.client_pubkey, loggedOut: row.logged_out_at !== null });
+      clients.set(row.authorization_id, list);
+    }
+    return rows.map((row) => {
+      const expiresAt = toDateOrNull(row.expires_at);
+      return {
+        id: row.id,
+        keyId: row.key_id,
+        keyName: row.key_name,
+        userPubkey: row.user_pubkey,
+        userSecretSealed: row.user_secret_sealed,
+        bunkerPubkey: row.bunker_pubkey,
+        bunkerSecretSealed: row.bunker_secret_sealed,
+        secretHash: row.secret_hash,
+        relays: jsonStrings(row.relays),
+        policyName: row.policy_name,
+        policy: row.policy === null ? null : jsonObject(row.policy),
+        maxUses: row.max_uses,
+        expiresAt: expiresAt === null ? null : Math.floor(expiresAt.getTime() / 1000),
+        clients: clients.get(row.id) ?? [],
+      };
+    });
   }
 }
 
-// deno-lint-ignore no-explicit-any
-type AnyRow = Record<string, any>;
-
-function toRecord(row: AnyRow): AuthorizationRecord {
-  return {
-    id: row.id,
-    keyId: row.key_id,
-    keyName: row.key_name,
-    userPubkey: row.user_pubkey,
-    bunkerPubkey: row.bunker_pubkey,
-    policyName: row.policy_name ?? null,
-    relays: row.relays,
-    maxUses: row.max_uses ?? null,
-    expiresAt: row.expires_at ?? null,
-    revokedAt: row.revoked_at ?? null,
-    label: row.label ?? null,
-    createdAt: row.created_at,
-    clientCount: Number(row.client_count),
-  };
+function clientCount(eb: ExpressionBuilder<Database & { a: Database["authorizations"] }, "a">) {
+  return eb.selectFrom("authorization_clients as c")
+    .select((inner) => inner.fn.countAll<Count>().as("n"))
+    .whereRef("c.authorization_id", "=", "a.id");
 }
 
-function toActive(row: AnyRow): ActiveAuthorization {
-  const clients = (row.clients as [string, boolean][]).map(([clientPubkey, loggedOut]) => ({
-    clientPubkey,
-    loggedOut,
-  } satisfies AuthorizedClient));
+function toRecord(row: {
+  id: string;
+  key_id: string;
+  key_name: string;
+  user_pubkey: string;
+  bunker_pubkey: string;
+  policy_name: string | null;
+  relays: unknown;
+  max_uses: number | null;
+  expires_at: Date | number | null;
+  revoked_at: Date | number | null;
+  label: string | null;
+  created_at: Date | number;
+  client_count: Count | null;
+}): AuthorizationRecord {
   return {
     id: row.id,
     keyId: row.key_id,
     keyName: row.key_name,
     userPubkey: row.user_pubkey,
-    userSecretSealed: row.user_secret_sealed,
     bunkerPubkey: row.bunker_pubkey,
-    bunkerSecretSealed: row.bunker_secret_sealed,
-    secretHash: row.secret_hash,
-    relays: row.relays,
-    policyName: row.policy_name ?? null,
-    policy: row.policy ?? null,
-    maxUses: row.max_uses ?? null,
-    expiresAt: row.expires_at === null ? null : Math.floor(Number(row.expires_at)),
-    clients,
+    policyName: row.policy_name,
+    relays: jsonStrings(row.relays),
+    maxUses: row.max_uses,
+    expiresAt: toDateOrNull(row.expires_at),
+    revokedAt: toDateOrNull(row.revoked_at),
+    label: row.label,
+    createdAt: toDate(row.created_at),
+    clientCount: Number(row.client_count ?? 0),
   };
 }

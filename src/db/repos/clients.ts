@@ -1,5 +1,13 @@
 /** The `authorization_clients` table: client pubkeys that redeemed a connection secret. */
-import type { Db, Queryable } from "../db.ts";
+import type { Selectable } from "kysely";
+import type { Db, Executor } from "../db.ts";
+import {
+  type AuthorizationClientsTable,
+  type Count,
+  jsonObject,
+  toDate,
+  toDateOrNull,
+} from "../schema.ts";
 
 /** A client of an authorization. */
 export interface ClientRecord {
@@ -30,99 +38,102 @@ export interface RedeemInput {
   clientMetadata?: Record<string, unknown> | null;
 }
 
-const COLUMNS = `authorization_id::text, client_pubkey, connected_at, last_seen_at, logged_out_at,
-  requested_perms, client_metadata`;
+/** Most (authorization, client) pairs one `touch` statement updates. */
+const TOUCH_CHUNK = 200;
 
 /** Reads and writes authorization clients. */
 export class ClientsRepo {
-  constructor(private readonly db: Db) {}
+  constructor(private readonly db: Db, private readonly now: () => number = Date.now) {}
 
   /**
-   * Binds `clientPubkey` to a live authorization after the caller checked the secret. The
-   * authorization row is locked, so two clients racing for the last slot cannot both win. A client
-   * that is already bound is `known`; one that logged out stays out (it needs a new secret).
+   * Binds `clientPubkey` to a live authorization after the caller checked the secret. The read
+   * that decides (live? bound already? slots left?) and the insert run in one transaction that
+   * holds the authorization (a row lock on PostgreSQL, the write lock on SQLite), so two
+   * clients racing for the last slot cannot both win. A client that is already bound is `known`;
+   * one that logged out stays out (it needs a new secret).
    */
   redeem(input: RedeemInput): Promise<RedeemResult> {
-    return this.db.transaction((tx) => redeemIn(tx, input));
+    return this.db.transaction((tx) => this.#redeemIn(tx, input));
   }
 
   /** Marks a client logged out; true when it was bound and not already out. */
   async logout(authorizationId: string, clientPubkey: string): Promise<boolean> {
-    const rows = await this.db.query(
-      `update authorization_clients set logged_out_at = now()
-        where authorization_id = $1::uuid and client_pubkey = $2 and logged_out_at is null
-        returning client_pubkey`,
-      [authorizationId, clientPubkey],
-    );
-    return rows.length > 0;
+    const row = await this.db.kysely.updateTable("authorization_clients")
+      .set({ logged_out_at: new Date(this.now()) })
+      .where("authorization_id", "=", authorizationId)
+      .where("client_pubkey", "=", clientPubkey)
+      .where("logged_out_at", "is", null)
+      .returning("client_pubkey").executeTakeFirst();
+    return row !== undefined;
   }
 
-  /** Records that clients were active, in one statement for a batch of (authorization, client). */
+  /** Records that clients were active now, in a few statements for a batch of pairs. */
   async touch(seen: readonly { authorizationId: string; clientPubkey: string }[]): Promise<void> {
-    if (seen.length === 0) return;
-    await this.db.query(
-      `update authorization_clients c set last_seen_at = now()
-         from (select * from json_to_recordset($1::text::json)
-                 as s(authorization_id uuid, client_pubkey text)) s
-        where c.authorization_id = s.authorization_id and c.client_pubkey = s.client_pubkey`,
-      [
-        JSON.stringify(
-          seen.map((s) => ({ authorization_id: s.authorizationId, client_pubkey: s.clientPubkey })),
-        ),
-      ],
-    );
+    const at = new Date(this.now());
+    for (let start = 0; start < seen.length; start += TOUCH_CHUNK) {
+      const chunk = seen.slice(start, start + TOUCH_CHUNK);
+      await this.db.kysely.updateTable("authorization_clients")
+        .set({ last_seen_at: at })
+        .where((eb) =>
+          eb.or(chunk.map((pair) =>
+            eb.and([
+              eb("authorization_id", "=", pair.authorizationId),
+              eb("client_pubkey", "=", pair.clientPubkey),
+            ])
+          ))
+        ).execute();
+    }
   }
 
   /** Clients of one authorization, first connected first. */
   async list(authorizationId: string): Promise<ClientRecord[]> {
-    const rows = await this.db.query<Record<string, never>>(
-      `select ${COLUMNS} from authorization_clients where authorization_id = $1::uuid
-        order by connected_at, client_pubkey`,
-      [authorizationId],
-    );
-    return rows.map((row: Record<string, unknown>) => ({
-      authorizationId: row.authorization_id as string,
-      clientPubkey: row.client_pubkey as string,
-      connectedAt: row.connected_at as Date,
-      lastSeenAt: row.last_seen_at as Date,
-      loggedOutAt: (row.logged_out_at as Date | null) ?? null,
-      requestedPerms: (row.requested_perms as string | null) ?? null,
-      clientMetadata: (row.client_metadata as Record<string, unknown> | null) ?? null,
-    }));
+    const rows = await this.db.kysely.selectFrom("authorization_clients").selectAll()
+      .where("authorization_id", "=", authorizationId)
+      .orderBy("connected_at").orderBy("client_pubkey").execute();
+    return rows.map(toRecord);
+  }
+
+  async #redeemIn(tx: Executor, input: RedeemInput): Promise<RedeemResult> {
+    const now = new Date(this.now());
+    const auth = await tx.selectFrom("authorizations").select("max_uses")
+      .where("id", "=", input.authorizationId)
+      .where("revoked_at", "is", null)
+      .where((eb) => eb.or([eb("expires_at", "is", null), eb("expires_at", ">", now)]))
+      .$if(this.db.kind === "postgres", (q) => q.forUpdate())
+      .executeTakeFirst();
+    if (!auth) return { status: "missing" };
+    const existing = await tx.selectFrom("authorization_clients").select("logged_out_at")
+      .where("authorization_id", "=", input.authorizationId)
+      .where("client_pubkey", "=", input.clientPubkey).executeTakeFirst();
+    if (existing) {
+      return existing.logged_out_at !== null ? { status: "logged-out" } : { status: "known" };
+    }
+    if (auth.max_uses !== null) {
+      const { count } = await tx.selectFrom("authorization_clients")
+        .select((eb) => eb.fn.countAll<Count>().as("count"))
+        .where("authorization_id", "=", input.authorizationId).executeTakeFirstOrThrow();
+      if (Number(count) >= auth.max_uses) return { status: "exhausted", maxUses: auth.max_uses };
+    }
+    await tx.insertInto("authorization_clients").values({
+      authorization_id: input.authorizationId,
+      client_pubkey: input.clientPubkey,
+      connected_at: now,
+      last_seen_at: now,
+      requested_perms: input.requestedPerms ?? null,
+      client_metadata: input.clientMetadata ? this.db.json(input.clientMetadata) : null,
+    }).execute();
+    return { status: "redeemed" };
   }
 }
 
-async function redeemIn(tx: Queryable, input: RedeemInput): Promise<RedeemResult> {
-  const [auth] = await tx.query<{ max_uses: number | null }>(
-    `select max_uses from authorizations
-      where id = $1::uuid and revoked_at is null and (expires_at is null or expires_at > now())
-      for update`,
-    [input.authorizationId],
-  );
-  if (!auth) return { status: "missing" };
-  const [existing] = await tx.query<{ logged_out: boolean }>(
-    `select logged_out_at is not null as logged_out from authorization_clients
-      where authorization_id = $1::uuid and client_pubkey = $2`,
-    [input.authorizationId, input.clientPubkey],
-  );
-  if (existing) return existing.logged_out ? { status: "logged-out" } : { status: "known" };
-  if (auth.max_uses !== null) {
-    const [{ count } = { count: 0 }] = await tx.query<{ count: number }>(
-      "select count(*)::int as count from authorization_clients where authorization_id = $1::uuid",
-      [input.authorizationId],
-    );
-    if (count >= auth.max_uses) return { status: "exhausted", maxUses: auth.max_uses };
-  }
-  await tx.query(
-    `insert into authorization_clients
-       (authorization_id, client_pubkey, requested_perms, client_metadata)
-     values ($1::uuid, $2, $3, $4::text::jsonb)`,
-    [
-      input.authorizationId,
-      input.clientPubkey,
-      input.requestedPerms ?? null,
-      input.clientMetadata ? JSON.stringify(input.clientMetadata) : null,
-    ],
-  );
-  return { status: "redeemed" };
+function toRecord(row: Selectable<AuthorizationClientsTable>): ClientRecord {
+  return {
+    authorizationId: row.authorization_id,
+    clientPubkey: row.client_pubkey,
+    connectedAt: toDate(row.connected_at),
+    lastSeenAt: toDate(row.last_seen_at),
+    loggedOutAt: toDateOrNull(row.logged_out_at),
+    requestedPerms: row.requested_perms,
+    clientMetadata: row.client_metadata === null ? null : jsonObject(row.client_metadata),
+  };
 }

@@ -1,5 +1,7 @@
 /** The `keys` table: users' Nostr keys, secret sealed by the vault. */
-import type { Queryable } from "../db.ts";
+import type { Selectable } from "kysely";
+import type { Db } from "../db.ts";
+import { type KeysTable, toDate } from "../schema.ts";
 
 /** A stored user key. `secretSealed` never leaves the server. */
 export interface KeyRecord {
@@ -15,61 +17,53 @@ export interface KeyRecord {
 /** Fields needed to store a new key. */
 export type NewKey = Omit<KeyRecord, "createdAt">;
 
-interface KeyRow extends Record<string, unknown> {
-  id: string;
-  name: string;
-  pubkey: string;
-  secret_sealed: string;
-  created_at: Date;
-}
-
-const COLUMNS = "id::text, name, pubkey, secret_sealed, created_at";
-
 /** Reads and writes user keys. */
 export class KeysRepo {
-  constructor(private readonly db: Queryable) {}
+  constructor(private readonly db: Db, private readonly now: () => number = Date.now) {}
 
   /** Stores a key; a duplicate name or pubkey raises `UniqueViolationError`. */
   async create(key: NewKey): Promise<KeyRecord> {
-    const [row] = await this.db.query<KeyRow>(
-      `insert into keys (id, name, pubkey, secret_sealed) values ($1::uuid, $2, $3, $4)
-       returning ${COLUMNS}`,
-      [key.id, key.name, key.pubkey, key.secretSealed],
-    );
-    return toRecord(row!);
+    const row = await this.db.kysely.insertInto("keys")
+      .values({
+        id: key.id,
+        name: key.name,
+        pubkey: key.pubkey,
+        secret_sealed: key.secretSealed,
+        created_at: new Date(this.now()),
+      })
+      .returningAll()
+      .executeTakeFirstOrThrow();
+    return toRecord(row);
   }
 
   /** Every key, oldest first. */
   async list(): Promise<KeyRecord[]> {
-    const rows = await this.db.query<KeyRow>(
-      `select ${COLUMNS} from keys order by created_at, name`,
-    );
+    const rows = await this.db.kysely.selectFrom("keys").selectAll()
+      .orderBy("created_at").orderBy("name").execute();
     return rows.map(toRecord);
   }
 
   /** The key with this name, if any. */
   async getByName(name: string): Promise<KeyRecord | undefined> {
-    const [row] = await this.db.query<KeyRow>(`select ${COLUMNS} from keys where name = $1`, [
-      name,
-    ]);
+    const row = await this.db.kysely.selectFrom("keys").selectAll()
+      .where("name", "=", name).executeTakeFirst();
     return row && toRecord(row);
   }
 
   /** The key with this pubkey (hex), if any. */
   async getByPubkey(pubkey: string): Promise<KeyRecord | undefined> {
-    const [row] = await this.db.query<KeyRow>(`select ${COLUMNS} from keys where pubkey = $1`, [
-      pubkey,
-    ]);
+    const row = await this.db.kysely.selectFrom("keys").selectAll()
+      .where("pubkey", "=", pubkey).executeTakeFirst();
     return row && toRecord(row);
   }
 }
 
-function toRecord(row: KeyRow): KeyRecord {
+function toRecord(row: Selectable<KeysTable>): KeyRecord {
   return {
     id: row.id,
     name: row.name,
     pubkey: row.pubkey,
     secretSealed: row.secret_sealed,
-    createdAt: row.created_at,
+    createdAt: toDate(row.created_at),
   };
 }

@@ -15,13 +15,14 @@ export interface Repos {
   audit: AuditRepo;
 }
 
-/** Builds every repository over `db`. */
-export function createRepos(db: Db): Repos {
+/** Builds every repository over `db`; `now` (ms) stamps rows and decides expiry. */
+export function createRepos(db: Db, opts: { now?: () => number } = {}): Repos {
+  const now = opts.now ?? Date.now;
   return {
-    keys: new KeysRepo(db),
-    policies: new PoliciesRepo(db),
-    authorizations: new AuthorizationsRepo(db),
-    clients: new ClientsRepo(db),
+    keys: new KeysRepo(db, now),
+    policies: new PoliciesRepo(db, now),
+    authorizations: new AuthorizationsRepo(db, now),
+    clients: new ClientsRepo(db, now),
     audit: new AuditRepo(db),
   };
 }

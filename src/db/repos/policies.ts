@@ -1,5 +1,7 @@
 /** The `policies` table: named JSON documents of rules. */
-import type { Queryable } from "../db.ts";
+import type { Selectable } from "kysely";
+import type { Db } from "../db.ts";
+import { jsonObject, type PoliciesTable, toDate } from "../schema.ts";
 
 /** A stored policy. */
 export interface PolicyRecord {
@@ -11,46 +13,39 @@ export interface PolicyRecord {
   updatedAt: Date;
 }
 
-interface PolicyRow extends Record<string, unknown> {
-  id: string;
-  name: string;
-  rules: Record<string, unknown>;
-  created_at: Date;
-  updated_at: Date;
-}
-
-const COLUMNS = "id::text, name, rules, created_at, updated_at";
-
 /** Reads and writes policies. */
 export class PoliciesRepo {
-  constructor(private readonly db: Queryable) {}
+  constructor(private readonly db: Db, private readonly now: () => number = Date.now) {}
 
   /** Stores a policy; a duplicate name raises `UniqueViolationError`. */
   async create(
     policy: { id: string; name: string; rules: Record<string, unknown> },
   ): Promise<PolicyRecord> {
-    const [row] = await this.db.query<PolicyRow>(
-      `insert into policies (id, name, rules) values ($1::uuid, $2, $3::text::jsonb)
-       returning ${COLUMNS}`,
-      [policy.id, policy.name, JSON.stringify(policy.rules)],
-    );
-    return toRecord(row!);
+    const at = new Date(this.now());
+    const row = await this.db.kysely.insertInto("policies")
+      .values({
+        id: policy.id,
+        name: policy.name,
+        rules: this.db.json(policy.rules),
+        created_at: at,
+        updated_at: at,
+      })
+      .returningAll()
+      .executeTakeFirstOrThrow();
+    return toRecord(row);
   }
 
   /** Every policy by name. */
   async list(): Promise<PolicyRecord[]> {
-    const rows = await this.db.query<PolicyRow>(`select ${COLUMNS} from policies order by name`);
+    const rows = await this.db.kysely.selectFrom("policies").selectAll().orderBy("name")
+      .execute();
     return rows.map(toRecord);
   }
 
   /** The policy with this name, if any. */
   async getByName(name: string): Promise<PolicyRecord | undefined> {
-    const [row] = await this.db.query<PolicyRow>(
-      `select ${COLUMNS} from policies where name = $1`,
-      [
-        name,
-      ],
-    );
+    const row = await this.db.kysely.selectFrom("policies").selectAll()
+      .where("name", "=", name).executeTakeFirst();
     return row && toRecord(row);
   }
 
@@ -59,11 +54,11 @@ export class PoliciesRepo {
     name: string,
     rules: Record<string, unknown>,
   ): Promise<PolicyRecord | undefined> {
-    const [row] = await this.db.query<PolicyRow>(
-      `update policies set rules = $2::text::jsonb, updated_at = now() where name = $1
-       returning ${COLUMNS}`,
-      [name, JSON.stringify(rules)],
-    );
+    const row = await this.db.kysely.updateTable("policies")
+      .set({ rules: this.db.json(rules), updated_at: new Date(this.now()) })
+      .where("name", "=", name)
+      .returningAll()
+      .executeTakeFirst();
     return row && toRecord(row);
   }
 
@@ -72,17 +67,18 @@ export class PoliciesRepo {
    * authorization raises `ForeignKeyViolationError`.
    */
   async delete(name: string): Promise<boolean> {
-    const rows = await this.db.query("delete from policies where name = $1 returning id", [name]);
-    return rows.length > 0;
+    const row = await this.db.kysely.deleteFrom("policies").where("name", "=", name)
+      .returning("id").executeTakeFirst();
+    return row !== undefined;
   }
 }
 
-function toRecord(row: PolicyRow): PolicyRecord {
+function toRecord(row: Selectable<PoliciesTable>): PolicyRecord {
   return {
     id: row.id,
     name: row.name,
-    rules: row.rules,
-    createdAt: row.created_at,
-    updatedAt: row.updated_at,
+    rules: jsonObject(row.rules),
+    createdAt: toDate(row.created_at),
+    updatedAt: toDate(row.updated_at),
   };
 }

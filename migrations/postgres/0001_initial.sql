@@ -1,5 +1,5 @@
--- The initial data model. Ownership of keys and policies lives only on those two tables, so a
--- team_id can be added there later without touching the rest.
+-- The initial data model, for PostgreSQL (its SQLite twin has the same number). Ownership of
+-- keys and policies lives only on those two tables, so a team_id can be added there later.
 
 create table keys (
   id uuid primary key,

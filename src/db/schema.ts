@@ -1,0 +1,136 @@
+/**
+ * The tables as kysely sees them: one row type per table, shared by both engines. A few column
+ * types differ in what the drivers return, and each repository's mapper normalizes them at the
+ * boundary (see {@link Timestamp}, {@link JsonColumn}, {@link Count}).
+ */
+import type { ColumnType, Generated } from "kysely";
+
+/** A timestamp: read as a Date (PostgreSQL) or Unix milliseconds (SQLite); written as a Date. */
+export type Timestamp = ColumnType<Date | number, Date | undefined, Date>;
+/** A nullable timestamp. */
+export type NullableTimestamp = ColumnType<
+  Date | number | null,
+  Date | null | undefined,
+  Date | null
+>;
+/**
+ * A JSON document: read parsed (PostgreSQL `jsonb`) or as text (SQLite); written as the text
+ * expression `Db.json()` builds.
+ */
+export type JsonColumn = ColumnType<unknown, string, string>;
+/** A nullable JSON document. */
+export type NullableJsonColumn = ColumnType<unknown, string | null | undefined, string | null>;
+/** An aggregate count: a bigint as text (PostgreSQL) or a number (SQLite). */
+export type Count = number | string | bigint;
+
+/** `keys`: users' Nostr keys, the secret sealed by the vault. */
+export interface KeysTable {
+  id: string;
+  name: string;
+  pubkey: string;
+  secret_sealed: string;
+  created_at: Timestamp;
+}
+
+/** `policies`: named policy documents. */
+export interface PoliciesTable {
+  id: string;
+  name: string;
+  rules: JsonColumn;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+/** `authorizations`: one bunker keypair and connection secret per grant of a key. */
+export interface AuthorizationsTable {
+  id: string;
+  key_id: string;
+  policy_id: string | null;
+  bunker_pubkey: string;
+  bunker_secret_sealed: string;
+  secret_hash: string;
+  relays: JsonColumn;
+  max_uses: number | null;
+  expires_at: NullableTimestamp;
+  revoked_at: NullableTimestamp;
+  label: string | null;
+  created_at: Timestamp;
+}
+
+/** `authorization_clients`: client pubkeys that redeemed an authorization's secret. */
+export interface AuthorizationClientsTable {
+  authorization_id: string;
+  client_pubkey: string;
+  connected_at: Timestamp;
+  last_seen_at: Timestamp;
+  logged_out_at: NullableTimestamp;
+  requested_perms: string | null;
+  client_metadata: NullableJsonColumn;
+}
+
+/** `audit_log`: one row per NIP-46 decision. */
+export interface AuditLogTable {
+  id: Generated<Count>;
+  at: Timestamp;
+  authorization_id: string | null;
+  client_pubkey: string | null;
+  method: string;
+  event_kind: number | null;
+  event_id: string | null;
+  decision: "allow" | "deny";
+  reason: string | null;
+  latency_ms: number | null;
+}
+
+/** `schema_migrations`: the migrations applied, by version. */
+export interface SchemaMigrationsTable {
+  version: number;
+  name: string;
+  applied_at: Timestamp;
+}
+
+/** Every table. */
+export interface Database {
+  keys: KeysTable;
+  policies: PoliciesTable;
+  authorizations: AuthorizationsTable;
+  authorization_clients: AuthorizationClientsTable;
+  audit_log: AuditLogTable;
+  schema_migrations: SchemaMigrationsTable;
+}
+
+/** A timestamp column's value as a Date. */
+export function toDate(value: Date | number | string): Date {
+  return value instanceof Date ? value : new Date(value);
+}
+
+/** A nullable timestamp column's value as a Date or null. */
+export function toDateOrNull(value: Date | number | string | null): Date | null {
+  return value === null ? null : toDate(value);
+}
+
+/**
+ * A JSON column's value, parsed. Every JSON column holds an object or an array, so a string can
+ * only be SQLite's text form.
+ */
+export function fromJson(value: unknown): unknown {
+  return typeof value === "string" ? JSON.parse(value) : value;
+}
+
+/** A JSON object column's value; throws when the stored document is not an object. */
+export function jsonObject(value: unknown): Record<string, unknown> {
+  const parsed = fromJson(value);
+  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
+    throw new TypeError("Cannot read a JSON column: expected an object");
+  }
+  return parsed as Record<string, unknown>;
+}
+
+/** A JSON array-of-strings column's value; throws when the stored document is anything else. */
+export function jsonStrings(value: unknown): string[] {
+  const parsed = fromJson(value);
+  if (!Array.isArray(parsed) || !parsed.every((item) => typeof item === "string")) {
+    throw new TypeError("Cannot read a JSON column: expected an array of strings");
+  }
+  return parsed;
+}
