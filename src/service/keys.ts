@@ -51,6 +51,14 @@ export async function resolveKey(repos: Repos, ref: string): Promise<KeyRecord> 
   if (byPubkey) return byPubkey;
   const byName = isValidName(ref) ? await repos.keys.getByName(ref) : undefined;
   if (byName) return byName;
+  // An nsec or ncryptsec given here by mistake must not come back in the message.
+  if (/^(nsec1|ncryptsec1)/i.test(ref.trim())) {
+    throw notFound(
+      "key: no stored key has that name or pubkey; it looks like a secret key " +
+        "(give the key's name, hex pubkey or npub)",
+      "key",
+    );
+  }
   throw notFound(`key: no stored key has the name or pubkey ${quote(ref, 100)}`, "key");
 }
 
