@@ -20,7 +20,7 @@ import {
   type HarnessOptions,
   serviceError,
   ServiceHarness,
-} from "./deps.test.ts";
+} from "./testing.ts";
 import { generateKey } from "./keys.ts";
 import { createPolicy } from "./policies.ts";
 

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { testEachDatabase } from "../../tests/helpers/db.ts";
 import { createAuthorization, type GrantInput, revokeAuthorization } from "./authorizations.ts";
-import { ServiceHarness } from "./deps.test.ts";
+import { ServiceHarness } from "./testing.ts";
 import { generateKey } from "./keys.ts";
 import { createPolicy } from "./policies.ts";
 

@@ -4,7 +4,7 @@ import { encrypt as nip49Encrypt } from "nostr-tools/nip49";
 import { generateSecretKey, getPublicKey } from "nostr-tools/pure";
 import { encodeHex } from "../util/hex.ts";
 import { testEachDatabase } from "../../tests/helpers/db.ts";
-import { serviceError, ServiceHarness } from "./deps.test.ts";
+import { serviceError, ServiceHarness } from "./testing.ts";
 import { generateKey, importKey, listKeys, resolveKey } from "./keys.ts";
 
 testEachDatabase(

@@ -6,7 +6,7 @@ import { BUILTIN_POLICIES } from "../policy/document.ts";
 import { encodeHex } from "../util/hex.ts";
 import { testEachDatabase } from "../../tests/helpers/db.ts";
 import { getAuthorization, listAuthorizations } from "./authorizations.ts";
-import { type HarnessOptions, serviceError, ServiceHarness } from "./deps.test.ts";
+import { type HarnessOptions, serviceError, ServiceHarness } from "./testing.ts";
 import { generateKey } from "./keys.ts";
 import { type PairingInput, pairNostrConnect } from "./pairing.ts";
 

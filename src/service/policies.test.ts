@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { BUILTIN_POLICIES } from "../policy/document.ts";
 import { testEachDatabase } from "../../tests/helpers/db.ts";
 import { createAuthorization, revokeAuthorization } from "./authorizations.ts";
-import { serviceError, ServiceHarness } from "./deps.test.ts";
+import { serviceError, ServiceHarness } from "./testing.ts";
 import { generateKey } from "./keys.ts";
 import {
   checkPolicyRules,
