@@ -5,12 +5,14 @@
  * unwatches it.
  */
 import type { ActiveAuthorization, AuthorizedClient } from "../domain/authorization.ts";
-import type { ListenerDirectory } from "./listener.ts";
+import type { ListenerDirectory } from "./listener_types.ts";
 import type { AuthorizationRegistry } from "./registry.ts";
 
 /** The part of the relay pool the engine drives. */
 export interface WatchTarget {
+  /** Subscribes to requests for `bunkerPubkey` on `relays`. */
   watch(bunkerPubkey: string, relays: readonly string[]): void;
+  /** Ends the subscription for `bunkerPubkey`. */
   unwatch(bunkerPubkey: string): void;
 }
 
@@ -28,8 +30,11 @@ export class AuthorizationDirectory implements ListenerDirectory, Disposable {
   readonly #onRemoved: (authorization: ActiveAuthorization) => void;
 
   constructor(opts: {
+    /** The live authorizations, observed from construction on. */
     registry: AuthorizationRegistry;
+    /** Where bunker pubkeys are (un)watched. */
     relays: WatchTarget;
+    /** Relays for authorizations that name none (the server's `--relay` list). */
     defaultRelays: readonly string[];
     /** Clock in ms. Default `Date.now`. */
     now?: () => number;
@@ -44,7 +49,7 @@ export class AuthorizationDirectory implements ListenerDirectory, Disposable {
     this.#now = opts.now ?? Date.now;
     this.#onRemoved = opts.onRemoved ?? (() => {});
     const tombstoneMs = opts.tombstoneMs ?? TOMBSTONE_MS;
-    this.#sweeper = setInterval(() => this.#sweep(), Math.min(30_000, tombstoneMs));
+    this.#sweeper = setInterval(() => this.sweep(), Math.min(30_000, tombstoneMs));
     opts.registry.observe({
       upserted: (authorization) => {
         this.#tombstones.delete(authorization.bunkerPubkey);
@@ -65,14 +70,17 @@ export class AuthorizationDirectory implements ListenerDirectory, Disposable {
     return authorization.relays.length > 0 ? authorization.relays : [...this.#defaultRelays];
   }
 
+  /** The live authorization for `bunkerPubkey`. */
   get(bunkerPubkey: string): ActiveAuthorization | undefined {
     return this.#registry.get(bunkerPubkey);
   }
 
+  /** The removed authorization of `bunkerPubkey`, until a sweep after its tombstone expires. */
   removed(bunkerPubkey: string): ActiveAuthorization | undefined {
     return this.#tombstones.get(bunkerPubkey)?.authorization;
   }
 
+  /** Replaces `client`'s entry on the newest copy of the authorization (no-op once it is gone). */
   setClient(bunkerPubkey: string, client: AuthorizedClient): void {
     const latest = this.#registry.get(bunkerPubkey);
     if (!latest) return;
@@ -83,7 +91,11 @@ export class AuthorizationDirectory implements ListenerDirectory, Disposable {
     });
   }
 
-  #sweep(): void {
+  /**
+   * Forgets expired tombstones and unwatches their bunker pubkeys unless re-added since. Runs by
+   * itself every `min(30 s, tombstoneMs)`; exposed so tests need not wait for the interval.
+   */
+  sweep(): void {
     const now = this.#now();
     for (const [bunkerPubkey, tombstone] of this.#tombstones) {
       if (tombstone.until > now) continue;
@@ -92,6 +104,7 @@ export class AuthorizationDirectory implements ListenerDirectory, Disposable {
     }
   }
 
+  /** Stops the periodic sweep. */
   [Symbol.dispose](): void {
     clearInterval(this.#sweeper);
   }

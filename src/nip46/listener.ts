@@ -1,38 +1,26 @@
 /**
- * The NIP-46 request path (SPEC "NIP-46 engine"): relay event → cheap checks on the main thread
- * (`intake.ts`: shape, size, kind, `#p` names a loaded bunker, stale window; then the id must be
- * the SHA-256 of the content, and duplicate copies are dropped) → verify and decrypt in a worker →
- * parse `{id, method, params}` → duplicate (client, request id) → revoked / expired / policy →
- * method → reply built, encrypted with the request's scheme and signed in a worker → published to
- * the authorization's relays and the relay it came in on.
+ * The NIP-46 request path, in stages that each return a tagged result:
+ *
+ * 1. intake (`intake.ts`, main thread): shape, size, kind, `#p` names a loaded bunker, stale
+ *    window; the id must be the SHA-256 of the content; copies already taken in are dropped;
+ * 2. unwrap (`unwrap.ts`): verify and decrypt in a worker;
+ * 3. read (`unwrap.ts`): parse `{id, method, params}`, drop a repeated (client, request id);
+ * 4. decide (`decide.ts`): revoked / expired, then the method handler, then the policy;
+ * 5. reply (`reply.ts`): built, encrypted with the request's scheme and signed in a worker,
+ *    reported to `onDecision`, published to the authorization's relays and the one it came in on.
  *
  * Every request that can be answered is answered; what cannot (forged, undecryptable, no id) is
  * dropped with a debug log line — a forged event must have no effect at all.
  */
 import type { ActiveAuthorization } from "../domain/authorization.ts";
-import {
-  OverloadedError,
-  SignerClosedError,
-  SignerError,
-  SignerTimeoutError,
-  WorkerCrashedError,
-} from "../signer/errors.ts";
-import type { KeyRef, ReplyAction, RespondResult, UnwrapResult } from "../signer/protocol.ts";
 import type { NostrEvent } from "../nostr/event.ts";
-import { contentOf, counterpartyOf, signedEventId } from "./action_fields.ts";
-import { idMatchesContent, precheckEvent } from "./intake.ts";
+import type { KeyRef, UnwrapResult } from "../signer/protocol.ts";
+import { type DecideDeps, decideRequest, refuse, type Verdict } from "./decide.ts";
+import { admitEvent, eventKey, type IntakeDeps } from "./intake.ts";
 import type { ListenerOptions } from "./listener_types.ts";
-import { dispatch } from "./methods.ts";
-import { errorReason, type Nip46Request, parseRequest } from "./protocol.ts";
+import { decisionOf, rejectEvent, replyRelays, respondTo } from "./reply.ts";
 import { SeenSet } from "./seen.ts";
-
-/** Reply to a request the signer could not finish (its worker crashed or hung). */
-const SIGNER_FAILED = errorReason("invalid", "the signer could not complete the request");
-/** Reply to a request whose handling failed on our side (e.g. the database is unreachable). */
-const UNAVAILABLE = errorReason(
-  "overloaded",
-  "the request could not be completed now, retry later",
-);
+import { readRequest, unwrapEvent } from "./unwrap.ts";
 
 export { MAX_TAGS } from "./intake.ts";
 export type {
@@ -43,17 +31,51 @@ export type {
   ListenerSigner,
 } from "./listener_types.ts";
 
+/** One request on its way to the reply stage. */
+interface Answer {
+  /** The authorization the request was addressed to (live or tombstone): its key answers. */
+  authorization: ActiveAuthorization;
+  /** The verified, decrypted request event. */
+  unwrapped: UnwrapResult;
+  /** The request id the reply echoes. */
+  requestId: string;
+  /** The method, or `"invalid"` for a request that did not parse. */
+  method: string;
+  /** What the reply says. */
+  verdict: Verdict;
+  /** `performance.now()` when the event arrived. */
+  started: number;
+  /** The relay the request came in on. */
+  relayUrl: string;
+}
+
 /** Turns relay events into answered NIP-46 requests. */
 export class Listener {
   readonly #o: Required<Omit<ListenerOptions, "onDecision">> & Pick<ListenerOptions, "onDecision">;
   readonly #seenEvents = new SeenSet({ ttlMs: 600_000, max: 100_000 });
   readonly #seenRequests = new SeenSet({ ttlMs: 600_000, max: 100_000 });
   readonly #inflight = new Set<Promise<void>>();
+  readonly #intake: IntakeDeps;
+  readonly #decide: DecideDeps;
   /** Counters for /health and /metrics. */
   readonly stats = { received: 0, dropped: 0, answered: 0, overloaded: 0, duplicates: 0 };
 
   constructor(options: ListenerOptions) {
-    this.#o = { windowSeconds: 120, now: Date.now, ...options };
+    const o = { windowSeconds: 120, now: Date.now, ...options };
+    this.#o = o;
+    this.#intake = {
+      directory: o.directory,
+      seenEvents: this.#seenEvents,
+      windowSeconds: o.windowSeconds,
+      now: () => o.now(),
+    };
+    this.#decide = {
+      directory: o.directory,
+      clients: o.clients,
+      policy: o.policy,
+      log: o.log,
+      now: () => o.now(),
+    };
   }
 
   /** Requests being processed. */
@@ -83,180 +105,104 @@ export class Listener {
     }
   }
 
+  /** Runs one relay event through the stages (see the module doc). */
   async #handle(raw: unknown, relayUrl: string): Promise<void> {
     const started = performance.now();
-    const precheck = precheckEvent(raw, {
-      nowMs: this.#o.now(),
-      windowSeconds: this.#o.windowSeconds,
-      serves: (bunkerPubkey) =>
-        Boolean(this.#o.directory.get(bunkerPubkey) ?? this.#o.directory.removed(bunkerPubkey)),
-    });
-    if (typeof precheck === "string") return this.#drop(precheck, relayUrl);
-    const { event, bunkerPubkey } = precheck;
-    // Copies of one event from several relays share id and sig. The id is checked against the
-    // content first, so that a copy altered by a hostile relay (same id and sig, other content)
-    // cannot take the real event's place in the duplicate set and get it dropped.
-    if (!await idMatchesContent(event)) return this.#drop("id does not match content", relayUrl);
-    if (!this.#seenEvents.add(`${event.id}:${event.sig}`, this.#o.now())) {
-      this.stats.duplicates++;
-      return this.#drop("duplicate", relayUrl);
+    const intake = await admitEvent(raw, this.#intake);
+    switch (intake.kind) {
+      case "drop":
+        return this.#drop(intake.reason, relayUrl);
+      case "duplicate":
+        this.stats.duplicates++;
+        return this.#drop("duplicate", relayUrl);
     }
-    const authorization = this.#o.directory.get(bunkerPubkey) ??
-      this.#o.directory.removed(bunkerPubkey);
-    if (!authorization) return this.#drop("unknown bunker pubkey", relayUrl);
+    const { event, bunkerPubkey, authorization } = intake;
     const bunker: KeyRef = { pubkey: bunkerPubkey, sealed: authorization.bunkerSecretSealed };
 
-    let unwrapped: UnwrapResult;
-    try {
-      unwrapped = await this.#o.signer.unwrapRequest({ bunker, event });
-    } catch (error) {
-      if (error instanceof OverloadedError) {
-        this.stats.overloaded++;
-        const reason = errorReason("overloaded", "retry later");
-        return await this.#rejectEvent(bunker, event, relayUrl, authorization, reason);
-      }
-      if (error instanceof WorkerCrashedError || error instanceof SignerTimeoutError) {
-        // The worker holding the request died or hung, not necessarily because of the request:
-        // its replacement answers with an error through the reserved lane, so nobody waits forever.
-        return await this.#rejectEvent(bunker, event, relayUrl, authorization, SIGNER_FAILED);
-      }
-      this.#seenEvents.delete(`${event.id}:${event.sig}`);
-      return this.#drop(error instanceof SignerError ? error.name : "unwrap failed", relayUrl);
+    const opened = await unwrapEvent(this.#o.signer, bunker, event);
+    switch (opened.kind) {
+      case "reject":
+        if (opened.overloaded) this.stats.overloaded++;
+        return await this.#reject(bunker, event, relayUrl, authorization, opened.reason);
+      case "drop":
+        this.#seenEvents.delete(eventKey(event));
+        return this.#drop(opened.reason, relayUrl);
     }
-    const parsed = parseRequest(unwrapped.plaintext);
-    if (!parsed.ok && parsed.id === undefined) return this.#drop(parsed.error, relayUrl);
-    const requestId = parsed.ok ? parsed.request.id : parsed.id!;
-    if (!this.#seenRequests.add(`${unwrapped.clientPubkey}:${requestId}`, this.#o.now())) {
-      this.stats.duplicates++;
-      return;
-    }
-    const reply = async (action: ReplyAction, kind: number | null, method: string) => {
-      const response = await this.#respond(authorization, unwrapped, requestId, action);
-      // Recorded when decided and signed, before the (possibly slow) publish.
-      this.#o.onDecision?.({
-        authorizationId: authorization.id,
-        clientPubkey: unwrapped.clientPubkey,
-        method,
-        eventKind: kind,
-        eventId: action.type === "sign_event" && !response.error
-          ? signedEventId(response.result) ?? unwrapped.eventId
-          : unwrapped.eventId,
-        decision: response.error ? "deny" : "allow",
-        reason: response.error ?? null,
-        latencyMs: performance.now() - started,
-      });
-      await this.#publish(response.event, authorization, relayUrl);
-    };
-    if (!parsed.ok) return await reply({ type: "error", error: parsed.error }, null, "invalid");
+    const { unwrapped } = opened;
 
-    const { request } = parsed;
-    const current = this.#o.directory.get(bunkerPubkey);
-    const refusal = current
-      ? this.#lifecycleRefusal(current)
-      : errorReason("revoked", "the authorization was revoked");
-    if (refusal) return await reply({ type: "error", error: refusal }, null, request.method);
-    let result: { action: ReplyAction; kind?: number };
-    try {
-      result = await this.#decide(current!, unwrapped.clientPubkey, request);
-    } catch (error) {
-      // connect/logout write to the database; when it is unreachable the client still hears back.
-      this.#o.log({
-        level: "error",
-        ns: "nip46.listener",
-        msg: "Cannot handle request",
-        method: request.method,
-        relayUrl,
-        error,
-      });
-      result = { action: { type: "error", error: UNAVAILABLE } };
+    const read = readRequest(unwrapped, this.#seenRequests, this.#intake.now);
+    switch (read.kind) {
+      case "drop":
+        return this.#drop(read.reason, relayUrl);
+      case "duplicate":
+        this.stats.duplicates++;
+        return;
+      case "invalid":
+        return await this.#reply({
+          authorization,
+          unwrapped,
+          requestId: read.requestId,
+          method: "invalid",
+          verdict: refuse(read.error),
+          started,
+          relayUrl,
+        });
     }
-    await reply(result.action, result.kind ?? null, request.method);
-  }
-
-  async #decide(authorization: ActiveAuthorization, clientPubkey: string, request: Nip46Request) {
-    const outcome = await dispatch(
-      { clients: this.#o.clients },
-      authorization,
-      clientPubkey,
-      request,
-    );
-    if (outcome.client) this.#o.directory.setClient(authorization.bunkerPubkey, outcome.client);
-    if (outcome.action.type === "error" || request.method === "connect") return outcome;
-    const denial = this.#o.policy.check(authorization, {
-      method: request.method,
-      clientPubkey,
-      userPubkey: authorization.userPubkey,
-      kind: outcome.kind,
-      content: contentOf(outcome.action),
-      counterparty: counterpartyOf(outcome.action),
+    const verdict = await decideRequest(this.#decide, {
+      bunkerPubkey,
+      clientPubkey: unwrapped.clientPubkey,
+      request: read.request,
+      relayUrl,
     });
-    return denial
-      ? { action: { type: "error", error: denial } as ReplyAction, kind: outcome.kind }
-      : outcome;
+    await this.#reply({
+      authorization,
+      unwrapped,
+      requestId: read.requestId,
+      method: read.request.method,
+      verdict,
+      started,
+      relayUrl,
+    });
   }
 
-  #lifecycleRefusal(authorization: ActiveAuthorization): string | undefined {
-    if (authorization.expiresAt !== null && authorization.expiresAt * 1000 <= this.#o.now()) {
-      return errorReason("expired", "the authorization has expired");
-    }
-    return undefined;
+  /** The reply stage: respond, report the decision (before the possibly slow publish), publish. */
+  async #reply(answer: Answer): Promise<void> {
+    const { authorization, unwrapped, verdict } = answer;
+    const response = await respondTo(this.#o.signer, {
+      bunker: { pubkey: authorization.bunkerPubkey, sealed: authorization.bunkerSecretSealed },
+      clientPubkey: unwrapped.clientPubkey,
+      scheme: unwrapped.scheme,
+      requestId: answer.requestId,
+      createdAt: Math.floor(this.#o.now() / 1000),
+    }, verdict.action);
+    this.#o.onDecision?.(decisionOf({
+      authorizationId: authorization.id,
+      clientPubkey: unwrapped.clientPubkey,
+      method: answer.method,
+      eventKind: verdict.eventKind,
+      action: verdict.action,
+      response,
+      requestEventId: unwrapped.eventId,
+      latencyMs: performance.now() - answer.started,
+    }));
+    await this.#publish(response.event, authorization, answer.relayUrl);
   }
 
-  /** Answers `event` with `reason` through the signer's reserved lane (one job: decrypt + reply). */
-  async #rejectEvent(
+  /** Answers an event that could not be unwrapped with `reason`, or drops it. */
+  async #reject(
     bunker: KeyRef,
     event: NostrEvent,
     relayUrl: string,
-    auth: ActiveAuthorization,
-    reason: string,
-  ) {
-    let reply: RespondResult | undefined;
-    try {
-      reply = await this.#o.signer.rejectRequest({ bunker, event, error: reason });
-    } catch (error) {
-      const why = error instanceof OverloadedError
-        ? "the reserved lane is full"
-        : error instanceof SignerError
-        ? error.name
-        : "reject failed";
-      return this.#drop(`cannot answer "${reason}": ${why}`, relayUrl);
-    }
-    if (!reply) return this.#drop(`cannot answer "${reason}": no request id`, relayUrl);
-    await this.#publish(reply.event, auth, relayUrl);
-  }
-
-  async #respond(
     authorization: ActiveAuthorization,
-    unwrapped: UnwrapResult,
-    requestId: string,
-    action: ReplyAction,
-  ): Promise<RespondResult> {
-    const bunker = { pubkey: authorization.bunkerPubkey, sealed: authorization.bunkerSecretSealed };
-    const job = {
-      bunker,
-      clientPubkey: unwrapped.clientPubkey,
-      scheme: unwrapped.scheme,
-      requestId,
-      createdAt: Math.floor(this.#o.now() / 1000),
-    };
-    let response: RespondResult;
-    try {
-      response = await this.#o.signer.respond({ ...job, action });
-    } catch (error) {
-      if (error instanceof SignerClosedError) throw error;
-      // The action failed in a way the worker could not turn into a reply (crash, timeout,
-      // overload): answer with an error so the client is never left waiting.
-      const reason = error instanceof OverloadedError
-        ? errorReason("overloaded", "retry later")
-        : SIGNER_FAILED;
-      response = await this.#o.signer.respond({ ...job, action: { type: "error", error: reason } });
-    }
-    return response;
+    reason: string,
+  ): Promise<void> {
+    const rejection = await rejectEvent(this.#o.signer, bunker, event, reason);
+    if (rejection.kind === "drop") return this.#drop(rejection.reason, relayUrl);
+    await this.#publish(rejection.event, authorization, relayUrl);
   }
 
   async #publish(event: NostrEvent, authorization: ActiveAuthorization, relayUrl: string) {
-    const relays = [...new Set([relayUrl, ...authorization.relays])];
-    await this.#o.publisher.publish(event, relays);
+    await this.#o.publisher.publish(event, replyRelays(relayUrl, authorization.relays));
     this.stats.answered++;
   }
 

@@ -12,7 +12,10 @@ export class PolicyGate {
   readonly #byId = new Map<string, { policy: unknown; compiled: CompiledPolicy }>();
   readonly #now: () => number;
 
-  constructor(opts: { now?: () => number } = {}) {
+  constructor(opts: {
+    /** Clock in ms, for rate limits. Default `Date.now`. */
+    now?: () => number;
+  } = {}) {
     this.#now = opts.now ?? Date.now;
   }
 

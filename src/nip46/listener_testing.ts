@@ -1,0 +1,173 @@
+/**
+ * A {@link Listener} over fakes, for its unit tests: a signer that opens only the events it was
+ * told about, a directory holding one authorization, a publisher, a clients repository and a log
+ * that record everything. No workers, relays or database; the clock is fixed at {@link T0}.
+ */
+import assert from "node:assert/strict";
+import type { ActiveAuthorization } from "../domain/authorization.ts";
+import type { LogRecord } from "../log.ts";
+import type { NostrEvent } from "../nostr/event.ts";
+import { DecryptError } from "../signer/errors.ts";
+import type { KeyRef, RespondInput, RespondResult, UnwrapResult } from "../signer/protocol.ts";
+import {
+  type Decision,
+  Listener,
+  type ListenerDirectory,
+  type ListenerPublisher,
+  type ListenerSigner,
+} from "./listener.ts";
+import { PolicyGate } from "./policy_gate.ts";
+import {
+  BUNKER_PUBKEY,
+  CLIENT_PUBKEY,
+  FakeClients,
+  recordingLog,
+  requestEvent,
+  T0,
+  testAuthorization,
+} from "./testing.ts";
+
+/** The relay every event comes in on. */
+export const RELAY_IN = "wss://in.test";
+/** The event every fake reply is published as. */
+export const REPLY: NostrEvent = requestEvent({ pubkey: BUNKER_PUBKEY, content: "reply" });
+
+/** A signer that opens only the events in {@link opened}, and answers every action at once. */
+export class FakeSigner implements ListenerSigner {
+  /** What each event it can open holds, by event object. */
+  readonly opened = new Map<unknown, UnwrapResult>();
+  /** When set, every unwrap throws it. */
+  unwrapError: unknown;
+  /** What the reserved lane answers. Default a reply carrying `error`. */
+  reject: (error: string) => Promise<RespondResult | undefined> = (error) =>
+    Promise.resolve({ event: REPLY, result: "", error });
+  /** Every event given to `unwrapRequest`, in order. */
+  readonly unwraps: unknown[] = [];
+  /** Every `respond` input, in order. */
+  readonly responds: RespondInput[] = [];
+  /** Every `rejectRequest` call, in order. */
+  readonly rejects: { bunker: KeyRef; error: string }[] = [];
+
+  /** Opens a known event; else throws {@link unwrapError} or a {@link DecryptError}. */
+  unwrapRequest(input: { bunker: KeyRef; event: unknown }): Promise<UnwrapResult> {
+    this.unwraps.push(input.event);
+    const unwrapped = this.opened.get(input.event);
+    if (this.unwrapError !== undefined) return Promise.reject(this.unwrapError);
+    return unwrapped ? Promise.resolve(unwrapped) : Promise.reject(new DecryptError("bad mac"));
+  }
+
+  /** Answers {@link REPLY} with the action's result or error (`"done"` for key operations). */
+  respond(input: RespondInput): Promise<RespondResult> {
+    this.responds.push(input);
+    const { action } = input;
+    return Promise.resolve(
+      action.type === "error"
+        ? { event: REPLY, result: "", error: action.error }
+        : { event: REPLY, result: action.type === "result" ? action.result : "done" },
+    );
+  }
+
+  /** Records the call and answers with {@link reject}. */
+  rejectRequest(
+    input: { bunker: KeyRef; event: unknown; error: string },
+  ): Promise<RespondResult | undefined> {
+    this.rejects.push({ bunker: input.bunker, error: input.error });
+    return this.reject(input.error);
+  }
+}
+
+/** A publisher that records each reply with the number of decisions reported before it. */
+export class FakePublisher implements ListenerPublisher {
+  /** When true, every publish rejects. */
+  failing = false;
+  /** Every reply published, in order. */
+  readonly published: { event: NostrEvent; relays: string[]; decisions: number }[] = [];
+
+  constructor(private readonly decisions: readonly Decision[]) {}
+
+  /** Records the reply, or rejects when {@link failing}. */
+  publish(event: NostrEvent, relays: string[]): Promise<unknown> {
+    if (this.failing) return Promise.reject(new Error("Cannot publish: relay closed"));
+    this.published.push({ event, relays, decisions: this.decisions.length });
+    return Promise.resolve([]);
+  }
+}
+
+/** A listener over fakes, and everything it touched. */
+export interface FakeListener {
+  listener: Listener;
+  signer: FakeSigner;
+  clients: FakeClients;
+  publisher: FakePublisher;
+  /** Every log record. */
+  records: LogRecord[];
+  /** Every decision reported. */
+  decisions: Decision[];
+  /** What the directory holds: a live authorization (default) and/or a tombstone. */
+  state: { live?: ActiveAuthorization; tombstone?: ActiveAuthorization };
+  /** A request event carrying `message` (JSON unless a string), openable by the fake signer. */
+  request(message: unknown, clientPubkey?: string, content?: string): NostrEvent;
+  /** Delivers `events` from {@link RELAY_IN} and waits until each is answered or dropped. */
+  deliver(...events: unknown[]): Promise<void>;
+}
+
+/** Builds a {@link FakeListener}; its authorization has {@link CLIENT_PUBKEY} connected. */
+export function fakeListener(): FakeListener {
+  const signer = new FakeSigner();
+  const clients = new FakeClients();
+  const { log, records } = recordingLog();
+  const decisions: Decision[] = [];
+  const publisher = new FakePublisher(decisions);
+  const state: FakeListener["state"] = {
+    live: testAuthorization({ clients: [{ clientPubkey: CLIENT_PUBKEY, loggedOut: false }] }),
+  };
+  const directory: ListenerDirectory = {
+    get: (bunkerPubkey) => bunkerPubkey === BUNKER_PUBKEY ? state.live : undefined,
+    removed: (bunkerPubkey) => bunkerPubkey === BUNKER_PUBKEY ? state.tombstone : undefined,
+    setClient: (_bunkerPubkey, client) => {
+      if (!state.live) return;
+      const others = state.live.clients.filter((c) => c.clientPubkey !== client.clientPubkey);
+      state.live = { ...state.live, clients: [...others, client] };
+    },
+  };
+  const listener = new Listener({
+    directory,
+    signer,
+    publisher,
+    clients,
+    policy: new PolicyGate({ now: () => T0 }),
+    log,
+    onDecision: (decision) => void decisions.push(decision),
+    now: () => T0,
+  });
+  return {
+    listener,
+    signer,
+    clients,
+    publisher,
+    records,
+    decisions,
+    state,
+    request: (message, clientPubkey = CLIENT_PUBKEY, content = "request") => {
+      const event = requestEvent({ pubkey: clientPubkey, content });
+      signer.opened.set(event, {
+        clientPubkey,
+        scheme: "nip44",
+        plaintext: typeof message === "string" ? message : JSON.stringify(message),
+        eventId: event.id,
+        createdAt: event.created_at,
+      });
+      return event;
+    },
+    deliver: async (...events) => {
+      for (const event of events) listener.handleEvent(event, RELAY_IN);
+      await listener.drain(5_000);
+      assert.equal(listener.inflight, 0, "requests still in flight");
+    },
+  };
+}
+
+/** The log record of an event dropped for `reason`. */
+export function droppedLine(reason: string): LogRecord {
+  return { level: "debug", ns: "nip46.listener", msg: "Dropped event", reason, relayUrl: RELAY_IN };
+}

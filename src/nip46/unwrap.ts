@@ -1,0 +1,83 @@
+/**
+ * Opening a request that passed intake: verify and decrypt it in a worker ({@link unwrapEvent}),
+ * then parse `{id, method, params}` and drop a (client, request id) seen before
+ * ({@link readRequest}).
+ */
+import type { NostrEvent } from "../nostr/event.ts";
+import {
+  OverloadedError,
+  SignerError,
+  SignerTimeoutError,
+  WorkerCrashedError,
+} from "../signer/errors.ts";
+import type { KeyRef, UnwrapResult } from "../signer/protocol.ts";
+import type { ListenerSigner } from "./listener_types.ts";
+import { type Nip46Request, parseRequest } from "./protocol.ts";
+import { RETRY_LATER, SIGNER_FAILED } from "./reply.ts";
+import type { SeenSet } from "./seen.ts";
+
+/** Outcome of {@link unwrapEvent}. */
+export type Unwrap =
+  | { kind: "unwrapped"; unwrapped: UnwrapResult }
+  /** Answer with `reason` through the signer's reserved lane; `overloaded` when its queue was full. */
+  | { kind: "reject"; reason: string; overloaded: boolean }
+  /** Drop without a reply, and forget the event was seen (it had no effect). */
+  | { kind: "drop"; reason: string };
+
+/**
+ * The unwrap stage: verifies and decrypts `event` with the `bunker` key. A full queue, a crashed
+ * or hung worker still get an answer (through the reserved lane); a forged or undecryptable event
+ * is dropped, named by its error class.
+ */
+export async function unwrapEvent(
+  signer: Pick<ListenerSigner, "unwrapRequest">,
+  bunker: KeyRef,
+  event: NostrEvent,
+): Promise<Unwrap> {
+  try {
+    return { kind: "unwrapped", unwrapped: await signer.unwrapRequest({ bunker, event }) };
+  } catch (error) {
+    if (error instanceof OverloadedError) {
+      return { kind: "reject", reason: RETRY_LATER, overloaded: true };
+    }
+    if (error instanceof WorkerCrashedError || error instanceof SignerTimeoutError) {
+      // The worker holding the request died or hung, not necessarily because of the request:
+      // its replacement answers with an error through the reserved lane, so nobody waits forever.
+      return { kind: "reject", reason: SIGNER_FAILED, overloaded: false };
+    }
+    return { kind: "drop", reason: error instanceof SignerError ? error.name : "unwrap failed" };
+  }
+}
+
+/** Outcome of {@link readRequest}. */
+export type Read =
+  /** No usable request id: there is nothing to answer. */
+  | { kind: "drop"; reason: string }
+  /** This client already sent this request id: ignored. */
+  | { kind: "duplicate" }
+  /** Not a valid request, but it has an id: answer with `error`. */
+  | { kind: "invalid"; requestId: string; error: string }
+  /** A valid request, seen for the first time. */
+  | { kind: "request"; requestId: string; request: Nip46Request };
+
+/**
+ * The read stage: parses the decrypted text and records (client, request id) in `seenRequests`
+ * at `now()` (called only when there is an id); a repeat is a duplicate.
+ */
+export function readRequest(
+  unwrapped: Pick<UnwrapResult, "clientPubkey" | "plaintext">,
+  seenRequests: SeenSet,
+  now: () => number,
+): Read {
+  const parsed = parseRequest(unwrapped.plaintext);
+  let requestId: string;
+  if (parsed.ok) requestId = parsed.request.id;
+  else if (parsed.id === undefined) return { kind: "drop", reason: parsed.error };
+  else requestId = parsed.id;
+  if (!seenRequests.add(`${unwrapped.clientPubkey}:${requestId}`, now())) {
+    return { kind: "duplicate" };
+  }
+  return parsed.ok
+    ? { kind: "request", requestId, request: parsed.request }
+    : { kind: "invalid", requestId, error: parsed.error };
+}
