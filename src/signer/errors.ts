@@ -59,6 +59,12 @@ export class WorkerCrashedError extends SignerError {
   override name = "WorkerCrashedError";
 }
 
+/** A worker answered a job with a value that does not have the shape of that job's result. */
+export class WorkerProtocolError extends SignerError {
+  override readonly code = "worker_protocol";
+  override name = "WorkerProtocolError";
+}
+
 /** The pool is closed. */
 export class SignerClosedError extends SignerError {
   override readonly code = "closed";
@@ -82,6 +88,7 @@ const CLASSES: Record<string, new (message: string) => SignerError> = {
   overloaded: OverloadedError,
   timeout: SignerTimeoutError,
   worker_crashed: WorkerCrashedError,
+  worker_protocol: WorkerProtocolError,
   closed: SignerClosedError,
 };
 

@@ -3,6 +3,7 @@
 // it starts, which can take seconds on a cold cache and must not count against job deadlines.
 import assert from "node:assert/strict";
 import { finalizeEvent, generateSecretKey, getPublicKey, verifyEvent } from "nostr-tools/pure";
+import type { LogRecord } from "../log.ts";
 import { Vault } from "../vault/vault.ts";
 import {
   DecryptError,
@@ -12,6 +13,7 @@ import {
   SignerClosedError,
   SignerTimeoutError,
   WorkerCrashedError,
+  WorkerProtocolError,
 } from "./errors.ts";
 import { SignerPool, workerIndexFor } from "./pool.ts";
 import {
@@ -104,7 +106,7 @@ Deno.test("SignerPool.respond() signs an event and replies in one round trip the
 Deno.test("SignerPool starts its workers without any permission", async () => {
   await using pool = new SignerPool({ masterKey: TEST_MASTER_KEY, workers: 1, debugOps: true });
   await pool.ready();
-  const states = await pool.debugOp({ op: "permissions" }, 0) as Record<string, string>;
+  const states = await pool.debugOp({ op: "permissions" }, 0);
   assert.deepEqual(Object.keys(states), [
     "net",
     "env",
@@ -116,6 +118,31 @@ Deno.test("SignerPool starts its workers without any permission", async () => {
     "import",
   ]);
   for (const [name, state] of Object.entries(states)) assert.notEqual(state, "granted", name);
+});
+
+Deno.test("SignerPool rejects a malformed worker result with WorkerProtocolError and keeps working", async () => {
+  const records: LogRecord[] = [];
+  await using pool = new SignerPool({
+    masterKey: TEST_MASTER_KEY,
+    workers: 1,
+    debugOps: true,
+    log: (record) => records.push(record),
+  });
+  await pool.ready();
+  await assert.rejects(
+    pool.debugOp({ op: "garbage" }, 0),
+    (error: unknown) =>
+      error instanceof WorkerProtocolError &&
+      error.message === 'Cannot accept the result of signer job "garbage": the value must be null',
+  );
+  assert.deepEqual(
+    records.map(({ level, msg, worker, op }) => ({ level, msg, worker, op })),
+    [{ level: "warn", msg: "Rejected a malformed worker result", worker: 0, op: "garbage" }],
+  );
+  const stats = pool.stats();
+  assert.deepEqual([stats.busy, stats.crashes, stats.completed, stats.workers], [0, 0, 1, 1]);
+  assert.ok(verifyEvent({ ...(await pool.signWithKey({ key: user.ref, template })) }));
+  assert.equal(await pool.debugOp({ op: "stall", ms: 0 }, 0), null);
 });
 
 Deno.test("SignerPool refuses a job with OverloadedError when the wait queue is full and counts it", async () => {

@@ -34,8 +34,11 @@ import type {
   DebugJob,
   Job,
   KeyRef,
+  RejectJob,
   RespondInput,
+  RespondJob,
   RespondResult,
+  ResultOf,
   UnwrapResult,
 } from "./protocol.ts";
 import { type WorkerInit, WorkerSlot } from "./slot.ts";
@@ -109,7 +112,7 @@ export class SignerPool implements ListenerSigner, AsyncDisposable {
    */
   respond(input: RespondInput): Promise<RespondResult> {
     const createdAt = input.createdAt ?? Math.floor(this.#now() / 1000);
-    const job: Job = { op: "respond", ...input, createdAt };
+    const job: RespondJob = { op: "respond", ...input, createdAt };
     return this.#submit(job, input.bunker?.pubkey, input.clientPubkey);
   }
 
@@ -126,7 +129,7 @@ export class SignerPool implements ListenerSigner, AsyncDisposable {
   }): Promise<RespondResult | undefined> {
     const createdAt = input.createdAt ?? Math.floor(this.#now() / 1000);
     const author = (input.event as { pubkey?: unknown } | null)?.pubkey;
-    const job: Job = { op: "reject", ...input, createdAt };
+    const job: RejectJob = { op: "reject", ...input, createdAt };
     return this.#submit(job, input.bunker?.pubkey, author, this.#reservedLane);
   }
 
@@ -139,8 +142,8 @@ export class SignerPool implements ListenerSigner, AsyncDisposable {
     );
   }
 
-  /** Test hook: runs a debug op (`crash`, `stall`, `permissions`) on worker `workerIndex`; refused unless `debugOps`. */
-  debugOp(job: DebugJob, workerIndex: number): Promise<unknown> {
+  /** Test hook: runs a debug op (`crash`, `stall`, `permissions`, `garbage`) on worker `workerIndex`; refused unless `debugOps`. */
+  debugOp<J extends DebugJob>(job: J, workerIndex: number): Promise<ResultOf<J>> {
     if (!this.#debugOps) {
       return Promise.reject(new InvalidJobError("Cannot run debug op: debugOps is off"));
     }
@@ -196,13 +199,13 @@ export class SignerPool implements ListenerSigner, AsyncDisposable {
     this.#init.masterKey.fill(0);
   }
 
-  async #submit<T>(
-    job: Job,
+  async #submit<J extends Job>(
+    job: J,
     keyPubkey: unknown,
     peerPubkey: unknown,
     lane: Lane = this.#lane,
     index?: number,
-  ): Promise<T> {
+  ): Promise<ResultOf<J>> {
     if (this.#closed) throw new SignerClosedError("Cannot run signer job: the pool is closed");
     const submittedAt = performance.now();
     const slot = this.#slots[
@@ -217,6 +220,6 @@ export class SignerPool implements ListenerSigner, AsyncDisposable {
       throw new SignerClosedError("Cannot run signer job: the pool is closed");
     }
     const remainingMs = Math.max(0, this.#timeoutMs - (performance.now() - submittedAt));
-    return await slot.run<T>(job, release, remainingMs);
+    return await slot.run(job, release, remainingMs);
   }
 }

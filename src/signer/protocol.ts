@@ -3,14 +3,17 @@
  *
  * Main → worker: one `init` (the master key, once), then `job` messages, each with a numeric id
  * unique per pool. Worker → main: `ready` once its vault is built, then one `result` per job id,
- * either `ok` with the job's output or an error as `{code, message}`. Both sides validate what they receive: a malformed message is
- * answered (when it carries an id) or dropped, never trusted.
+ * either `ok` with the job's output ({@link JobResults}) or an error as `{code, message}`. Both
+ * sides validate what they receive: a malformed message is answered (when it carries an id) or
+ * dropped, never trusted; an `ok` value is checked against its op's result shape (`results.ts`).
  *
  * Secret keys travel only sealed ({@link KeyRef}); each worker opens them with its own vault.
  */
 import type { NostrEvent } from "../nostr/event.ts";
 import type { Scheme } from "./ciphers.ts";
+import { asRecord, isSafeInteger } from "./checks.ts";
 import type { WireError } from "./errors.ts";
+import { parseJob } from "./jobs.ts";
 
 export type { Scheme } from "./ciphers.ts";
 
@@ -102,10 +105,15 @@ export type DebugJob =
   /** Busy-wait `ms` milliseconds (at most 10 s), then answer `null`. */
   | { op: "stall"; ms: number }
   /** Answer the worker's permission states, e.g. `{net: "prompt", …}` (none may be "granted"). */
-  | { op: "permissions" };
+  | { op: "permissions" }
+  /** Answer `"nonsense"` instead of `null`, so that the pool's result check can be tested. */
+  | { op: "garbage" };
 
 /** Any job a worker runs. */
 export type Job = UnwrapJob | RespondJob | RejectJob | SignJob | DebugJob;
+
+/** The name of an operation, e.g. `"unwrap"`. */
+export type JobOp = Job["op"];
 
 /** Output of an {@link UnwrapJob}. */
 export interface UnwrapResult {
@@ -131,6 +139,29 @@ export interface RespondResult {
   error?: string;
 }
 
+/** The output of each operation: what a worker answers `ok` with (checked by `parseJobResult`). */
+export interface JobResults {
+  /** The verified, decrypted request. */
+  unwrap: UnwrapResult;
+  /** The signed reply. */
+  respond: RespondResult;
+  /** The signed error reply; `undefined` when the request carries no id. */
+  reject: RespondResult | undefined;
+  /** The signed event. */
+  sign: NostrEvent;
+  /** Nothing, once the busy-wait is over. */
+  stall: null;
+  /** The worker's permission states by name. */
+  permissions: Record<string, Deno.PermissionState>;
+  /** Never answers: the worker dies. */
+  crash: never;
+  /** Declared `null`; the worker deliberately answers something else. */
+  garbage: null;
+}
+
+/** The output of job `J`, e.g. `ResultOf<UnwrapJob>` is {@link UnwrapResult}. */
+export type ResultOf<J extends Job> = JobResults[J["op"]];
+
 /** Messages the pool sends to a worker. */
 export type ToWorker =
   | { type: "init"; masterKey: Uint8Array; masterKeyId: number; debugOps: boolean }
@@ -144,13 +175,13 @@ export type FromWorker =
 
 /** Checks a message received from a worker; `undefined` when it is not a valid {@link FromWorker}. */
 export function parseFromWorker(data: unknown): FromWorker | undefined {
-  if (typeof data !== "object" || data === null) return undefined;
-  const message = data as Record<string, unknown>;
+  const message = asRecord(data);
+  if (!message) return undefined;
   if (message.type === "ready") return { type: "ready" };
-  if (message.type !== "result" || !Number.isSafeInteger(message.id)) return undefined;
-  const id = message.id as number;
+  const id = message.id;
+  if (message.type !== "result" || !isSafeInteger(id)) return undefined;
   if (message.ok === true) return { type: "result", id, ok: true, value: message.value };
-  const error = message.error as Record<string, unknown> | null | undefined;
+  const error = asRecord(message.error);
   if (
     message.ok !== false || typeof error?.code !== "string" || typeof error.message !== "string"
   ) {
@@ -159,24 +190,21 @@ export function parseFromWorker(data: unknown): FromWorker | undefined {
   return { type: "result", id, ok: false, error: { code: error.code, message: error.message } };
 }
 
-/** Checks a message received by a worker; `undefined` when it is not a valid {@link ToWorker}. */
+/**
+ * Checks a message received by a worker, the fields of its job included (`event` and `template`
+ * stay `unknown`: SignerCore validates them deeply); `undefined` when it is not a valid
+ * {@link ToWorker}.
+ */
 export function parseToWorker(data: unknown): ToWorker | undefined {
-  if (typeof data !== "object" || data === null) return undefined;
-  const message = data as Record<string, unknown>;
+  const message = asRecord(data);
+  if (!message) return undefined;
   if (message.type === "init") {
     const { masterKey, masterKeyId, debugOps } = message;
-    if (!(masterKey instanceof Uint8Array) || !Number.isSafeInteger(masterKeyId)) return undefined;
-    return {
-      type: "init",
-      masterKey,
-      masterKeyId: masterKeyId as number,
-      debugOps: debugOps === true,
-    };
+    if (!(masterKey instanceof Uint8Array) || !isSafeInteger(masterKeyId)) return undefined;
+    return { type: "init", masterKey, masterKeyId, debugOps: debugOps === true };
   }
-  if (message.type !== "job" || !Number.isSafeInteger(message.id)) return undefined;
-  const job = message.job as Record<string, unknown> | null | undefined;
-  const ops = ["unwrap", "respond", "reject", "sign", "crash", "stall", "permissions"];
-  if (typeof job !== "object" || job === null || !ops.includes(String(job.op))) return undefined;
-  // Field-level validation of each op happens where the fields are used (SignerCore).
-  return { type: "job", id: message.id as number, job: job as unknown as Job };
+  const id = message.id;
+  if (message.type !== "job" || !isSafeInteger(id)) return undefined;
+  const job = parseJob(message.job);
+  return job && { type: "job", id, job };
 }

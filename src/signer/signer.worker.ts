@@ -8,25 +8,21 @@
  * answers `ready` once its vault exists, and jobs that arrive before that wait for it. Each job is
  * answered exactly once.
  *
- * Test-only ops (`crash`, `stall`, `permissions`) run only when `init` enabled them; otherwise they are refused.
+ * Test-only ops (`crash`, `stall`, `permissions`, `garbage`) run only when `init` enabled them;
+ * otherwise they are refused.
  */
+/// <reference lib="deno.worker" />
 import { Vault } from "../vault/vault.ts";
 import { SignerCore } from "./core.ts";
 import { InvalidJobError, KeyUnavailableError, toWireError } from "./errors.ts";
-import { type FromWorker, type Job, parseToWorker } from "./protocol.ts";
+import { type FromWorker, type Job, parseToWorker, type ResultOf } from "./protocol.ts";
 
-interface WorkerScope {
-  onmessage: ((event: MessageEvent<unknown>) => void) | null;
-  postMessage(message: FromWorker): void;
-}
-
-const scope = globalThis as unknown as WorkerScope;
 const MAX_STALL_MS = 10_000;
 const PERMISSION_NAMES = ["net", "env", "read", "write", "run", "ffi", "sys", "import"] as const;
 let signer: Promise<SignerCore> | undefined;
 let debugOps = false;
 
-scope.onmessage = (event) => {
+self.onmessage = (event: MessageEvent<unknown>) => {
   const message = parseToWorker(event.data);
   if (!message) {
     const id = (event.data as { id?: unknown } | null)?.id;
@@ -42,7 +38,7 @@ scope.onmessage = (event) => {
       new SignerCore(vault)
     );
     // A failure is reported to every job that awaits `signer` (and `ready` never comes).
-    signer.then(() => scope.postMessage({ type: "ready" }), () => undefined);
+    signer.then(() => post({ type: "ready" }), () => undefined);
     return;
   }
   if (message.job.op === "crash" && debugOps) {
@@ -60,11 +56,15 @@ async function run(id: number, job: Job): Promise<void> {
     fail(id, error);
     return;
   }
-  scope.postMessage({ type: "result", id, ok: true, value });
+  post({ type: "result", id, ok: true, value });
 }
 
 function fail(id: number, error: unknown): void {
-  scope.postMessage({ type: "result", id, ok: false, error: toWireError(error) });
+  post({ type: "result", id, ok: false, error: toWireError(error) });
+}
+
+function post(message: FromWorker): void {
+  self.postMessage(message);
 }
 
 async function execute(job: Job): Promise<unknown> {
@@ -79,23 +79,23 @@ async function execute(job: Job): Promise<unknown> {
   }
   switch (job.op) {
     case "unwrap":
-      return await core.unwrap(job);
+      return await core.unwrap(job) satisfies ResultOf<typeof job>;
     case "respond":
-      return await core.respond(job);
+      return await core.respond(job) satisfies ResultOf<typeof job>;
     case "reject":
-      return await core.reject(job);
+      return await core.reject(job) satisfies ResultOf<typeof job>;
     case "sign":
-      return await core.signWithKey(job.key, job.template);
+      return await core.signWithKey(job.key, job.template) satisfies ResultOf<typeof job>;
     case "stall": {
       if (!debugOps) {
         throw new InvalidJobError('Cannot run debug op "stall": debug ops are disabled');
       }
-      const ms = Math.min(Math.max(Number(job.ms) || 0, 0), MAX_STALL_MS);
+      const ms = Math.min(Math.max(job.ms || 0, 0), MAX_STALL_MS);
       const until = performance.now() + ms;
       while (performance.now() < until) {
         // Busy on purpose: simulates a job that hogs the worker's thread.
       }
-      return null;
+      return null satisfies ResultOf<typeof job>;
     }
     case "permissions": {
       if (!debugOps) {
@@ -103,8 +103,13 @@ async function execute(job: Job): Promise<unknown> {
       }
       return Object.fromEntries(
         PERMISSION_NAMES.map((name) => [name, Deno.permissions.querySync({ name }).state]),
-      );
+      ) satisfies ResultOf<typeof job>;
     }
+    case "garbage":
+      if (!debugOps) {
+        throw new InvalidJobError('Cannot run debug op "garbage": debug ops are disabled');
+      }
+      return "nonsense"; // Not a `ResultOf<typeof job>` (null), on purpose: the pool must refuse it.
     case "crash":
       throw new InvalidJobError('Cannot run debug op "crash": debug ops are disabled');
   }

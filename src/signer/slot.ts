@@ -11,7 +11,8 @@ import {
   SignerTimeoutError,
   WorkerCrashedError,
 } from "./errors.ts";
-import { type Job, parseFromWorker, type ToWorker } from "./protocol.ts";
+import { type Job, parseFromWorker, type ResultOf, type ToWorker } from "./protocol.ts";
+import { parseJobResult } from "./results.ts";
 
 /** How a slot runs its workers. */
 export interface SlotOptions {
@@ -34,7 +35,8 @@ export interface WorkerInit {
 }
 
 interface Pending {
-  resolve(value: unknown): void;
+  /** Checks the worker's `ok` value against the job's result shape, then settles the caller. */
+  accept(value: unknown): void;
   reject(error: Error): void;
   release: Release;
   dispatchedAt: number;
@@ -94,9 +96,13 @@ export class WorkerSlot {
     return new Promise((resolve, reject) => this.#readyWaiters.push({ resolve, reject }));
   }
 
-  /** Sends `job` to the worker; `release` is called once the worker is done with it. */
-  run<T>(job: Job, release: Release, deadlineMs: number): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
+  /**
+   * Sends `job` to the worker; `release` is called once the worker is done with it. Rejects with
+   * `WorkerProtocolError` (see `parseJobResult`) when the worker answers with a value of the wrong
+   * shape.
+   */
+  run<J extends Job>(job: J, release: Release, deadlineMs: number): Promise<ResultOf<J>> {
+    return new Promise<ResultOf<J>>((resolve, reject) => {
       const worker = this.#worker;
       if (!worker) {
         release();
@@ -104,8 +110,26 @@ export class WorkerSlot {
         return;
       }
       const id = ++lastJobId;
+      const op: J["op"] = job.op;
       const pending: Pending = {
-        resolve: resolve as (value: unknown) => void,
+        accept: (value) => {
+          let result: ResultOf<J>;
+          try {
+            result = parseJobResult(op, value);
+          } catch (error) {
+            this.#log({
+              level: "warn",
+              ns: "signer.pool",
+              msg: "Rejected a malformed worker result",
+              worker: this.index,
+              op,
+              error,
+            });
+            reject(error);
+            return;
+          }
+          resolve(result);
+        },
         reject,
         release,
         dispatchedAt: performance.now(),
@@ -178,7 +202,7 @@ export class WorkerSlot {
     if (!pending) return;
     this.completed++;
     if (pending.abandoned) return;
-    if (message.ok) pending.resolve(message.value);
+    if (message.ok) pending.accept(message.value);
     else pending.reject(fromWireError(message.error));
   }
 
