@@ -5,9 +5,9 @@
  *
  * Deno prints each deliberately crashed worker's "Uncaught … crashed on purpose" to stderr: expected.
  */
+import assert from "node:assert/strict";
 import type { NostrEvent } from "../src/nostr/event.ts";
 import { type SignerPool, workerIndexFor } from "../src/signer/pool.ts";
-import { assertEquals, assertOk, assertStringIncludes } from "./helpers/assert.ts";
 import type { ListenerSigner } from "../src/nip46/listener.ts";
 import { HARNESS_SECRET, ListenerHarness } from "./helpers/listener_harness.ts";
 
@@ -52,20 +52,20 @@ for (const phase of ["unwrap", "respond"] as const) {
     const client = h.connectedClient();
     h.deliver(h.request(client, { id: "crashed", method: "sign_event", params: [TEMPLATE] }));
     await h.settle();
-    assertEquals(h.pool.stats().crashes, 1);
+    assert.equal(h.pool.stats().crashes, 1);
     const [reply, ...more] = h.repliesTo(client);
-    assertEquals(more, []);
-    assertEquals(reply?.id, "crashed");
-    assertEquals(reply?.result, "");
-    assertStringIncludes(reply?.error ?? "", "invalid: ");
+    assert.deepEqual(more, []);
+    assert.equal(reply?.id, "crashed");
+    assert.equal(reply?.result, "");
+    assert.match(reply?.error ?? "", /invalid: /);
 
     // The replacement worker serves the next request.
     h.deliver(h.request(client, { id: "after", method: "sign_event", params: [TEMPLATE] }));
     await h.settle();
     const after = h.repliesTo(client).find((r) => r.id === "after");
-    assertEquals(after?.error, undefined);
-    assertEquals(JSON.parse(after?.result ?? "{}").pubkey, h.user.pubkey);
-    assertEquals(h.pool.stats().workers, 2);
+    assert.equal(after?.error, undefined);
+    assert.equal(JSON.parse(after?.result ?? "{}").pubkey, h.user.pubkey);
+    assert.equal(h.pool.stats().workers, 2);
   });
 }
 
@@ -100,39 +100,39 @@ Deno.test("a full signer queue answers overloaded at once, stays bounded and acc
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
   const during = h.pool.stats();
-  assertEquals([during.dropped, during.reservedDropped], [
+  assert.deepEqual([during.dropped, during.reservedDropped], [
     total - maxQueue,
     total - maxQueue - admitted,
   ]);
-  assertEquals(during.queueDepth, maxQueue);
-  assertEquals(during.reserved, admitted);
+  assert.equal(during.queueDepth, maxQueue);
+  assert.equal(during.reserved, admitted);
   // Nothing grows with the burst: only admitted and reserved-lane requests are still held.
-  assertOk(h.listener.inflight <= maxQueue + admitted, `${h.listener.inflight} in flight`);
+  assert.ok(h.listener.inflight <= maxQueue + admitted, `${h.listener.inflight} in flight`);
   await stall;
   await h.settle();
 
   const replies = h.repliesTo(client);
   const ids = new Set(replies.map((reply) => reply.id));
-  assertEquals(ids.size, replies.length, "a request was answered twice");
+  assert.equal(ids.size, replies.length, "a request was answered twice");
   const pongs = replies.filter((reply) => reply.result === "pong");
   const overloaded = replies.filter((reply) => reply.error === "overloaded: retry later");
-  assertEquals(pongs.length, maxQueue);
-  assertEquals(overloaded.length, 1 + reservedQueue);
-  assertEquals(pongs.length + overloaded.length, replies.length);
+  assert.equal(pongs.length, maxQueue);
+  assert.equal(overloaded.length, 1 + reservedQueue);
+  assert.equal(pongs.length + overloaded.length, replies.length);
   const stats = h.pool.stats();
-  assertEquals(stats.dropped, total - maxQueue);
-  assertEquals(h.listener.stats.overloaded, total - maxQueue);
+  assert.equal(stats.dropped, total - maxQueue);
+  assert.equal(h.listener.stats.overloaded, total - maxQueue);
   // Every request was answered or counted as dropped (and logged with the reason).
-  assertEquals(replies.length + stats.reservedDropped, total);
+  assert.equal(replies.length + stats.reservedDropped, total);
   const drops = h.logged("Dropped event").filter((record) =>
     String(record.reason).includes("the reserved lane is full")
   );
-  assertEquals(drops.length, stats.reservedDropped);
+  assert.equal(drops.length, stats.reservedDropped);
 
   // Once the burst is over the pool serves normally again.
   h.deliver(h.request(client, { id: "later", method: "ping", params: [] }));
   await h.settle();
-  assertEquals(h.repliesTo(client).find((reply) => reply.id === "later")?.result, "pong");
+  assert.equal(h.repliesTo(client).find((reply) => reply.id === "later")?.result, "pong");
 });
 
 Deno.test("connect and logout while the database is down get an error reply; connected clients keep signing", async () => {
@@ -144,18 +144,18 @@ Deno.test("connect and logout while the database is down get an error reply; con
   h.deliver(h.request(connected, { id: "s1", method: "sign_event", params: [TEMPLATE] }));
   await h.settle();
   const [refused] = h.repliesTo(newcomer);
-  assertEquals(refused?.id, "c1");
-  assertEquals(refused?.result, "");
-  assertStringIncludes(refused?.error ?? "", "overloaded: ");
+  assert.equal(refused?.id, "c1");
+  assert.equal(refused?.result, "");
+  assert.match(refused?.error ?? "", /overloaded: /);
   const [signed] = h.repliesTo(connected);
-  assertEquals(JSON.parse(signed?.result ?? "{}").pubkey, h.user.pubkey);
+  assert.equal(JSON.parse(signed?.result ?? "{}").pubkey, h.user.pubkey);
 
   h.deliver(h.request(connected, { id: "l1", method: "logout", params: [] }));
   await h.settle();
   const logout = h.repliesTo(connected).find((reply) => reply.id === "l1");
-  assertStringIncludes(logout?.error ?? "", "overloaded: ");
+  assert.match(logout?.error ?? "", /overloaded: /);
   // A logout that could not be recorded must not half-happen: the client is still bound.
-  assertEquals(
+  assert.equal(
     h.authorization.clients.find((c) => c.clientPubkey === connected.pubkey)?.loggedOut,
     false,
   );
@@ -163,5 +163,5 @@ Deno.test("connect and logout while the database is down get an error reply; con
   h.databaseDown = false;
   h.deliver(h.request(newcomer, { id: "c2", method: "connect", params: ["", HARNESS_SECRET] }));
   await h.settle();
-  assertEquals(h.repliesTo(newcomer).find((reply) => reply.id === "c2")?.result, "ack");
+  assert.equal(h.repliesTo(newcomer).find((reply) => reply.id === "c2")?.result, "ack");
 });

@@ -4,9 +4,10 @@
  * the signal arrives. keycast must finish them (bounded by its 10 s grace period), exit 0, and the
  * client must receive every answer.
  */
+import assert from "node:assert/strict";
 import { verifyEvent } from "nostr-tools/pure";
-import { assertEquals, assertOk } from "./helpers/assert.ts";
-import { eventually, type Json, Keycast, RawClient } from "./helpers/keycast.ts";
+import { eventually } from "./helpers/eventually.ts";
+import { type Json, Keycast, RawClient } from "./helpers/keycast.ts";
 
 /** `SHUTDOWN_GRACE_MS` in main.ts. */
 const GRACE_MS = 10_000;
@@ -23,7 +24,7 @@ Deno.test("SIGTERM under load: in-flight requests are answered and serve exits 0
   const bunker: string = created.bunker_pubkey;
   await keycast.ready();
   await using raw = await RawClient.connect([relay.url]);
-  assertEquals((await raw.call(bunker, "connect", [bunker, secretOf(created)])).result, "ack");
+  assert.equal((await raw.call(bunker, "connect", [bunker, secretOf(created)])).result, "ack");
 
   const total = 30;
   const delayMs = 3_000;
@@ -41,20 +42,20 @@ Deno.test("SIGTERM under load: in-flight requests are answered and serve exits 0
   const signalled = Date.now();
   const code = await keycast.server.stop("SIGTERM");
   const tookMs = Date.now() - signalled;
-  assertEquals(code, 0);
-  assertOk(tookMs <= GRACE_MS + 10_000, `exit took ${tookMs} ms`);
+  assert.equal(code, 0);
+  assert.ok(tookMs <= GRACE_MS + 10_000, `exit took ${tookMs} ms`);
   // Exiting at once would have dropped the pending OKs: it must have waited for them.
-  assertOk(tookMs >= 1_000, `exited after ${tookMs} ms, before the delayed OKs could arrive`);
+  assert.ok(tookMs >= 1_000, `exited after ${tookMs} ms, before the delayed OKs could arrive`);
   const lines = keycast.server.lines;
   const shuttingDown = lines.findIndex((line) => line.includes('"Shutting down"'));
   const stopped = lines.findIndex((line) => line.includes('"Stopped"'));
-  assertOk(shuttingDown >= 0 && stopped > shuttingDown, "no orderly shutdown in the log");
-  assertEquals(lines.filter((line) => line.includes('"Request failed"')), []);
+  assert.ok(shuttingDown >= 0 && stopped > shuttingDown, "no orderly shutdown in the log");
+  assert.deepEqual(lines.filter((line) => line.includes('"Request failed"')), []);
 
   const replies = await raw.collect(bunker, { count: total, waitMs: 20_000 });
   for (let i = 0; i < total; i++) {
     const answers = replies.get(`load-${i}`) ?? [];
-    assertEquals(answers.length, 1, `load-${i}`);
-    assertOk(verifyEvent(JSON.parse(answers[0]!.result)), `load-${i}`);
+    assert.equal(answers.length, 1, `load-${i}`);
+    assert.ok(verifyEvent(JSON.parse(answers[0]!.result)), `load-${i}`);
   }
 });

@@ -8,7 +8,7 @@ import { sql } from "kysely";
 import { AuditWriter } from "../src/audit/writer.ts";
 import { DatabaseUnavailableError } from "../src/db/db.ts";
 import { SQLITE_FILE } from "../src/db/open.ts";
-import { createRepos } from "../src/db/repos/mod.ts";
+import { createRepos } from "../src/db/repos/repos.ts";
 import { silentLog } from "../src/log.ts";
 import { sqliteTestDb } from "./helpers/db.ts";
 import { eventually } from "./helpers/eventually.ts";

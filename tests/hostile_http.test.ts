@@ -4,7 +4,7 @@
  * Every request gets a JSON error with the right status — never a 500, never a bypass of the admin
  * auth, never an echo of the credential — and the server keeps serving.
  */
-import { assertEquals, assertOk } from "./helpers/assert.ts";
+import assert from "node:assert/strict";
 import { Keycast } from "./helpers/keycast.ts";
 
 /** `DEFAULT_MAX_BODY_BYTES` of the admin API. */
@@ -80,8 +80,8 @@ Deno.test("hostile HTTP input: JSON errors with the right status, no bypass, and
     fetch(`${base}${path}`, { method: "POST", headers, body });
   const expectError = async (response: Response, status: number, what: string) => {
     const text = await response.text();
-    assertEquals(response.status, status, `${what}: ${text.slice(0, 200)}`);
-    assertEquals(typeof JSON.parse(text).error, "string", what);
+    assert.deepEqual(response.status, status, `${what}: ${text.slice(0, 200)}`);
+    assert.equal(typeof JSON.parse(text).error, "string", what);
     return text;
   };
 
@@ -99,7 +99,7 @@ Deno.test("hostile HTTP input: JSON errors with the right status, no bypass, and
     ];
     for (const [what, body] of cases) {
       const text = await expectError(await post("/api/keys", body), 400, what);
-      assertEquals(text.includes("sneaky-secret-text"), false, `${what} echoed the body`);
+      assert.equal(text.includes("sneaky-secret-text"), false, `${what} echoed the body`);
     }
   });
 
@@ -114,13 +114,13 @@ Deno.test("hostile HTTP input: JSON errors with the right status, no bypass, and
         "Content-Type: application/json\r\nTransfer-Encoding: chunked",
       [...Array.from({ length: 20 }, () => httpChunk(16 * 1024)), encoder.encode("0\r\n\r\n")],
     );
-    assertEquals(chunked.status, 413, chunked.text.slice(0, 200));
+    assert.equal(chunked.status, 413, chunked.text.slice(0, 200));
     const badLength = await rawRequest(
       port,
       `POST /api/keys HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${token}\r\n` +
         "Content-Length: 99999999999999999999",
     );
-    assertOk([400, 413].includes(badLength.status), badLength.text.slice(0, 200));
+    assert.ok([400, 413].includes(badLength.status), badLength.text.slice(0, 200));
   });
 
   await t.step("bad credentials → 401, never echoed", async () => {
@@ -141,8 +141,8 @@ Deno.test("hostile HTTP input: JSON errors with the right status, no bypass, and
     for (const header of headers) {
       const response = await fetch(`${base}/api/keys`, { headers: header });
       const text = await expectError(response, 401, JSON.stringify(header)?.slice(0, 60) ?? "none");
-      assertEquals(text.includes(credential), false, "the credential was echoed");
-      assertEquals(text.includes(token), false, "the admin token was echoed");
+      assert.equal(text.includes(credential), false, "the credential was echoed");
+      assert.equal(text.includes(token), false, "the admin token was echoed");
     }
   });
 
@@ -166,9 +166,9 @@ Deno.test("hostile HTTP input: JSON errors with the right status, no bypass, and
           port,
           `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${token}`,
         );
-        assertOk([400, 404].includes(response.status), `${path}: ${response.text.slice(0, 200)}`);
-        assertOk(response.text.includes('"error"'), `${path}: no JSON error`);
-        assertEquals(response.text.includes("root:"), false, `${path} served a file`);
+        assert.ok([400, 404].includes(response.status), `${path}: ${response.text.slice(0, 200)}`);
+        assert.ok(response.text.includes('"error"'), `${path}: no JSON error`);
+        assert.equal(response.text.includes("root:"), false, `${path} served a file`);
       }
       const bypasses = [
         "/health/../api/keys",
@@ -181,23 +181,23 @@ Deno.test("hostile HTTP input: JSON errors with the right status, no bypass, and
       ];
       for (const path of bypasses) {
         const response = await rawRequest(port, `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1`);
-        assertOk(
+        assert.ok(
           [400, 401, 404].includes(response.status),
           `${path} without credentials: ${response.text.slice(0, 200)}`,
         );
-        assertEquals(response.text.includes('"keys"'), false, `${path} listed the keys`);
+        assert.equal(response.text.includes('"keys"'), false, `${path} listed the keys`);
       }
     },
   );
 
   await t.step("the server still serves, and no request hit the generic 500 path", async () => {
     const keys = await fetch(`${base}/api/keys`, { headers: auth });
-    assertEquals(keys.status, 200);
+    assert.equal(keys.status, 200);
     await keys.body?.cancel();
-    assertEquals((await keycast.health()).status, 200);
+    assert.equal((await keycast.health()).status, 200);
     const unexpected = keycast.server.lines.filter((line) =>
       line.includes("Request failed with an unexpected error")
     );
-    assertEquals(unexpected, []);
+    assert.deepEqual(unexpected, []);
   });
 });

@@ -4,10 +4,10 @@
  * stale or future timestamps, id mismatches — plus random mutations of a valid request. None may be
  * answered, none may throw, and the next valid request must still be answered.
  */
+import assert from "node:assert/strict";
 import { finalizeEvent, generateSecretKey, getEventHash } from "nostr-tools/pure";
 import { MAX_TAGS } from "../src/nip46/listener.ts";
 import { MAX_REQUEST_CONTENT_CHARS } from "../src/nostr/nip46.ts";
-import { assertEquals } from "./helpers/assert.ts";
 import { type HarnessClient, ListenerHarness } from "./helpers/listener_harness.ts";
 import { prng } from "./helpers/prng.ts";
 
@@ -44,11 +44,12 @@ async function assertSilentThenServes(
 ): Promise<void> {
   for (const event of events) h.deliver(event);
   await h.settle();
-  assertEquals(h.published.length, 0, "a hostile event was answered");
-  assertEquals(h.logged("Request failed"), [], "the listener threw");
+  assert.equal(h.published.length, 0, "a hostile event was answered");
+  assert.deepEqual(h.logged("Request failed"), [], "the listener threw");
   h.deliver(h.request(client, { id: "alive", method: "ping", params: [] }));
   await h.settle();
-  assertEquals(h.repliesTo(client).map((reply) => [reply.id, reply.result]), [["alive", "pong"]]);
+  const replies = h.repliesTo(client).map((reply) => [reply.id, reply.result]);
+  assert.deepEqual(replies, [["alive", "pong"]]);
 }
 
 Deno.test("Listener drops malformed and foreign events without a reply and keeps serving", async () => {
@@ -131,7 +132,8 @@ Deno.test("Listener: a forged copy (same id and sig, other content) cannot shado
   h.deliver(forged);
   h.deliver(real);
   await h.settle();
-  assertEquals(h.repliesTo(client).map((reply) => [reply.id, reply.result]), [["real", "pong"]]);
+  const replies = h.repliesTo(client).map((reply) => [reply.id, reply.result]);
+  assert.deepEqual(replies, [["real", "pong"]]);
 });
 
 function templateOf(

@@ -2,7 +2,7 @@
  * The admin API behind a real `Deno.serve` on 127.0.0.1: NIP-98 signed for the URL the server
  * sees, bearer auth, and the body cap on a real socket.
  */
-import { assertEquals, assertStringIncludes } from "./helpers/assert.ts";
+import assert from "node:assert/strict";
 import { TestApp } from "./helpers/app.ts";
 import { testEachDatabase } from "./helpers/db.ts";
 
@@ -25,8 +25,8 @@ testEachDatabase("admin API over a real socket: NIP-98, bearer and body cap", as
       body,
       signal: AbortSignal.timeout(5_000),
     });
-    assertEquals(res.status, 201, await res.clone().text());
-    assertEquals((await res.json()).name, "over-tcp");
+    assert.equal(res.status, 201, await res.clone().text());
+    assert.equal((await res.json()).name, "over-tcp");
   });
 
   await t.step("NIP-98 signed for another host is rejected", async () => {
@@ -34,8 +34,9 @@ testEachDatabase("admin API over a real socket: NIP-98, bearer and body cap", as
       headers: { authorization: app.nip98("GET", "http://localhost/api/keys") },
       signal: AbortSignal.timeout(5_000),
     });
-    assertEquals(res.status, 401);
-    assertStringIncludes((await res.json()).error, `"${base}/api/keys"`);
+    assert.equal(res.status, 401);
+    const { error } = await res.json();
+    assert.ok(error.includes(`"${base}/api/keys"`), error);
   });
 
   await t.step("bearer and the 413 body cap", async () => {
@@ -43,19 +44,19 @@ testEachDatabase("admin API over a real socket: NIP-98, bearer and body cap", as
       headers: app.bearer(),
       signal: AbortSignal.timeout(5_000),
     });
-    assertEquals((await list.json()).keys.length, 1);
+    assert.equal((await list.json()).keys.length, 1);
     const big = await fetch(`${base}/api/keys`, {
       method: "POST",
       headers: { ...app.bearer(), "content-type": "application/json" },
       body: JSON.stringify({ name: "x".repeat(2_000) }),
       signal: AbortSignal.timeout(5_000),
     });
-    assertEquals(big.status, 413);
-    assertStringIncludes((await big.json()).error, "1024 bytes");
+    assert.equal(big.status, 413);
+    assert.match((await big.json()).error, /1024 bytes/);
   });
 
   await t.step("health without credentials", async () => {
     const res = await fetch(`${base}/health`, { signal: AbortSignal.timeout(5_000) });
-    assertEquals([res.status, (await res.json()).status], [200, "ok"]);
+    assert.deepEqual([res.status, (await res.json()).status], [200, "ok"]);
   });
 });

@@ -87,7 +87,7 @@ Deno.test("deno task compile grants explicit permissions, never -A", async () =>
 });
 
 Deno.test({
-  name: "deno task compile type-checks and embeds the worker, the migrations and PGlite's files",
+  name: "deno task compile type-checks and embeds the workers and the migrations",
   async fn() {
     // denort cannot be downloaded here; DENORT_BIN set to this deno makes compile write a binary
     // that is not runnable, but it runs every step before that and prints what it embedded.

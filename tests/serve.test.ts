@@ -20,7 +20,9 @@ Deno.test("serve starts on a fresh data dir, answers /health, stops on SIGTERM a
       assert.deepEqual((await Deno.stat(`${dataDir}/master.key`)).mode! & 0o777, 0o600);
       assert.deepEqual((await Deno.stat(`${dataDir}/admin.token`)).mode! & 0o777, 0o600);
       assert.ok((await Deno.stat(`${dataDir}/keycast.db`)).isFile);
-      assert.equal((await fetch(`${server.url}/health/ready`)).status, 200);
+      const ready = await fetch(`${server.url}/health/ready`);
+      await ready.body?.cancel();
+      assert.equal(ready.status, 200);
       assert.equal(await server.stop("SIGTERM"), 0);
       assert.ok(server.lines.some((line) => line.includes('"Stopped"')));
     }

@@ -1,4 +1,5 @@
-import { assertEquals } from "../../tests/helpers/assert.ts";
+import assert from "node:assert/strict";
+import { eventually } from "../../tests/helpers/eventually.ts";
 import type { AuditEntry } from "../db/repos/audit.ts";
 import { silentLog } from "../log.ts";
 import { AuditWriter } from "./writer.ts";
@@ -39,11 +40,11 @@ Deno.test("AuditWriter.record() returns at once and flush() writes batches in or
     flushIntervalMs: 10_000,
   });
   for (const method of ["a", "b", "c"]) writer.record(entry(method));
-  assertEquals(sink.calls, 0);
+  assert.equal(sink.calls, 0);
   await writer.flush();
-  assertEquals(sink.rows, ["a", "b", "c"]);
-  assertEquals(sink.calls, 2);
-  assertEquals(writer.stats, { buffered: 0, dropped: 0, written: 3, failures: 0 });
+  assert.deepEqual(sink.rows, ["a", "b", "c"]);
+  assert.equal(sink.calls, 2);
+  assert.deepEqual(writer.stats, { buffered: 0, dropped: 0, written: 3, failures: 0 });
 });
 
 Deno.test("AuditWriter buffers within bounds while the database is down and recovers", async () => {
@@ -57,28 +58,29 @@ Deno.test("AuditWriter buffers within bounds while the database is down and reco
   });
   for (const method of ["a", "b", "c", "d", "e"]) writer.record(entry(method));
   await writer.flush();
-  assertEquals(writer.stats.buffered, 3);
-  assertEquals(writer.stats.dropped, 2);
-  assertEquals(writer.stats.failures, 1);
+  assert.equal(writer.stats.buffered, 3);
+  assert.equal(writer.stats.dropped, 2);
+  assert.equal(writer.stats.failures, 1);
   sink.down = false;
   await writer.flush();
-  assertEquals(sink.rows, ["c", "d", "e"]);
-  assertEquals(writer.stats.buffered, 0);
+  assert.deepEqual(sink.rows, ["c", "d", "e"]);
+  assert.equal(writer.stats.buffered, 0);
 });
 
 Deno.test("AuditWriter flushes on its timer and on dispose", async () => {
   const sink = new Sink();
   const writer = new AuditWriter({ sink, log: silentLog, flushIntervalMs: 5 });
   writer.record(entry("timer"));
-  for (let i = 0; i < 200 && sink.rows.length === 0; i++) {
-    await new Promise((r) => setTimeout(r, 5));
-  }
-  assertEquals(sink.rows, ["timer"]);
+  await eventually("the timer has flushed", () => sink.rows.length > 0, {
+    timeoutMs: 1_000,
+    intervalMs: 5,
+  });
+  assert.deepEqual(sink.rows, ["timer"]);
   writer.record(entry("last"));
   await writer[Symbol.asyncDispose]();
-  assertEquals(sink.rows, ["timer", "last"]);
+  assert.deepEqual(sink.rows, ["timer", "last"]);
   writer.record(entry("after close"));
-  assertEquals(writer.stats.dropped, 1);
+  assert.equal(writer.stats.dropped, 1);
 });
 
 Deno.test("AuditWriter counts a batch whose insert is still pending as buffered", async () => {
@@ -90,9 +92,9 @@ Deno.test("AuditWriter counts a batch whose insert is still pending as buffered"
   writer.record(entry("a"));
   writer.record(entry("b"));
   const flushing = writer.flush();
-  assertEquals(writer.stats.buffered, 2);
+  assert.equal(writer.stats.buffered, 2);
   release();
   await flushing;
-  assertEquals(writer.stats.buffered, 0);
-  assertEquals(writer.stats.written, 2);
+  assert.equal(writer.stats.buffered, 0);
+  assert.equal(writer.stats.written, 2);
 });

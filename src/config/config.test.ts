@@ -1,4 +1,4 @@
-import { assertEquals, assertStringIncludes } from "../../tests/helpers/assert.ts";
+import assert from "node:assert/strict";
 import { Config, DEFAULT_RELAYS } from "./config.ts";
 import { pubkeyToHex } from "../nostr/pubkey.ts";
 import { parseFlags } from "./flags.ts";
@@ -14,27 +14,27 @@ function configFor(args: string[], env: Record<string, string> = {}) {
 
 Deno.test("Config uses documented defaults with no flags or env", () => {
   const { config } = configFor([]);
-  assertEquals(config.validate(), []);
-  assertEquals(config.relays, [...DEFAULT_RELAYS]);
-  assertEquals(config.relaysDefaulted, true);
-  assertEquals(config.port, 8080);
-  assertEquals(config.host, "0.0.0.0");
-  assertEquals(config.databaseUrl, undefined);
-  assertEquals(config.dataDir, "./keycast-data");
-  assertEquals(config.masterKeyFile, "./keycast-data/master.key");
-  assertEquals(config.logLevel, "info");
-  assertEquals(config.logFormat, "json");
-  assertEquals(config.workers >= 1, true);
+  assert.deepEqual(config.validate(), []);
+  assert.deepEqual(config.relays, [...DEFAULT_RELAYS]);
+  assert.equal(config.relaysDefaulted, true);
+  assert.equal(config.port, 8080);
+  assert.equal(config.host, "0.0.0.0");
+  assert.equal(config.databaseUrl, undefined);
+  assert.equal(config.dataDir, "./keycast-data");
+  assert.equal(config.masterKeyFile, "./keycast-data/master.key");
+  assert.equal(config.logLevel, "info");
+  assert.equal(config.logFormat, "json");
+  assert.equal(config.workers >= 1, true);
 });
 
 Deno.test("Config accepts repeated flags and comma lists alike", () => {
   const repeated =
     configFor(["--relay", "wss://a.example", "--relay", "ws://127.0.0.1:7777"]).config;
   const listed = configFor(["--relay=wss://a.example,ws://127.0.0.1:7777"]).config;
-  assertEquals(repeated.relays, ["wss://a.example", "ws://127.0.0.1:7777"]);
-  assertEquals(listed.relays, repeated.relays);
+  assert.deepEqual(repeated.relays, ["wss://a.example", "ws://127.0.0.1:7777"]);
+  assert.deepEqual(listed.relays, repeated.relays);
   const admins = configFor(["--admin-pubkey", NPUB, "--admin-pubkey", "A".repeat(64)]).config;
-  assertEquals(admins.adminPubkeys, [NPUB_HEX, "a".repeat(64)]);
+  assert.deepEqual(admins.adminPubkeys, [NPUB_HEX, "a".repeat(64)]);
 });
 
 Deno.test("Config reads env twins and lets flags win", () => {
@@ -49,20 +49,20 @@ Deno.test("Config reads env twins and lets flags win", () => {
     KEYCAST_MASTER_KEY: "abc",
   };
   const fromEnv = configFor([], env).config;
-  assertEquals(fromEnv.validate(), []);
-  assertEquals(fromEnv.relays, ["wss://env.example", "wss://env2.example"]);
-  assertEquals(fromEnv.port, 9000);
-  assertEquals(fromEnv.databaseUrl, "postgres://u@db/keycast");
-  assertEquals(fromEnv.masterKeyFile, "/var/lib/keycast/master.key");
-  assertEquals(fromEnv.adminPubkeys, [NPUB_HEX]);
-  assertEquals(fromEnv.logLevel, "debug");
-  assertEquals(fromEnv.workers, 3);
-  assertEquals(fromEnv.masterKeyBase64, "abc");
+  assert.deepEqual(fromEnv.validate(), []);
+  assert.deepEqual(fromEnv.relays, ["wss://env.example", "wss://env2.example"]);
+  assert.equal(fromEnv.port, 9000);
+  assert.equal(fromEnv.databaseUrl, "postgres://u@db/keycast");
+  assert.equal(fromEnv.masterKeyFile, "/var/lib/keycast/master.key");
+  assert.deepEqual(fromEnv.adminPubkeys, [NPUB_HEX]);
+  assert.equal(fromEnv.logLevel, "debug");
+  assert.equal(fromEnv.workers, 3);
+  assert.equal(fromEnv.masterKeyBase64, "abc");
   const flagsWin =
     configFor(["--port", "7000", "--relay", "ws://127.0.0.1:1", "--workers", "1"], env).config;
-  assertEquals(flagsWin.port, 7000);
-  assertEquals(flagsWin.relays, ["ws://127.0.0.1:1"]);
-  assertEquals(flagsWin.workers, 1);
+  assert.equal(flagsWin.port, 7000);
+  assert.deepEqual(flagsWin.relays, ["ws://127.0.0.1:1"]);
+  assert.equal(flagsWin.workers, 1);
 });
 
 Deno.test("Config.validate() lists every problem with the flag and the value", () => {
@@ -71,32 +71,29 @@ Deno.test("Config.validate() lists every problem with the flag and the value", (
     { LOG_LEVEL: "loud", DATABASE_URL: "mysql://x" },
   );
   const problems = config.validate();
-  assertEquals(problems.length, 6, problems.join("\n"));
-  assertStringIncludes(
-    problems[0]!,
-    '--relay: cannot use relay URL "htp://x": scheme must be ws or wss',
-  );
-  assertStringIncludes(problems.join("\n"), '--port: cannot use "99999"');
-  assertStringIncludes(problems.join("\n"), '--admin-pubkey: cannot use "npub1nope"');
-  assertStringIncludes(problems.join("\n"), '--workers: cannot use "0"');
-  assertStringIncludes(problems.join("\n"), '--log-level: cannot use "loud"');
-  assertStringIncludes(problems.join("\n"), "--database-url");
+  assert.equal(problems.length, 6, problems.join("\n"));
+  assert.match(problems[0]!, /--relay: cannot use relay URL "htp:\/\/x": scheme must be ws or wss/);
+  assert.match(problems.join("\n"), /--port: cannot use "99999"/);
+  assert.match(problems.join("\n"), /--admin-pubkey: cannot use "npub1nope"/);
+  assert.match(problems.join("\n"), /--workers: cannot use "0"/);
+  assert.match(problems.join("\n"), /--log-level: cannot use "loud"/);
+  assert.match(problems.join("\n"), /--database-url/);
 });
 
 Deno.test("parseFlags() reports unknown flags, missing values and keeps positionals", () => {
   const parsed = parseFlags(["pos", "--port", "--nope=1", "--relay"], SERVE_FLAGS);
-  assertEquals(parsed.positionals, ["pos"]);
-  assertEquals(parsed.problems, [
+  assert.deepEqual(parsed.positionals, ["pos"]);
+  assert.deepEqual(parsed.problems, [
     'Flag "--port" needs a value (N)',
     'Unknown flag "--nope"',
     'Flag "--relay" needs a value (URL)',
   ]);
-  assertEquals(parseFlags(["--help"], SERVE_FLAGS).help, true);
+  assert.equal(parseFlags(["--help"], SERVE_FLAGS).help, true);
 });
 
 Deno.test("pubkeyToHex() accepts hex and npub only", () => {
-  assertEquals(pubkeyToHex(NPUB), NPUB_HEX);
-  assertEquals(pubkeyToHex(NPUB_HEX.toUpperCase()), NPUB_HEX);
-  assertEquals(pubkeyToHex("nsec1" + "q".repeat(58)), undefined);
-  assertEquals(pubkeyToHex("abc"), undefined);
+  assert.deepEqual(pubkeyToHex(NPUB), NPUB_HEX);
+  assert.deepEqual(pubkeyToHex(NPUB_HEX.toUpperCase()), NPUB_HEX);
+  assert.equal(pubkeyToHex("nsec1" + "q".repeat(58)), undefined);
+  assert.equal(pubkeyToHex("abc"), undefined);
 });

@@ -1,4 +1,4 @@
-import { assertEquals, assertOk } from "../../tests/helpers/assert.ts";
+import assert from "node:assert/strict";
 import { TestApp } from "../../tests/helpers/app.ts";
 import { testEachDatabase } from "../../tests/helpers/db.ts";
 
@@ -11,15 +11,15 @@ testEachDatabase("GET /health reports status, version, database, signer and rela
     queueDepth: 4,
   });
   const res = await t.json("GET", "/health", undefined, {});
-  assertEquals(res.status, 200);
-  assertEquals(res.body, {
+  assert.equal(res.status, 200);
+  assert.deepEqual(res.body, {
     status: "ok",
     version: "9.9.9",
     database: "ok",
     signer: { loaded_authorizations: 3, pending_commands: 1, workers: 2, queue_depth: 4 },
     relays: [{ url: "ws://127.0.0.1:7777", connected: true, subscribed: true }],
   });
-  assertOk(res.headers.get("x-request-id"));
+  assert.ok(res.headers.get("x-request-id"));
 });
 
 testEachDatabase(
@@ -28,9 +28,9 @@ testEachDatabase(
     await using t = await TestApp.create(db);
     t.db.ping = () => Promise.resolve(false);
     const res = await t.json("GET", "/health", undefined, {});
-    assertEquals(res.status, 200);
-    assertEquals(res.body.status, "ok");
-    assertEquals(res.body.database, "error");
+    assert.equal(res.status, 200);
+    assert.equal(res.body.status, "ok");
+    assert.equal(res.body.database, "error");
   },
 );
 
@@ -38,21 +38,21 @@ testEachDatabase("GET /health/ready is 503 until the signer is ready, then 200",
   await using t = await TestApp.create(db);
   t.status.ready = false;
   let res = await t.json("GET", "/health/ready", undefined, {});
-  assertEquals(res.status, 503);
-  assertEquals(res.body.status, "not_ready");
-  assertEquals(res.body.database, "ok");
+  assert.equal(res.status, 503);
+  assert.equal(res.body.status, "not_ready");
+  assert.equal(res.body.database, "ok");
   t.status.ready = true;
   res = await t.json("GET", "/health/ready", undefined, {});
-  assertEquals(res.status, 200);
-  assertEquals(res.body.status, "ok");
+  assert.equal(res.status, 200);
+  assert.equal(res.body.status, "ok");
 });
 
 testEachDatabase("GET /health/ready is 503 when the database does not answer", async (db) => {
   await using t = await TestApp.create(db);
   t.db.ping = () => Promise.resolve(false);
   const res = await t.json("GET", "/health/ready", undefined, {});
-  assertEquals(res.status, 503);
-  assertEquals(res.body.database, "error");
+  assert.equal(res.status, 503);
+  assert.equal(res.body.database, "error");
 });
 
 testEachDatabase(
@@ -66,10 +66,10 @@ testEachDatabase(
       },
     });
     let res = await t.json("GET", "/health", undefined, {});
-    assertEquals(res.status, 200);
-    assertEquals(res.body.relays, []);
+    assert.equal(res.status, 200);
+    assert.deepEqual(res.body.relays, []);
     res = await t.json("GET", "/health/ready", undefined, {});
-    assertEquals(res.status, 503);
-    assertOk(logged.includes("Cannot read the signer status"));
+    assert.equal(res.status, 503);
+    assert.ok(logged.includes("Cannot read the signer status"));
   },
 );

@@ -1,4 +1,4 @@
-import { assertEquals, assertOk, assertStringIncludes } from "../../tests/helpers/assert.ts";
+import assert from "node:assert/strict";
 import { TestApp } from "../../tests/helpers/app.ts";
 import { testEachDatabase } from "../../tests/helpers/db.ts";
 import {
@@ -24,41 +24,41 @@ testEachDatabase("policy routes create, read, update and delete policies", async
 
   await t.step("POST 201 and GET by name", async () => {
     const res = await app.json("POST", "/api/policies", { name: "notes", rules: { kinds: [1] } });
-    assertEquals(res.status, 201);
-    assertEquals(res.body.name, "notes");
-    assertEquals(res.body.rules, { kinds: [1] });
-    assertEquals(res.body.builtin, false);
-    assertOk(res.body.created_at && res.body.updated_at);
+    assert.equal(res.status, 201);
+    assert.equal(res.body.name, "notes");
+    assert.deepEqual(res.body.rules, { kinds: [1] });
+    assert.equal(res.body.builtin, false);
+    assert.ok(res.body.created_at && res.body.updated_at);
     const got = await app.json("GET", "/api/policies/notes");
-    assertEquals([got.status, got.body.rules], [200, { kinds: [1] }]);
+    assert.deepEqual([got.status, got.body.rules], [200, { kinds: [1] }]);
   });
 
   await t.step("GET /api/policies lists stored policies", async () => {
     const res = await app.json("GET", "/api/policies");
-    assertEquals(res.status, 200);
+    assert.equal(res.status, 200);
     const notes = res.body.policies.find((p: { name: string }) => p.name === "notes");
-    assertEquals(notes.builtin, false);
+    assert.equal(notes.builtin, false);
   });
 
   await t.step("409 for a duplicate, 400 with problems for bad rules or names", async () => {
     const dup = await app.json("POST", "/api/policies", { name: "notes", rules: {} });
-    assertEquals(dup.status, 409);
+    assert.equal(dup.status, 409);
     for (const rules of [undefined, [1], "all", null]) {
       const res = await app.json("POST", "/api/policies", { name: "bad", rules });
-      assertEquals([res.status, res.body.field], [400, "rules"], JSON.stringify(rules));
+      assert.deepEqual([res.status, res.body.field], [400, "rules"], JSON.stringify(rules));
     }
     const withProblems = await app.json("POST", "/api/policies", { name: "bad", rules: [] });
-    assertOk(Array.isArray(withProblems.body.problems) && withProblems.body.problems.length > 0);
+    assert.ok(Array.isArray(withProblems.body.problems) && withProblems.body.problems.length > 0);
     const badName = await app.json("POST", "/api/policies", { name: "no spaces", rules: {} });
-    assertEquals([badName.status, badName.body.field], [400, "name"]);
+    assert.deepEqual([badName.status, badName.body.field], [400, "name"]);
   });
 
   await t.step("404 for unknown names, 400 for malformed ones in the path", async () => {
-    assertEquals((await app.json("GET", "/api/policies/missing")).status, 404);
-    assertEquals((await app.json("PUT", "/api/policies/missing", { rules: {} })).status, 404);
-    assertEquals((await app.json("DELETE", "/api/policies/missing")).status, 404);
-    assertEquals((await app.json("GET", "/api/policies/a%20b")).status, 400);
-    assertEquals((await app.json("GET", `/api/policies/${"x".repeat(65)}`)).status, 400);
+    assert.equal((await app.json("GET", "/api/policies/missing")).status, 404);
+    assert.equal((await app.json("PUT", "/api/policies/missing", { rules: {} })).status, 404);
+    assert.equal((await app.json("DELETE", "/api/policies/missing")).status, 404);
+    assert.equal((await app.json("GET", "/api/policies/a%20b")).status, 400);
+    assert.equal((await app.json("GET", `/api/policies/${"x".repeat(65)}`)).status, 400);
   });
 
   await t.step("PUT commits, then re-sends every live authorization using it", async () => {
@@ -70,38 +70,38 @@ testEachDatabase("policy routes create, read, update and delete policies", async
     app.journal.length = 0;
 
     const res = await app.json("PUT", "/api/policies/notes", { rules: { kinds: [1, 7] } });
-    assertEquals(res.status, 200);
-    assertEquals(res.body.rules, { kinds: [1, 7] });
-    assertEquals(res.body.updated_authorizations, 1);
+    assert.equal(res.status, 200);
+    assert.deepEqual(res.body.rules, { kinds: [1, 7] });
+    assert.equal(res.body.updated_authorizations, 1);
     const commands = await app.takeCommands();
-    assertEquals(commands.length, 1);
+    assert.equal(commands.length, 1);
     const [command] = commands;
-    assertOk(command?.type === "upsert");
-    assertEquals(command.authorization.id, first.body.id);
-    assertEquals(command.authorization.policy, { kinds: [1, 7] });
-    assertEquals(app.journal, ["db:update policies", "send:upsert"]);
+    assert.ok(command?.type === "upsert");
+    assert.deepEqual(command.authorization.id, first.body.id);
+    assert.deepEqual(command.authorization.policy, { kinds: [1, 7] });
+    assert.deepEqual(app.journal, ["db:update policies", "send:upsert"]);
   });
 
   await t.step("PUT with bad rules or extra fields is 400 and changes nothing", async () => {
     const res = await app.json("PUT", "/api/policies/notes", { rules: "everything" });
-    assertEquals([res.status, res.body.field], [400, "rules"]);
+    assert.deepEqual([res.status, res.body.field], [400, "rules"]);
     const extra = await app.json("PUT", "/api/policies/notes", { rules: {}, name: "x" });
-    assertEquals([extra.status, extra.body.field], [400, "name"]);
-    assertEquals((await app.json("GET", "/api/policies/notes")).body.rules, { kinds: [1, 7] });
-    assertEquals(await app.takeCommands(), []);
+    assert.deepEqual([extra.status, extra.body.field], [400, "name"]);
+    assert.deepEqual((await app.json("GET", "/api/policies/notes")).body.rules, { kinds: [1, 7] });
+    assert.deepEqual(await app.takeCommands(), []);
   });
 
   await t.step(
     "DELETE is 409 while used (even by revoked authorizations), 204 when not",
     async () => {
       const used = await app.json("DELETE", "/api/policies/notes");
-      assertEquals(used.status, 409);
-      assertStringIncludes(used.body.error, "still use it");
+      assert.equal(used.status, 409);
+      assert.match(used.body.error, /still use it/);
       await app.json("POST", "/api/policies", { name: "unused", rules: {} });
       const res = await app.request("DELETE", "/api/policies/unused");
-      assertEquals(res.status, 204);
-      assertEquals(await res.text(), "");
-      assertEquals((await app.json("GET", "/api/policies/unused")).status, 404);
+      assert.equal(res.status, 204);
+      assert.equal(await res.text(), "");
+      assert.equal((await app.json("GET", "/api/policies/unused")).status, 404);
     },
   );
 });
@@ -116,7 +116,7 @@ testEachDatabase(
     await t.step("listed and readable with builtin: true", async () => {
       const list = await app.json("GET", "/api/policies");
       const entry = list.body.policies.find((p: { name: string }) => p.name === builtin.name);
-      assertEquals(entry, {
+      assert.deepEqual(entry, {
         name: builtin.name,
         rules: builtin.rules,
         builtin: true,
@@ -124,17 +124,17 @@ testEachDatabase(
         updated_at: null,
       });
       const one = await app.json("GET", `/api/policies/${builtin.name}`);
-      assertEquals([one.status, one.body.builtin], [200, true]);
+      assert.deepEqual([one.status, one.body.builtin], [200, true]);
     });
 
     await t.step("cannot be created, changed or deleted (409)", async () => {
       const rules = { kinds: [1] };
-      assertEquals(
+      assert.equal(
         (await app.json("POST", "/api/policies", { name: builtin.name, rules })).status,
         409,
       );
-      assertEquals((await app.json("PUT", `/api/policies/${builtin.name}`, { rules })).status, 409);
-      assertEquals((await app.json("DELETE", `/api/policies/${builtin.name}`)).status, 409);
+      assert.equal((await app.json("PUT", `/api/policies/${builtin.name}`, { rules })).status, 409);
+      assert.equal((await app.json("DELETE", `/api/policies/${builtin.name}`)).status, 409);
     });
 
     await t.step(
@@ -148,15 +148,15 @@ testEachDatabase(
           key: "alice",
           policy: builtin.name,
         });
-        assertEquals([a.status, b.status, a.body.policy], [201, 201, builtin.name]);
+        assert.deepEqual([a.status, b.status, a.body.policy], [201, 201, builtin.name]);
         const row = await app.repos.policies.getByName(builtin.name);
-        assertEquals(canonicalJson(row?.rules), canonicalJson(builtin.rules));
+        assert.deepEqual(canonicalJson(row?.rules), canonicalJson(builtin.rules));
         const list = await app.json("GET", "/api/policies");
         const named = list.body.policies.filter((p: { name: string }) => p.name === builtin.name);
-        assertEquals(named.length, 1);
+        assert.equal(named.length, 1);
         const [command] = await app.takeCommands();
-        assertOk(command?.type === "upsert");
-        assertEquals(canonicalJson(command.authorization.policy), canonicalJson(builtin.rules));
+        assert.ok(command?.type === "upsert");
+        assert.deepEqual(canonicalJson(command.authorization.policy), canonicalJson(builtin.rules));
       },
     );
 
@@ -165,21 +165,21 @@ testEachDatabase(
       async () => {
         await app.repos.policies.updateRules(builtin.name, { drifted: true });
         await app.takeCommands();
-        assertEquals(await syncBuiltinPolicies(app.services), [builtin.name]);
+        assert.deepEqual(await syncBuiltinPolicies(app.services), [builtin.name]);
         const row = await app.repos.policies.getByName(builtin.name);
-        assertEquals(canonicalJson(row?.rules), canonicalJson(builtin.rules));
+        assert.deepEqual(canonicalJson(row?.rules), canonicalJson(builtin.rules));
         const commands = await app.takeCommands();
-        assertEquals(commands.map((c) => c.type), ["upsert", "upsert"]);
-        assertEquals(await syncBuiltinPolicies(app.services), []);
+        assert.deepEqual(commands.map((c) => c.type), ["upsert", "upsert"]);
+        assert.deepEqual(await syncBuiltinPolicies(app.services), []);
       },
     );
   },
 );
 
 Deno.test("canonicalJson() ignores object key order at every depth", () => {
-  assertEquals(
+  assert.deepEqual(
     canonicalJson({ b: 1, a: { d: [2, { y: 1, x: 2 }], c: 3 } }),
     canonicalJson({ a: { c: 3, d: [2, { x: 2, y: 1 }] }, b: 1 }),
   );
-  assertOk(canonicalJson([1, 2]) !== canonicalJson([2, 1]));
+  assert.ok(canonicalJson([1, 2]) !== canonicalJson([2, 1]));
 });

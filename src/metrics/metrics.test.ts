@@ -1,4 +1,4 @@
-import { assertEquals, assertStringIncludes } from "../../tests/helpers/assert.ts";
+import assert from "node:assert/strict";
 import { Metrics, type MetricsSnapshot } from "./metrics.ts";
 
 const SNAPSHOT: MetricsSnapshot = {
@@ -24,11 +24,11 @@ Deno.test("Metrics.render() counts requests by method and outcome with bounded l
   metrics.observeRequest("get_secret_key", "unsupported: get_secret_key", 1);
   metrics.observeRequest("x".repeat(50), "weird failure", 1);
   const text = metrics.render(SNAPSHOT);
-  assertStringIncludes(text, 'keycast_requests_total{method="sign_event",outcome="ok"} 1');
-  assertStringIncludes(text, 'keycast_requests_total{method="sign_event",outcome="forbidden"} 1');
-  assertStringIncludes(text, 'keycast_requests_total{method="other",outcome="unsupported"} 1');
-  assertStringIncludes(text, 'keycast_requests_total{method="other",outcome="error"} 1');
-  assertEquals(text.includes("get_secret_key"), false);
+  assert.match(text, /keycast_requests_total\{method="sign_event",outcome="ok"\} 1/);
+  assert.match(text, /keycast_requests_total\{method="sign_event",outcome="forbidden"\} 1/);
+  assert.match(text, /keycast_requests_total\{method="other",outcome="unsupported"\} 1/);
+  assert.match(text, /keycast_requests_total\{method="other",outcome="error"\} 1/);
+  assert.equal(text.includes("get_secret_key"), false);
 });
 
 Deno.test("Metrics.render() writes a cumulative latency histogram and the gauges", () => {
@@ -36,17 +36,17 @@ Deno.test("Metrics.render() writes a cumulative latency histogram and the gauges
   metrics.observeRequest("ping", null, 0.5);
   metrics.observeRequest("ping", null, 30);
   const text = metrics.render(SNAPSHOT);
-  assertStringIncludes(text, 'keycast_request_duration_seconds_bucket{method="ping",le="0.001"} 1');
-  assertStringIncludes(text, 'keycast_request_duration_seconds_bucket{method="ping",le="0.025"} 1');
-  assertStringIncludes(text, 'keycast_request_duration_seconds_bucket{method="ping",le="0.05"} 2');
-  assertStringIncludes(text, 'keycast_request_duration_seconds_bucket{method="ping",le="+Inf"} 2');
-  assertStringIncludes(text, 'keycast_request_duration_seconds_count{method="ping"} 2');
-  assertStringIncludes(text, "keycast_signer_queue_depth 3\n");
-  assertStringIncludes(text, "keycast_authorizations_loaded 5\n");
-  assertStringIncludes(text, "keycast_audit_buffered 7\n");
-  assertStringIncludes(text, 'keycast_relay_connected{url="ws://127.0.0.1:7777/\\"x"} 1');
-  assertStringIncludes(text, "# TYPE keycast_request_duration_seconds histogram");
+  assert.match(text, /keycast_request_duration_seconds_bucket\{method="ping",le="0\.001"\} 1/);
+  assert.match(text, /keycast_request_duration_seconds_bucket\{method="ping",le="0\.025"\} 1/);
+  assert.match(text, /keycast_request_duration_seconds_bucket\{method="ping",le="0\.05"\} 2/);
+  assert.match(text, /keycast_request_duration_seconds_bucket\{method="ping",le="\+Inf"\} 2/);
+  assert.match(text, /keycast_request_duration_seconds_count\{method="ping"\} 2/);
+  assert.match(text, /keycast_signer_queue_depth 3\n/);
+  assert.match(text, /keycast_authorizations_loaded 5\n/);
+  assert.match(text, /keycast_audit_buffered 7\n/);
+  assert.ok(text.includes('keycast_relay_connected{url="ws://127.0.0.1:7777/\\"x"} 1'), text);
+  assert.match(text, /# TYPE keycast_request_duration_seconds histogram/);
   for (const line of text.trim().split("\n")) {
-    assertEquals(/^(# (HELP|TYPE) \S+ .+|[a-z_]+(\{.*\})? [0-9.e+-]+)$/.test(line), true, line);
+    assert.equal(/^(# (HELP|TYPE) \S+ .+|[a-z_]+(\{.*\})? [0-9.e+-]+)$/.test(line), true, line);
   }
 });

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import type { ActiveAuthorization, AuthorizedClient } from "../domain/authorization.ts";
-import type { PolicyRequest } from "../policy/mod.ts";
+import type { PolicyRequest } from "../policy/rule.ts";
 import { type DecideDeps, decideRequest, lifecycleRefusal, refuse, UNAVAILABLE } from "./decide.ts";
 import type { Nip46Request } from "./protocol.ts";
 import {

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import type { ActiveAuthorization } from "../domain/authorization.ts";
 import { METHOD_NAMES, NIP46_METHODS, type Nip46Method } from "../nostr/nip46.ts";
-import { type Dispatch, dispatch, paramsProblem, templateKind } from "./methods.ts";
+import { type Dispatch, dispatch, parseParams, templateKind } from "./methods.ts";
 import {
   CLIENT_PUBKEY,
   FakeClients,
@@ -243,9 +243,32 @@ Deno.test("dispatch() passes a repository failure on to its caller", async () =>
   await assert.rejects(call(connected(), "logout", [], clients), /Cannot reach the database/);
 });
 
-Deno.test("paramsProblem() accepts anything for none and connect shapes", () => {
-  assert.equal(paramsProblem("ping", "none", ["x", "y"]), undefined);
-  assert.equal(paramsProblem("connect", "connect", []), undefined);
+Deno.test("parseParams() reads each shape, or names the problem", () => {
+  assert.deepEqual(parseParams("ping", "none", ["x", "y"]), {
+    ok: true,
+    params: { shape: "none", list: ["x", "y"] },
+  });
+  assert.deepEqual(parseParams("connect", "connect", []), {
+    ok: true,
+    params: { shape: "connect", list: [] },
+  });
+  assert.deepEqual(parseParams("sign_event", "event", [TEMPLATE]), {
+    ok: true,
+    params: { shape: "event", template: TEMPLATE, kind: 7 },
+  });
+  assert.deepEqual(parseParams("sign_event", "event", []), {
+    ok: false,
+    problem: "sign_event needs an event",
+  });
+  const peer = "a".repeat(64);
+  assert.deepEqual(parseParams("nip44_encrypt", "peer_text", [peer, "hi"]), {
+    ok: true,
+    params: { shape: "peer_text", peer, text: "hi" },
+  });
+  assert.deepEqual(parseParams("nip44_encrypt", "peer_text", ["nope", "hi"]), {
+    ok: false,
+    problem: "nip44_encrypt needs [hex pubkey, text]",
+  });
 });
 
 Deno.test("templateKind() reads the kind of a JSON template, else undefined", () => {

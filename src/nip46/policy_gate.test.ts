@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import type { PolicyRequest } from "../policy/mod.ts";
+import type { PolicyRequest } from "../policy/rule.ts";
 import { PolicyGate } from "./policy_gate.ts";
 import {
   CLIENT_PUBKEY,

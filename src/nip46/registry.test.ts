@@ -1,4 +1,4 @@
-import { assertEquals } from "../../tests/helpers/assert.ts";
+import assert from "node:assert/strict";
 import { AuthorizationChannel } from "../channel/channel.ts";
 import type { ActiveAuthorization } from "../domain/authorization.ts";
 import { silentLog } from "../log.ts";
@@ -50,13 +50,13 @@ Deno.test("AuthorizationRegistry loads the snapshot, then applies upserts and re
     removed: (a) => seen.push(`-${a.bunkerPubkey[0]}`),
   });
   await registry.start(channel);
-  assertEquals(registry.loaded, true);
-  assertEquals(registry.size, 1);
+  assert.equal(registry.loaded, true);
+  assert.equal(registry.size, 1);
   channel.send({ type: "upsert", authorization: authorization("b".repeat(64)) });
   channel.send({ type: "remove", bunkerPubkey: "a".repeat(64) });
   await settle(registry);
-  assertEquals([...registry.all()].map((a) => a.bunkerPubkey[0]), ["b"]);
-  assertEquals(seen, ["+a", "+b", "-a"]);
+  assert.deepEqual([...registry.all()].map((a) => a.bunkerPubkey[0]), ["b"]);
+  assert.deepEqual(seen, ["+a", "+b", "-a"]);
   channel.close();
 });
 
@@ -72,8 +72,8 @@ Deno.test("AuthorizationRegistry lets a remove sent during the startup load win"
   open();
   await starting;
   await settle(registry);
-  assertEquals(registry.get("a".repeat(64)), undefined);
-  assertEquals(registry.size, 0);
+  assert.equal(registry.get("a".repeat(64)), undefined);
+  assert.equal(registry.size, 0);
   channel.close();
 });
 
@@ -86,8 +86,8 @@ Deno.test("AuthorizationRegistry reload replaces its state with the database's",
   source.rows = [authorization("b".repeat(64), "renamed"), authorization("c".repeat(64))];
   channel.send({ type: "reload" });
   await settle(registry);
-  assertEquals([...registry.all()].map((a) => a.bunkerPubkey[0]).sort(), ["b", "c"]);
-  assertEquals(registry.get("b".repeat(64))?.keyName, "renamed");
+  assert.deepEqual([...registry.all()].map((a) => a.bunkerPubkey[0]).sort(), ["b", "c"]);
+  assert.equal(registry.get("b".repeat(64))?.keyName, "renamed");
   channel.close();
 });
 
@@ -97,10 +97,10 @@ Deno.test("AuthorizationRegistry.whenPresent() waits for the channel to deliver,
   await registry.start(channel);
   const waiting = registry.whenPresent("d".repeat(64), AbortSignal.timeout(5_000));
   channel.send({ type: "upsert", authorization: authorization("d".repeat(64)) });
-  assertEquals(await waiting, true);
+  assert.equal(await waiting, true);
   const aborted = new AbortController();
   const never = registry.whenPresent("e".repeat(64), aborted.signal);
   aborted.abort();
-  assertEquals(await never, false);
+  assert.equal(await never, false);
   channel.close();
 });

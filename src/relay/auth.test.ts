@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { finalizeEvent, generateSecretKey, getPublicKey } from "nostr-tools/pure";
+import { eventually } from "../../tests/helpers/eventually.ts";
 import { RelayPool } from "./pool.ts";
-import { FakeRelay, testPoolOptions } from "./testing.ts";
+import { captureLog, FakeRelay, testPoolOptions } from "./testing.ts";
 import type { NostrEvent, SignAuth } from "./types.ts";
 
 /** Bunker keys for tests and a signAuth over them that records its calls. */
@@ -79,8 +80,8 @@ Deno.test("RelayPool bounds the pubkeys signed for one challenge", async () => {
   const { pubkeys, calls, signAuth } = bunkerKeys(5);
   await using pool = new RelayPool(testPoolOptions({ signAuth, maxAuthPerChallenge: 2 }));
   for (const pk of pubkeys) pool.watch(pk, [relay.url]);
-  assert.equal(await pool.ready(pubkeys[0]!), true);
-  await new Promise((r) => setTimeout(r, 100));
+  // Every pubkey subscribed: the pool has nothing left to authenticate for.
+  for (const pk of pubkeys) assert.equal(await pool.ready(pk), true);
   assert.equal(calls.flatMap((c) => c.bunkerPubkeys).length, 2);
   assert.equal(relay.messages("AUTH").length, 2);
 });
@@ -92,16 +93,20 @@ Deno.test("RelayPool ignores a flood of new AUTH challenges on one socket", asyn
     calls.push({ challenge, relayUrl, bunkerPubkeys });
     return Promise.resolve([]);
   };
-  await using pool = new RelayPool(testPoolOptions({ signAuth: emptySignAuth }));
+  const { log, records } = captureLog();
+  await using pool = new RelayPool(testPoolOptions({ signAuth: emptySignAuth, log }));
   pool.watch(pubkeys[0]!, [relay.url]);
   const { client } = await relay.waitFor((r) => r.message[0] === "REQ");
-  const end = Date.now() + 2_000;
-  while (calls.length === 0 && Date.now() < end) await new Promise((r) => setTimeout(r, 5));
-  for (let i = 0; i < 20; i++) {
-    client.send(["AUTH", `challenge-${i}`]);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-  await new Promise((r) => setTimeout(r, 50));
+  await eventually("the first challenge is answered", () => calls.length > 0, {
+    timeoutMs: 2_000,
+    intervalMs: 5,
+  });
+  for (let i = 0; i < 20; i++) client.send(["AUTH", `challenge-${i}`]);
+  // The pool reads a socket in order: once it has logged this NOTICE, it has seen every challenge.
+  client.send(["NOTICE", "after the flood"]);
+  await eventually("the pool read the whole flood", () => {
+    return records.some((r) => r.notice === "after the flood");
+  }, { timeoutMs: 2_000, intervalMs: 5 });
   assert.ok(calls.length >= 2, "a new challenge is answered");
   assert.ok(calls.length <= 5, `signed for ${calls.length} challenges`);
 });

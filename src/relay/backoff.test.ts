@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { prng } from "../../tests/helpers/prng.ts";
 import { Backoff, backoffDelay } from "./backoff.ts";
 
 const opts = { initialMs: 100, maxMs: 1_000 };
@@ -12,10 +13,15 @@ Deno.test("backoffDelay() stays within the doubling ceiling capped at maxMs", ()
 });
 
 Deno.test("Backoff.next() grows the ceiling and reset() starts over", () => {
-  const backoff = new Backoff(opts);
-  for (let i = 0; i < 50; i++) assert.ok(backoff.next() < 1_000);
+  const backoff = new Backoff(opts, prng(46));
+  const sameDraws = prng(46);
+  for (let i = 0; i < 50; i++) {
+    const delay = backoff.next();
+    assert.equal(delay, backoffDelay(i, opts, sameDraws), `attempt ${i}`);
+    assert.ok(delay < 1_000);
+  }
   assert.equal(backoff.attempt, 50);
   backoff.reset();
   assert.equal(backoff.attempt, 0);
-  assert.ok(backoff.next() < 100);
+  assert.equal(backoff.next(), backoffDelay(0, opts, sameDraws));
 });

@@ -38,10 +38,12 @@ export function backoffDelay(
 export class Backoff {
   #attempt = 0;
   readonly #opts: BackoffOptions;
+  readonly #random: () => number;
 
-  /** Starts at attempt 0. */
-  constructor(opts: BackoffOptions) {
+  /** Starts at attempt 0. `random` returns a number in [0, 1); default `Math.random`. */
+  constructor(opts: BackoffOptions, random: () => number = Math.random) {
     this.#opts = opts;
+    this.#random = random;
   }
 
   /** Retries handed out since the last reset. */
@@ -51,7 +53,7 @@ export class Backoff {
 
   /** The next delay in ms; each call grows the ceiling. */
   next(): number {
-    return backoffDelay(this.#attempt++, this.#opts);
+    return backoffDelay(this.#attempt++, this.#opts, this.#random);
   }
 
   /** Starts over from the initial delay. */

@@ -1,11 +1,16 @@
 import assert from "node:assert/strict";
+import { eventually } from "../../tests/helpers/eventually.ts";
 import { RelayPool } from "./pool.ts";
 import { captureLog, closedPort, FakeRelay, randomHex64, testPoolOptions } from "./testing.ts";
 
 type Filter = { kinds: number[]; "#p"?: string[]; since: number };
 
 const reqFilters = (message: unknown[]) => message.slice(2) as Filter[];
-const settle = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** True once every pubkey's REQ has been answered with EOSE (so the relay has received it). */
+async function allReady(pool: RelayPool, pubkeys: string[]): Promise<boolean> {
+  return (await Promise.all(pubkeys.map((pk) => pool.ready(pk)))).every(Boolean);
+}
 
 Deno.test("RelayPool.watch() sends a REQ for kind 24133 with #p and since = now - window", async () => {
   await using relay = await FakeRelay.start();
@@ -26,8 +31,7 @@ Deno.test("RelayPool packs 1,200 pubkeys into 3 filters of at most 500", async (
   await using pool = new RelayPool(testPoolOptions());
   const pubkeys = Array.from({ length: 1_200 }, randomHex64);
   for (const pk of pubkeys) pool.watch(pk, [relay.url]);
-  assert.equal(await pool.ready(pubkeys[1_199]!), true);
-  await settle(30);
+  assert.equal(await allReady(pool, pubkeys), true);
   const reqs = relay.messages("REQ");
   const filters = reqs.flatMap(reqFilters);
   assert.deepEqual(filters.map((f) => f["#p"]?.length), [500, 500, 200]);
@@ -41,8 +45,7 @@ Deno.test("RelayPool coalesces 1,000 watch() calls into a few REQs", async () =>
   await using pool = new RelayPool(testPoolOptions({ maxPubkeysPerFilter: 100 }));
   const pubkeys = Array.from({ length: 1_000 }, randomHex64);
   for (const pk of pubkeys) pool.watch(pk, [relay.url]);
-  assert.equal(await pool.ready(pubkeys[0]!), true);
-  await settle(30);
+  assert.equal(await allReady(pool, pubkeys), true);
   const reqs = relay.messages("REQ");
   assert.ok(reqs.length >= 1 && reqs.length <= 3, `sent ${reqs.length} REQs`);
   assert.equal(reqs.flatMap(reqFilters).length, 10);
@@ -60,7 +63,7 @@ Deno.test("RelayPool.unwatch() re-sends only the REQ that held the pubkey", asyn
   assert.ok(reqFilters(second!).some((f) => f["#p"]?.includes(removed)));
   pool.unwatch(removed);
   await relay.waitFor((r) => r.message[0] === "CLOSE");
-  await settle(30);
+  await relay.waitFor(() => relay.messages("REQ").length === 3);
   const reqs = relay.messages("REQ");
   assert.equal(reqs.length, 3);
   const [filter, ...rest] = reqFilters(reqs[2]!);
@@ -107,8 +110,11 @@ Deno.test("RelayPool hands EVENTs to onEvent with the relay URL and drops duplic
   client.send(["EVENT", message[1], event]);
   client.send(["EVENT", message[1], event]);
   client.send(["NOTICE", "slow down"]);
-  const deadline = Date.now() + 2_000;
-  while (!records.some((r) => r.msg === "Relay NOTICE") && Date.now() < deadline) await settle(5);
+  await eventually(
+    "the pool logged the NOTICE",
+    () => records.some((r) => r.msg === "Relay NOTICE"),
+    { timeoutMs: 2_000, intervalMs: 5 },
+  );
   assert.deepEqual(seen, [[event, relay.url]]);
   assert.ok(records.some((r) => r.level === "warn" && r.msg === "Dropped malformed relay message"));
   assert.ok(records.some((r) => r.level === "warn" && r.notice === "slow down"));
@@ -118,7 +124,8 @@ Deno.test("RelayPool hands EVENTs to onEvent with the relay URL and drops duplic
 
 Deno.test("RelayPool.ready() waits for EOSE and resolves false on timeout, abort or unknown pubkey", async () => {
   await using relay = await FakeRelay.start({ autoEose: false });
-  await using pool = new RelayPool(testPoolOptions());
+  const { log, records } = captureLog();
+  await using pool = new RelayPool(testPoolOptions({ log }));
   const bunkerPubkey = randomHex64();
   assert.equal(await pool.ready(bunkerPubkey), false, "not watched");
   pool.watch(bunkerPubkey, [relay.url]);
@@ -128,9 +135,17 @@ Deno.test("RelayPool.ready() waits for EOSE and resolves false on timeout, abort
   const pending = pool.ready(bunkerPubkey, { signal: aborted.signal, timeoutMs: 5_000 });
   aborted.abort();
   assert.equal(await pending, false);
-  const waiting = pool.ready(bunkerPubkey, { timeoutMs: 2_000 });
+  let answered = false;
+  const waiting = pool.ready(bunkerPubkey, { timeoutMs: 2_000 }).finally(() => (answered = true));
   client.send(["EOSE", "someone-else"]);
-  await settle(20);
+  // The pool reads a socket in order: once it has logged this NOTICE, it has handled the EOSE.
+  client.send(["NOTICE", "after the other EOSE"]);
+  await eventually(
+    "the pool logged the NOTICE",
+    () => records.some((r) => r.notice === "after the other EOSE"),
+    { timeoutMs: 2_000, intervalMs: 5 },
+  );
+  assert.equal(answered, false, "an EOSE for another subscription does not end ready()");
   client.send(["EOSE", message[1]]);
   assert.equal(await waiting, true);
   assert.equal(pool.status()[0]?.subscribed, true);
@@ -167,8 +182,10 @@ Deno.test("RelayPool opens another connection when one would carry too many REQs
   }
   assert.equal(pool.status()[0]?.connections, 3);
   pool.unwatch(pubkeys[4]!);
-  const deadline = Date.now() + 2_000;
-  while (relay.openClients.length > 2 && Date.now() < deadline) await settle(5);
+  await eventually("the emptied connection closed", () => relay.openClients.length <= 2, {
+    timeoutMs: 2_000,
+    intervalMs: 5,
+  });
   assert.equal(relay.openClients.length, 2, "the emptied connection closed");
 });
 
@@ -200,7 +217,10 @@ Deno.test("RelayPool.close() ends pending ready() and publish() at once and refu
     sig: "",
   };
   const published = pool.publish(event, [dead], { timeoutMs: 10_000 });
-  await settle(20);
+  await eventually("the pool has tried the dead relay", () => !!pool.status()[0]?.lastError, {
+    timeoutMs: 2_000,
+    intervalMs: 5,
+  });
   const started = Date.now();
   await pool.close();
   assert.equal(await ready, false);

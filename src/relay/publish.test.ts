@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
+import { eventually } from "../../tests/helpers/eventually.ts";
 import { RelayPool } from "./pool.ts";
 import { isTransientRefusal } from "./publish.ts";
-import { closedPort, FakeRelay, randomHex64, testPoolOptions } from "./testing.ts";
+import { captureLog, closedPort, FakeRelay, randomHex64, testPoolOptions } from "./testing.ts";
 import type { NostrEvent, PublishResult } from "./types.ts";
 
 function fakeEvent(content = "ciphertext"): NostrEvent {
@@ -62,10 +63,13 @@ Deno.test("RelayPool.publish() reports a timeout when the relay never answers OK
 
 Deno.test("RelayPool.publish() succeeds once a down relay comes back", async () => {
   const port = await closedPort();
-  await using pool = new RelayPool(testPoolOptions());
+  const { log, records } = captureLog();
+  await using pool = new RelayPool(testPoolOptions({ log }));
   const event = fakeEvent();
   const published = pool.publish(event, [`ws://127.0.0.1:${port}`], { timeoutMs: 4_000 });
-  await new Promise((r) => setTimeout(r, 200));
+  await eventually("the pool has failed to connect", () => {
+    return records.some((r) => r.msg === "Cannot connect to relay");
+  }, { timeoutMs: 2_000, intervalMs: 5 });
   await using relay = await FakeRelay.start({ port });
   const [result] = await published;
   assert.equal(result?.ok, true, String(result?.message));

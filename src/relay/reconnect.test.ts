@@ -1,9 +1,24 @@
 import assert from "node:assert/strict";
+// @ts-types="@types/ws"
+import WebSocket from "ws";
+import { eventually } from "../../tests/helpers/eventually.ts";
 import { RelayPool } from "./pool.ts";
 import { FakeRelay, randomHex64, testPoolOptions } from "./testing.ts";
+import type { WebSocketConstructor } from "./types.ts";
 
 type Filter = { "#p"?: string[]; since: number };
-const settle = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** The `ws` client class, counting the pongs its sockets receive. */
+function pongCounting(): { pongs: () => number; WebSocketImpl: WebSocketConstructor } {
+  let pongs = 0;
+  class PongCountingWebSocket extends WebSocket {
+    constructor(address: string, options?: WebSocket.ClientOptions) {
+      super(address, options);
+      this.on("pong", () => pongs++);
+    }
+  }
+  return { pongs: () => pongs, WebSocketImpl: PongCountingWebSocket as WebSocketConstructor };
+}
 
 Deno.test("RelayPool reconnects and re-subscribes everything after the relay drops the socket", async () => {
   await using relay = await FakeRelay.start();
@@ -25,11 +40,19 @@ Deno.test("RelayPool reconnects and re-subscribes everything after the relay dro
 
 Deno.test("RelayPool keeps a healthy socket open across keepalive pings", async () => {
   await using relay = await FakeRelay.start();
-  await using pool = new RelayPool(testPoolOptions({ pingIntervalMs: 20, pongTimeoutMs: 200 }));
+  const { pongs, WebSocketImpl } = pongCounting();
+  await using pool = new RelayPool(
+    testPoolOptions({ pingIntervalMs: 20, pongTimeoutMs: 200, WebSocketImpl }),
+  );
   const bunkerPubkey = randomHex64();
   pool.watch(bunkerPubkey, [relay.url]);
   assert.equal(await pool.ready(bunkerPubkey), true);
-  await settle(200);
+  // 15 rounds of at least 20 ms outlast pongTimeoutMs: a pong the pool ignored would have cost
+  // the socket by then.
+  await eventually("15 keepalive pings are answered", () => pongs() >= 15, {
+    timeoutMs: 3_000,
+    intervalMs: 5,
+  });
   assert.equal(relay.clients.length, 1);
   assert.equal(pool.status()[0]?.reconnects, 0);
 });
@@ -38,9 +61,10 @@ Deno.test("RelayPool terminates a socket whose pings go unanswered and reconnect
   await using server = await startSilentServer();
   await using pool = new RelayPool(testPoolOptions({ pingIntervalMs: 30, pongTimeoutMs: 30 }));
   pool.watch(randomHex64(), [`ws://127.0.0.1:${server.port}`]);
-  const deadline = Date.now() + 3_000;
-  while (server.accepted < 2 && Date.now() < deadline) await settle(10);
-  assert.ok(server.accepted >= 2, `accepted ${server.accepted} connections`);
+  await eventually("the pool reconnects after the keepalive timeout", () => server.accepted >= 2, {
+    timeoutMs: 3_000,
+    intervalMs: 10,
+  });
   assert.match(pool.status()[0]?.lastError ?? "", /keepalive timeout/);
 });
 
@@ -54,9 +78,10 @@ Deno.test("RelayPool gives up a handshake that never completes after connectTime
   pool.watch(bunkerPubkey, [stuck, live.url]);
   assert.equal(await pool.ready(bunkerPubkey), true);
   assert.ok(Date.now() - started < 500, "the stuck relay did not delay the live one");
-  const end = Date.now() + 3_000;
-  while (server.accepted < 2 && Date.now() < end) await settle(10);
-  assert.ok(server.accepted >= 2, "the pool retried after the timeout");
+  await eventually("the pool retried after the timeout", () => server.accepted >= 2, {
+    timeoutMs: 3_000,
+    intervalMs: 10,
+  });
   const status = pool.status().find((s) => s.url === stuck);
   assert.equal(status?.connected, false);
   assert.match(status?.lastError ?? "", /time/i);

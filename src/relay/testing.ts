@@ -2,8 +2,14 @@
  * A scripted in-process relay for the relay pool's unit tests: `Deno.serve` on 127.0.0.1, records
  * every client message, answers REQ with EOSE, EVENT with OK, and can require NIP-42 AUTH. Tests
  * assert the exact messages the pool sends. Not for production use.
+ *
+ * Use this fake to script what a relay answers (or fails to answer) and to see every message the
+ * pool sent, inside one test process; use the real test relay (`tests/relay/`, started as a child
+ * process by `tests/helpers/relay.ts`) to test end to end against real NIP-01 behaviour (stored
+ * events, filters, signature checks, drops, restarts).
  */
-import { verifyEvent } from "nostr-tools/pure";
+import { authProblem } from "../../tests/relay/auth.ts";
+import { parseEvent } from "../../tests/relay/event.ts";
 import { type Log, type LogRecord, silentLog } from "../log.ts";
 import { encodeHex } from "../util/hex.ts";
 import type { RelayPoolOptions } from "./types.ts";
@@ -118,14 +124,24 @@ export class FakeRelay implements AsyncDisposable {
   }
 
   /** Waits until `count` clients are connected at once; rejects on timeout. */
-  async waitForClients(count: number, timeoutMs = 3_000): Promise<void> {
-    const end = Date.now() + timeoutMs;
-    while (this.openClients.length < count) {
-      if (Date.now() > end) {
-        throw new Error(`Fake relay has no ${count} clients within ${timeoutMs} ms`);
-      }
-      await new Promise((r) => setTimeout(r, 5));
-    }
+  waitForClients(count: number, timeoutMs = 3_000): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const check = () => {
+        if (this.openClients.length < count) return;
+        finish();
+        resolve();
+      };
+      const finish = () => {
+        clearTimeout(timer);
+        this.#listeners.delete(check);
+      };
+      const timer = setTimeout(() => {
+        finish();
+        reject(new Error(`Fake relay has no ${count} clients within ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.#listeners.add(check);
+      check();
+    });
   }
 
   /** Sends a message to every connected client. */
@@ -152,6 +168,7 @@ export class FakeRelay implements AsyncDisposable {
 
   #accept(req: Request): Response {
     if (req.headers.get("upgrade") !== "websocket") return new Response("relay", { status: 426 });
+    const host = req.headers.get("host") ?? "";
     const { socket, response } = Deno.upgradeWebSocket(req);
     const client: FakeClient = {
       id: this.clients.length + 1,
@@ -167,16 +184,23 @@ export class FakeRelay implements AsyncDisposable {
     this.#sockets.add(socket);
     socket.onopen = () => {
       if (this.options.challenge) client.send(["AUTH", this.options.challenge]);
+      this.#notify();
     };
     socket.onclose = () => {
       client.open = false;
       this.#sockets.delete(socket);
+      this.#notify();
     };
-    socket.onmessage = (e) => this.#onMessage(client, String(e.data));
+    socket.onmessage = (e) => this.#onMessage(client, host, String(e.data));
     return response;
   }
 
-  #onMessage(client: FakeClient, text: string): void {
+  /** Lets every pending wait re-check its condition. */
+  #notify(): void {
+    for (const listener of [...this.#listeners]) listener();
+  }
+
+  #onMessage(client: FakeClient, host: string, text: string): void {
     const message = JSON.parse(text) as unknown[];
     this.received.push({ client, message });
     const [type, a] = message;
@@ -191,15 +215,19 @@ export class FakeRelay implements AsyncDisposable {
         : (this.options.answerEvent ?? (() => [true, ""]))(event);
       if (answer) client.send(["OK", event.id, ...answer]);
     } else if (type === "AUTH") {
-      const event = a as { id: string; pubkey: string; kind: number; tags: string[][] };
-      const challengeOk = event.tags.some((t) =>
-        t[0] === "challenge" && t[1] === this.options.challenge
-      );
-      const ok = event.kind === 22242 && challengeOk && verifyEvent(event as never);
-      if (ok) client.authed.add(event.pubkey);
-      client.send(["OK", event.id, ok, ok ? "" : "invalid: bad auth event"]);
+      // The same NIP-42 checks as the real test relay (tests/relay/auth.ts).
+      const parsed = parseEvent(a);
+      const id = parsed.ok ? parsed.event.id : (a as { id?: unknown })?.id;
+      const { challenge } = this.options;
+      const problem = !parsed.ok
+        ? parsed.reason
+        : challenge === undefined
+        ? "no challenge was sent"
+        : authProblem(parsed.event, challenge, host, Math.floor(Date.now() / 1000));
+      if (parsed.ok && problem === undefined) client.authed.add(parsed.event.pubkey);
+      client.send(["OK", id, problem === undefined, problem ? `invalid: ${problem}` : ""]);
     }
-    for (const listener of [...this.#listeners]) listener();
+    this.#notify();
   }
 }
 

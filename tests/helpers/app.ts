@@ -25,7 +25,7 @@ import {
   UpdateQueryNode,
 } from "kysely";
 import type { Db } from "../../src/db/db.ts";
-import { createRepos, type Repos } from "../../src/db/repos/mod.ts";
+import { createRepos, type Repos } from "../../src/db/repos/repos.ts";
 import { createApp } from "../../src/http/app.ts";
 import type { AppDeps, AppVariables, SignerStatus } from "../../src/http/types.ts";
 import { type Log, silentLog } from "../../src/log.ts";

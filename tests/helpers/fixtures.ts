@@ -1,6 +1,6 @@
 /** Small builders for rows that tests need: keys and authorizations with real-looking values. */
 import type { Db } from "../../src/db/db.ts";
-import { createRepos } from "../../src/db/repos/mod.ts";
+import { createRepos } from "../../src/db/repos/repos.ts";
 import type { KeyRecord } from "../../src/db/repos/keys.ts";
 import type { NewAuthorization } from "../../src/db/repos/authorizations.ts";
 

@@ -5,6 +5,8 @@
  *   // connect to relay.url …; await relay.drop(); await relay.restart();
  *
  * Usable from any test file: paths are resolved from this module, not the working directory.
+ * It starts a process, so tests using it belong to `deno task test:e2e`; a unit test that only
+ * needs scripted relay answers uses the in-process `FakeRelay` of `src/relay/testing.ts`.
  */
 import type { RelayStats } from "../relay/options.ts";
 import { RelayProcess } from "../relay/process.ts";

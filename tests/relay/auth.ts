@@ -32,7 +32,7 @@ function hostOf(url: string): string | undefined {
   try {
     const parsed = new URL(url);
     return parsed.protocol === "ws:" || parsed.protocol === "wss:" ? parsed.host : undefined;
-  } catch (_err: unknown) {
+  } catch (_error: unknown) {
     // Not a URL at all: it names no relay.
     return undefined;
   }

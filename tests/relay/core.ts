@@ -74,7 +74,7 @@ export class Relay {
     let message: unknown;
     try {
       message = JSON.parse(this.#decoder.decode(data));
-    } catch (_err: unknown) {
+    } catch (_error: unknown) {
       return notice(connection, "message is not valid UTF-8 JSON");
     }
     if (!Array.isArray(message) || typeof message[0] !== "string") {
@@ -185,9 +185,9 @@ export class Relay {
     let filters: Filter[];
     try {
       filters = rawFilters.map((raw) => parseFilter(raw, maxFilterValues));
-    } catch (err: unknown) {
-      if (err instanceof FilterError) return refuse(`invalid: ${err.message}`);
-      throw err;
+    } catch (error: unknown) {
+      if (error instanceof FilterError) return refuse(`invalid: ${error.message}`);
+      throw error;
     }
     open.set(subscriptionId, filters);
     const prefix = `["EVENT",${JSON.stringify(subscriptionId)},`;

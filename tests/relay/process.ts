@@ -78,9 +78,9 @@ export class RelayProcess {
 function kill(child: Deno.ChildProcess, signal: Deno.Signal): void {
   try {
     child.kill(signal);
-  } catch (err: unknown) {
+  } catch (error: unknown) {
     // Deno throws a TypeError when the process has already exited, which is what we want anyway.
-    if (!(err instanceof TypeError)) throw err;
+    if (!(error instanceof TypeError)) throw error;
   }
 }
 
@@ -99,7 +99,7 @@ function parsePort(line: string): number | undefined {
   try {
     const { port } = JSON.parse(line);
     return Number.isInteger(port) && port > 0 && port < 65536 ? port : undefined;
-  } catch (_err: unknown) {
+  } catch (_error: unknown) {
     // Anything but the expected JSON line means the relay did not start.
     return undefined;
   }

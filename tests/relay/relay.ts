@@ -11,6 +11,11 @@
  * publish → delivery to a second client subscribed by `#p`): p50 2.5 ms, p90 3.5 ms with signature
  * checks (noble's schnorr verify costs ~1.2 ms of that); p50 0.5 ms, p90 0.9 ms with
  * `--skip-verify`. No ~40 ms Nagle/delayed-ACK stalls: see server.ts.
+ *
+ * Use this real relay (through `tests/helpers/relay.ts`) for end-to-end tests and benchmarks that
+ * need real NIP-01/NIP-42 behaviour and process-level faults; for unit tests that script a relay's
+ * answers and inspect every message the pool sends, use the in-process `FakeRelay` of
+ * `src/relay/testing.ts`.
  */
 import { parseArgs } from "node:util";
 import { type RelayServer, type RelayServerOptions, startRelayServer } from "./server.ts";
@@ -18,9 +23,11 @@ import { type RelayServer, type RelayServerOptions, startRelayServer } from "./s
 let server: RelayServer;
 try {
   server = await startRelayServer(parseOptions(Deno.args));
-} catch (err: unknown) {
+} catch (error: unknown) {
   // deno-lint-ignore no-console -- the relay has no logger; one stderr line explains a failed start.
-  console.error(`Cannot start test relay: ${err instanceof Error ? err.message : String(err)}`);
+  console.error(
+    `Cannot start test relay: ${error instanceof Error ? error.message : String(error)}`,
+  );
   Deno.exit(1);
 }
 

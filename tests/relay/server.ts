@@ -9,7 +9,7 @@
  */
 import { Buffer } from "node:buffer";
 import http from "node:http";
-// @ts-types="npm:@types/ws@8.18.1"
+// @ts-types="@types/ws"
 import { type RawData, WebSocketServer } from "ws";
 import { Relay } from "./core.ts";
 import type { RelayOptions } from "./options.ts";

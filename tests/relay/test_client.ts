@@ -2,7 +2,7 @@
  * A raw NIP-01 client for tests, over `npm:ws` (which sets TCP_NODELAY, unlike Deno's client).
  * Incoming messages are queued; {@link RelayTestClient.next} takes the first one matching.
  */
-// @ts-types="npm:@types/ws@8.18.1"
+// @ts-types="@types/ws"
 import WebSocket from "ws";
 
 /** One relay message as received (a parsed JSON array). */
@@ -23,7 +23,7 @@ export class RelayTestClient implements AsyncDisposable {
     socket.on("message", (data) => {
       try {
         this.#queue.push(JSON.parse(String(data)));
-      } catch (_err: unknown) {
+      } catch (_error: unknown) {
         this.#queue.push(["UNPARSEABLE", String(data)]); // Lets a test see what the relay sent.
       }
       this.#wake?.();
@@ -46,10 +46,10 @@ export class RelayTestClient implements AsyncDisposable {
       });
       socket.on("error", () => {}); // Later errors end in "close", which `closed` reports.
       return client;
-    } catch (err: unknown) {
+    } catch (error: unknown) {
       socket.terminate();
       await client.closed;
-      throw err;
+      throw error;
     } finally {
       clearTimeout(timer);
     }

@@ -8,7 +8,7 @@ import { generateSecretKey, getPublicKey } from "nostr-tools/pure";
 import { TestApp } from "../../../tests/helpers/app.ts";
 import { sqliteTestDb } from "../../../tests/helpers/db.ts";
 import { EXIT } from "../io.ts";
-import { ADMIN_COMMANDS } from "./mod.ts";
+import { ADMIN_COMMANDS } from "./commands.ts";
 import { testContext } from "./testing.ts";
 
 Deno.test("the subcommands manage keys, policies and authorizations through the real API", async (t) => {

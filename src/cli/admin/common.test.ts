@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { EXIT } from "../io.ts";
-import { ADMIN_COMMANDS } from "./mod.ts";
+import { ADMIN_COMMANDS } from "./commands.ts";
 import { keysCommand } from "./keys.ts";
 import { fakeServer, json, TEST_TOKEN, testContext } from "./testing.ts";
 

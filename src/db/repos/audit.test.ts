@@ -1,4 +1,4 @@
-import { assertEquals } from "../../../tests/helpers/assert.ts";
+import assert from "node:assert/strict";
 import { testEachDatabase } from "../../../tests/helpers/db.ts";
 import { insertAuthorization, insertKey } from "../../../tests/helpers/fixtures.ts";
 import { type AuditEntry, AuditRepo } from "./audit.ts";
@@ -36,14 +36,14 @@ testEachDatabase(
       }),
       entry({ method: "ping", eventKind: null, eventId: null }),
     ]);
-    assertEquals((await audit.query()).length, 3);
+    assert.equal((await audit.query()).length, 3);
     const forAuth = await audit.query({ authorizationId: auth.id });
-    assertEquals(forAuth.map((r) => r.decision), ["allow", "deny"]);
-    assertEquals(forAuth[1]?.reason, "forbidden: kind 0");
-    assertEquals(forAuth[0]?.latencyMs, 1.5);
-    assertEquals((await audit.query({ since: new Date(Date.now() - 60_000) })).length, 2);
-    assertEquals((await audit.query({ afterId: forAuth[0]!.id })).length, 2);
-    assertEquals((await audit.query({ limit: 1 })).length, 1);
+    assert.deepEqual(forAuth.map((r) => r.decision), ["allow", "deny"]);
+    assert.equal(forAuth[1]?.reason, "forbidden: kind 0");
+    assert.equal(forAuth[0]?.latencyMs, 1.5);
+    assert.equal((await audit.query({ since: new Date(Date.now() - 60_000) })).length, 2);
+    assert.equal((await audit.query({ afterId: forAuth[0]!.id })).length, 2);
+    assert.equal((await audit.query({ limit: 1 })).length, 1);
   },
 );
 
@@ -51,5 +51,5 @@ testEachDatabase("AuditRepo.query() orders by row id numerically past ten rows",
   const audit = new AuditRepo(db);
   const methods = Array.from({ length: 12 }, (_, i) => `m${i}`);
   for (const method of methods) await audit.insertMany([entry({ method })]);
-  assertEquals((await audit.query()).map((r) => r.method), methods);
+  assert.deepEqual((await audit.query()).map((r) => r.method), methods);
 });

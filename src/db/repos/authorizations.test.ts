@@ -1,8 +1,8 @@
-import { assertEquals, assertOk, assertRejects } from "../../../tests/helpers/assert.ts";
+import assert from "node:assert/strict";
 import { testEachDatabase } from "../../../tests/helpers/db.ts";
 import { insertAuthorization, insertKey } from "../../../tests/helpers/fixtures.ts";
 import { ForeignKeyViolationError, UniqueViolationError } from "../db.ts";
-import { createRepos } from "./mod.ts";
+import { createRepos } from "./repos.ts";
 
 testEachDatabase(
   "AuthorizationsRepo.loadActive() returns live authorizations with their key, policy and clients",
@@ -25,14 +25,14 @@ testEachDatabase(
     const revoked = await insertAuthorization(db, key.id);
     await repos.authorizations.revoke(revoked.id);
     const clientPubkey = "c".repeat(64);
-    assertEquals(await repos.clients.redeem({ authorizationId: live.id, clientPubkey }), {
+    assert.deepEqual(await repos.clients.redeem({ authorizationId: live.id, clientPubkey }), {
       status: "redeemed",
     });
 
     const active = await repos.authorizations.loadActive();
-    assertEquals(active.map((a) => a.id).sort(), [live.id, expiring.id].sort());
+    assert.deepEqual(active.map((a) => a.id).sort(), [live.id, expiring.id].sort());
     const loaded = active.find((a) => a.id === live.id)!;
-    assertEquals(loaded, {
+    assert.deepEqual(loaded, {
       id: live.id,
       keyId: key.id,
       keyName: "alice",
@@ -48,14 +48,14 @@ testEachDatabase(
       expiresAt: null,
       clients: [{ clientPubkey, loggedOut: false }],
     });
-    assertEquals(
+    assert.equal(
       active.find((a) => a.id === expiring.id)?.expiresAt,
       Math.floor(expiresAt.getTime() / 1000),
     );
-    assertEquals((await repos.authorizations.loadActiveByPolicy("notes")).map((a) => a.id), [
+    assert.deepEqual((await repos.authorizations.loadActiveByPolicy("notes")).map((a) => a.id), [
       live.id,
     ]);
-    assertEquals(await repos.authorizations.loadActiveById(revoked.id), undefined);
+    assert.equal(await repos.authorizations.loadActiveById(revoked.id), undefined);
   },
 );
 
@@ -63,19 +63,19 @@ testEachDatabase("AuthorizationsRepo.revoke() marks once and reports unknown ids
   const repos = createRepos(db);
   const key = await insertKey(db, "alice");
   const auth = await insertAuthorization(db, key.id);
-  assertEquals(await repos.authorizations.revoke(auth.id), {
+  assert.deepEqual(await repos.authorizations.revoke(auth.id), {
     bunkerPubkey: auth.bunkerPubkey,
     alreadyRevoked: false,
   });
-  assertEquals(await repos.authorizations.revoke(auth.id), {
+  assert.deepEqual(await repos.authorizations.revoke(auth.id), {
     bunkerPubkey: auth.bunkerPubkey,
     alreadyRevoked: true,
   });
-  assertEquals(await repos.authorizations.revoke(crypto.randomUUID()), undefined);
+  assert.equal(await repos.authorizations.revoke(crypto.randomUUID()), undefined);
   const record = await repos.authorizations.get(auth.id);
-  assertOk(record?.revokedAt instanceof Date);
-  assertEquals(await repos.authorizations.list(), []);
-  assertEquals((await repos.authorizations.list({ includeRevoked: true })).length, 1);
+  assert.ok(record?.revokedAt instanceof Date);
+  assert.deepEqual(await repos.authorizations.list(), []);
+  assert.equal((await repos.authorizations.list({ includeRevoked: true })).length, 1);
 });
 
 testEachDatabase(
@@ -83,15 +83,15 @@ testEachDatabase(
   async (db) => {
     const key = await insertKey(db, "alice");
     const auth = await insertAuthorization(db, key.id);
-    await assertRejects(
+    await assert.rejects(
       () => insertAuthorization(db, key.id, { bunkerPubkey: auth.bunkerPubkey }),
       UniqueViolationError,
     );
-    await assertRejects(
+    await assert.rejects(
       () => insertAuthorization(db, crypto.randomUUID()),
       ForeignKeyViolationError,
     );
-    await assertRejects(() => insertAuthorization(db, key.id, { maxUses: 0 }));
+    await assert.rejects(() => insertAuthorization(db, key.id, { maxUses: 0 }));
   },
 );
 
@@ -100,8 +100,8 @@ testEachDatabase("AuthorizationsRepo.get() shows the record without secrets", as
   const key = await insertKey(db, "alice");
   const auth = await insertAuthorization(db, key.id, { label: "phone" });
   const record = await repos.authorizations.get(auth.id);
-  assertEquals(record?.label, "phone");
-  assertEquals(record?.keyName, "alice");
-  assertEquals(record?.clientCount, 0);
-  assertEquals(Object.keys(record!).some((k) => /secret/i.test(k)), false);
+  assert.equal(record?.label, "phone");
+  assert.equal(record?.keyName, "alice");
+  assert.equal(record?.clientCount, 0);
+  assert.equal(Object.keys(record!).some((k) => /secret/i.test(k)), false);
 });

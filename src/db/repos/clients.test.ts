@@ -1,7 +1,7 @@
-import { assertEquals } from "../../../tests/helpers/assert.ts";
+import assert from "node:assert/strict";
 import { testEachDatabase } from "../../../tests/helpers/db.ts";
 import { insertAuthorization, insertKey } from "../../../tests/helpers/fixtures.ts";
-import { createRepos } from "./mod.ts";
+import { createRepos } from "./repos.ts";
 
 const first = "1".repeat(64);
 const second = "2".repeat(64);
@@ -19,13 +19,13 @@ testEachDatabase(
         requestedPerms: "sign_event:1",
         clientMetadata: { name: "app" },
       });
-    assertEquals(await redeem(first), { status: "redeemed" });
-    assertEquals(await redeem(first), { status: "known" });
-    assertEquals(await redeem(second), { status: "exhausted", maxUses: 1 });
+    assert.deepEqual(await redeem(first), { status: "redeemed" });
+    assert.deepEqual(await redeem(first), { status: "known" });
+    assert.deepEqual(await redeem(second), { status: "exhausted", maxUses: 1 });
     const [client] = await repos.clients.list(auth.id);
-    assertEquals(client?.clientPubkey, first);
-    assertEquals(client?.requestedPerms, "sign_event:1");
-    assertEquals(client?.clientMetadata, { name: "app" });
+    assert.equal(client?.clientPubkey, first);
+    assert.equal(client?.requestedPerms, "sign_event:1");
+    assert.deepEqual(client?.clientMetadata, { name: "app" });
   },
 );
 
@@ -35,23 +35,32 @@ testEachDatabase(
     const repos = createRepos(db);
     const key = await insertKey(db, "alice");
     const auth = await insertAuthorization(db, key.id, { maxUses: null });
-    assertEquals(await repos.clients.redeem({ authorizationId: auth.id, clientPubkey: first }), {
-      status: "redeemed",
-    });
-    assertEquals(await repos.clients.logout(auth.id, first), true);
-    assertEquals(await repos.clients.logout(auth.id, first), false);
-    assertEquals(await repos.clients.redeem({ authorizationId: auth.id, clientPubkey: first }), {
-      status: "logged-out",
-    });
-    assertEquals(await repos.clients.redeem({ authorizationId: auth.id, clientPubkey: second }), {
-      status: "redeemed",
-    });
+    assert.deepEqual(
+      await repos.clients.redeem({ authorizationId: auth.id, clientPubkey: first }),
+      {
+        status: "redeemed",
+      },
+    );
+    assert.equal(await repos.clients.logout(auth.id, first), true);
+    assert.equal(await repos.clients.logout(auth.id, first), false);
+    assert.deepEqual(
+      await repos.clients.redeem({ authorizationId: auth.id, clientPubkey: first }),
+      {
+        status: "logged-out",
+      },
+    );
+    assert.deepEqual(
+      await repos.clients.redeem({ authorizationId: auth.id, clientPubkey: second }),
+      {
+        status: "redeemed",
+      },
+    );
     await repos.authorizations.revoke(auth.id);
-    assertEquals(
+    assert.deepEqual(
       await repos.clients.redeem({ authorizationId: auth.id, clientPubkey: "3".repeat(64) }),
       { status: "missing" },
     );
-    assertEquals(
+    assert.deepEqual(
       await repos.clients.redeem({ authorizationId: crypto.randomUUID(), clientPubkey: first }),
       { status: "missing" },
     );
@@ -69,7 +78,7 @@ testEachDatabase(
         repos.clients.redeem({ authorizationId: auth.id, clientPubkey })
       ),
     );
-    assertEquals(
+    assert.deepEqual(
       results.map((r) => r.status).sort(),
       ["exhausted", "redeemed"],
     );
@@ -85,5 +94,5 @@ testEachDatabase("ClientsRepo.touch() updates last_seen_at in one batch", async 
   await new Promise((resolve) => setTimeout(resolve, 5));
   await repos.clients.touch([{ authorizationId: auth.id, clientPubkey: first }]);
   const after = (await repos.clients.list(auth.id))[0]!.lastSeenAt;
-  assertEquals(after.getTime() > before.getTime(), true);
+  assert.equal(after.getTime() > before.getTime(), true);
 });

@@ -1,4 +1,4 @@
-import { assertEquals, assertRejects } from "../../../tests/helpers/assert.ts";
+import assert from "node:assert/strict";
 import { insertKey, randomHex64 } from "../../../tests/helpers/fixtures.ts";
 import { testEachDatabase } from "../../../tests/helpers/db.ts";
 import { UniqueViolationError } from "../db.ts";
@@ -8,16 +8,16 @@ testEachDatabase("KeysRepo stores, lists and finds keys", async (db) => {
   const keys = new KeysRepo(db);
   const alice = await insertKey(db, "alice");
   const bob = await insertKey(db, "bob");
-  assertEquals((await keys.list()).map((k) => k.name), ["alice", "bob"]);
-  assertEquals((await keys.getByName("bob"))?.pubkey, bob.pubkey);
-  assertEquals((await keys.getByPubkey(alice.pubkey))?.id, alice.id);
-  assertEquals(await keys.getByName("carol"), undefined);
+  assert.deepEqual((await keys.list()).map((k) => k.name), ["alice", "bob"]);
+  assert.equal((await keys.getByName("bob"))?.pubkey, bob.pubkey);
+  assert.equal((await keys.getByPubkey(alice.pubkey))?.id, alice.id);
+  assert.equal(await keys.getByName("carol"), undefined);
 });
 
 testEachDatabase("KeysRepo.create() rejects a duplicate name or pubkey", async (db) => {
   const keys = new KeysRepo(db);
   const alice = await insertKey(db, "alice");
-  const error = await assertRejects(
+  await assert.rejects(
     () =>
       keys.create({
         id: crypto.randomUUID(),
@@ -25,10 +25,13 @@ testEachDatabase("KeysRepo.create() rejects a duplicate name or pubkey", async (
         pubkey: randomHex64(),
         secretSealed: "x",
       }),
-    UniqueViolationError,
+    (error) => {
+      assert.ok(error instanceof UniqueViolationError);
+      assert.equal(error.constraint, "keys_name_key");
+      return true;
+    },
   );
-  assertEquals(error.constraint, "keys_name_key");
-  await assertRejects(
+  await assert.rejects(
     () =>
       keys.create({
         id: crypto.randomUUID(),
@@ -42,8 +45,8 @@ testEachDatabase("KeysRepo.create() rejects a duplicate name or pubkey", async (
 
 testEachDatabase("keys table rejects a pubkey that is not lowercase hex", async (db) => {
   const keys = new KeysRepo(db);
-  await assertRejects(() =>
+  await assert.rejects(() =>
     keys.create({ id: crypto.randomUUID(), name: "x", pubkey: "A".repeat(64), secretSealed: "x" })
   );
-  assertEquals(await keys.list(), []);
+  assert.deepEqual(await keys.list(), []);
 });
