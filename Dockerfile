@@ -1,7 +1,7 @@
 # syntax=docker/dockerfile:1
 #
-# keycast in two stages: `deno task compile` builds one executable (signer worker, migrations and
-# PGlite's WebAssembly embedded), then a slim Debian image runs it as an unprivileged user.
+# keycast in two stages: `deno task compile` builds one executable (the signer and database workers
+# and the migrations embedded), then a slim Debian image runs it as an unprivileged user.
 #
 #   docker build -t keycast .
 #   docker run --init -d -p 8080:8080 -v keycast-data:/data \
@@ -33,7 +33,7 @@ RUN apt-get update \
   && install -d -o keycast -g keycast -m 0700 /data
 COPY --from=build /app/dist/keycast /usr/local/bin/keycast
 
-# Data dir: the embedded database (pgdata/), master.key and admin.token. Back it up.
+# Data dir: the embedded database (keycast.db), master.key and admin.token. Back it up.
 ENV KEYCAST_DATA_DIR=/data \
   PORT=8080 \
   DENO_DIR=/tmp/deno

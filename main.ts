@@ -3,12 +3,13 @@
  * it on SIGINT/SIGTERM; every other subcommand is a client of a running server's admin API.
  */
 import { type CommandContext, EXIT, processIo } from "./src/cli/io.ts";
-import { runCli } from "./src/cli/mod.ts";
+import { runCli } from "./src/cli/run.ts";
 import type { Config } from "./src/config/config.ts";
-import { startServer, StartupError } from "./src/server.ts";
 
 /** `keycast serve`: runs until SIGINT or SIGTERM, then drains and exits 0. */
 async function serve(config: Config, ctx: CommandContext): Promise<number> {
+  // Loaded here, not at the top: the management subcommands never need the server's modules.
+  const { startServer, StartupError } = await import("./src/server.ts");
   let server;
   try {
     server = await startServer(config);

@@ -21,7 +21,7 @@ import type { Db } from "../src/db/db.ts";
 import { migrate } from "../src/db/migrate.ts";
 import { SQLITE_FILE } from "../src/db/open.ts";
 import { openPostgres } from "../src/db/postgres.ts";
-import { createRepos } from "../src/db/repos/mod.ts";
+import { createRepos } from "../src/db/repos/repos.ts";
 import { openSqlite } from "../src/db/sqlite.ts";
 import { emptyPostgresDatabase } from "../tests/helpers/db.ts";
 import { startTestRelay } from "../tests/helpers/relay.ts";
@@ -128,7 +128,7 @@ printTable([
 ]);
 print();
 print(
-  "The 201 comes after the new bunker pubkey is subscribed on the relay (rule 10). Connect adds " +
+  "The 201 comes after the new bunker pubkey is subscribed on the relay. Connect adds " +
     "one NIP-46 round trip (the client's request and keycast's reply, each signed and verified), " +
     "plus the client's relay socket in the last line.",
 );

@@ -171,9 +171,9 @@ export function createLogger(opts: LoggerOptions): Log {
     let line: string;
     try {
       line = format(record, now(), withStack, opts.format);
-    } catch (err: unknown) {
+    } catch (error: unknown) {
       // A hostile getter or proxy in a field must not break the caller; say so without the fields.
-      const reason = err instanceof Error ? err.name : typeof err;
+      const reason = error instanceof Error ? error.name : typeof error;
       line = format(
         { level: "error", ns: "log", msg: "Cannot format log record", reason },
         now(),
@@ -183,7 +183,7 @@ export function createLogger(opts: LoggerOptions): Log {
     }
     try {
       write(line);
-    } catch (_err: unknown) {
+    } catch (_error: unknown) {
       // The log sink itself failed (e.g. closed stderr): there is nowhere left to report it, and
       // dropping the line is better than throwing into the code that wanted to log.
     }

@@ -1,6 +1,6 @@
 /**
  * `startServer(config)`: the whole of `keycast serve`, in-process. It builds, in order: master
- * key → vault → database → admin token → channel → signer pool → registry → relay pool →
+ * key → vault → signer pool (starting) → database → admin token → channel → registry → relay pool →
  * directory, audit writer and listener → services → HTTP app → `Deno.serve`, and returns once the
  * listener has loaded every authorization and the port is bound. `shutdown()` stops the HTTP
  * server and new relay requests, lets in-flight requests finish (bounded), then releases
@@ -10,7 +10,7 @@ import { AuditWriter } from "./audit/writer.ts";
 import { AuthorizationChannel } from "./channel/channel.ts";
 import type { Config } from "./config/config.ts";
 import { openDatabase } from "./db/open.ts";
-import { createRepos } from "./db/repos/mod.ts";
+import { createRepos } from "./db/repos/repos.ts";
 import { SqliteOpenError } from "./db/sqlite.ts";
 import { AdminTokenError, ensureAdminToken } from "./http/admin_token.ts";
 import { createApp } from "./http/app.ts";
@@ -22,7 +22,7 @@ import { RelayInbox } from "./nip46/inbox.ts";
 import { Listener } from "./nip46/listener.ts";
 import { PolicyGate } from "./nip46/policy_gate.ts";
 import { AuthorizationRegistry } from "./nip46/registry.ts";
-import { RelayPool } from "./relay/mod.ts";
+import { RelayPool } from "./relay/pool.ts";
 import { renderMetrics, signerStatus, type StatusSources } from "./server/status.ts";
 import { AuthorizationChanges } from "./service/changes.ts";
 import type { ServiceDeps } from "./service/deps.ts";
@@ -78,6 +78,9 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
   try {
     const masterKey = await openMasterKey(config, log);
     const vault = await Vault.create(masterKey);
+    // The workers load their modules while the database opens; requests wait for both.
+    const signer = stack.use(new SignerPool({ masterKey, workers: config.workers, log }));
+    masterKey.fill(0);
 
     const { db, applied } = await openDatabase(config).catch((error) => {
       if (error instanceof SqliteOpenError) {
@@ -92,9 +95,6 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
     const channel = new AuthorizationChannel();
     stack.defer(() => channel.close());
     const repos = createRepos(db);
-    const signer = stack.use(new SignerPool({ masterKey, workers: config.workers, log }));
-    masterKey.fill(0);
-    // Workers load their modules on start; a request must not race a cold worker.
     await signer.ready();
 
     const registry = new AuthorizationRegistry({ source: repos.authorizations, log });

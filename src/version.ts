@@ -1,2 +1,2 @@
-/** The keycast release; `deno.json` carries the same number. */
+/** The keycast release: the one place the version is written. */
 export const VERSION = "0.1.0";

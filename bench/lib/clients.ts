@@ -5,7 +5,7 @@
  * closed-loop (each client sends its next request when the previous one is answered) or paced
  * (open loop at a fixed total rate).
  */
-// @ts-types="npm:@types/ws@8.18.1"
+// @ts-types="@types/ws"
 import WebSocket from "ws";
 import { BunkerSigner, parseBunkerInput } from "nostr-tools/nip46";
 import { AbstractSimplePool } from "nostr-tools/abstract-pool";

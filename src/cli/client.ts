@@ -233,8 +233,8 @@ export class AdminClient {
       } catch {
         throw new AdminError(response.status, `keycast at ${this.server} answered with non-JSON`);
       }
-    } catch (err: unknown) {
-      if (err instanceof AdminError || signal?.aborted) throw err;
+    } catch (error: unknown) {
+      if (error instanceof AdminError || signal?.aborted) throw error;
       if (timeout.signal.aborted) {
         throw new AdminError(
           0,

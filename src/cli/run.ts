@@ -4,7 +4,7 @@ import { formatFlags, parseFlags } from "../config/flags.ts";
 import { openDatabase } from "../db/open.ts";
 import { createLogger } from "../log.ts";
 import { VERSION } from "../version.ts";
-import { ADMIN_COMMANDS, type Subcommand } from "./admin/mod.ts";
+import { ADMIN_COMMANDS, type Subcommand } from "./admin/commands.ts";
 import { type CommandContext, EXIT } from "./io.ts";
 import { DATABASE_FLAGS, SERVE_FLAGS } from "./serve_flags.ts";
 

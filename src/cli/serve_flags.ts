@@ -8,7 +8,7 @@ export const DATABASE_FLAGS: FlagSpec[] = [
     name: "database-url",
     env: ENV_TWINS["database-url"],
     value: "URL",
-    help: "PostgreSQL URL; unset = embedded PGlite in <data-dir>/pgdata",
+    help: "PostgreSQL URL; unset = embedded SQLite in <data-dir>/keycast.db",
   },
   {
     name: "data-dir",

@@ -46,7 +46,7 @@ export class Config {
   readonly port: number;
   /** HTTP bind address. Default 0.0.0.0. */
   readonly host: string;
-  /** PostgreSQL URL; undefined selects the embedded PGlite database. */
+  /** PostgreSQL URL; undefined selects the embedded SQLite database. */
   readonly databaseUrl: string | undefined;
   /** Directory for the embedded database, master key file and admin token. */
   readonly dataDir: string;

@@ -1,7 +1,6 @@
 /** Chooses the engine: PostgreSQL when a URL is configured, else SQLite in the data dir. */
 import type { Db } from "./db.ts";
 import { migrate } from "./migrate.ts";
-import { openPostgres } from "./postgres.ts";
 import { openSqlite } from "./sqlite.ts";
 
 /** The embedded database's file name inside the data dir. */
@@ -21,6 +20,8 @@ export async function openDatabase(
 ): Promise<{ db: Db; applied: string[] }> {
   let db: Db;
   if (target.databaseUrl) {
+    // Loaded only when used: postgres.js costs ~60 ms of startup an embedded install never needs.
+    const { openPostgres } = await import("./postgres.ts");
     db = openPostgres(target.databaseUrl);
   } else {
     await Deno.mkdir(target.dataDir, { recursive: true, mode: 0o700 });

@@ -113,8 +113,8 @@ async function createTokenFile(path: string): Promise<string | undefined> {
   const token = base64urlnopad.encode(crypto.getRandomValues(new Uint8Array(32)));
   try {
     return await createSecretFile(path, `${token}\n`, TOKEN_FILE) ? token : undefined;
-  } catch (err: unknown) {
-    throw err instanceof SecretFileError ? new AdminTokenError(err.message) : err;
+  } catch (error: unknown) {
+    throw error instanceof SecretFileError ? new AdminTokenError(error.message) : error;
   }
 }
 
@@ -122,7 +122,7 @@ async function createTokenFile(path: string): Promise<string | undefined> {
 async function readTokenFile(path: string): Promise<string> {
   try {
     return await readSecretFile(path, TOKEN_FILE);
-  } catch (err: unknown) {
-    throw err instanceof SecretFileError ? new AdminTokenError(err.message) : err;
+  } catch (error: unknown) {
+    throw error instanceof SecretFileError ? new AdminTokenError(error.message) : error;
   }
 }

@@ -49,12 +49,12 @@ async function readCapped(
       if (size > maxBytes) throw tooLarge(maxBytes);
       chunks.push(value);
     }
-  } catch (err: unknown) {
+  } catch (error: unknown) {
     await reader.cancel().catch(() => undefined);
-    if (err instanceof TimeoutError) {
+    if (error instanceof TimeoutError) {
       throw new ApiError(408, `Cannot read request body: it took longer than ${timeoutMs} ms`);
     }
-    throw err;
+    throw error;
   } finally {
     reader.releaseLock();
   }

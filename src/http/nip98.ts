@@ -100,26 +100,38 @@ function decodeEvent(token: string): SignedEvent | string {
     const binary = atob(compact.padEnd(Math.ceil(compact.length / 4) * 4, "="));
     const bytes = Uint8Array.from(binary, (ch) => ch.charCodeAt(0));
     json = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes));
-  } catch (_err: unknown) {
+  } catch (_error: unknown) {
     // The decoder's and parser's messages can quote the input; the kind of failure is enough.
     return "the token does not decode to JSON";
   }
   if (typeof json !== "object" || json === null || Array.isArray(json)) {
     return "the token is not a JSON event object";
   }
-  const e = json as Record<string, unknown>;
-  const hex = (v: unknown, n: number) =>
-    typeof v === "string" && new RegExp(`^[0-9a-f]{${n}}$`).test(v);
-  if (!hex(e.id, 64)) return "the event id is not 64 lowercase hex characters";
-  if (!hex(e.pubkey, 64)) return "the event pubkey is not 64 lowercase hex characters";
-  if (!hex(e.sig, 128)) return "the event sig is not 128 lowercase hex characters";
-  if (!Number.isSafeInteger(e.kind)) return "the event kind is not an integer";
-  if (!Number.isSafeInteger(e.created_at)) return "the event created_at is not an integer";
-  if (typeof e.content !== "string") return "the event content is not a string";
-  const tagsOk = Array.isArray(e.tags) &&
-    e.tags.every((t) => Array.isArray(t) && t.every((v) => typeof v === "string"));
-  if (!tagsOk) return "the event tags are not arrays of strings";
-  return e as unknown as SignedEvent;
+  const { id, pubkey, sig, kind, created_at: createdAt, content, tags } = json as Record<
+    string,
+    unknown
+  >;
+  if (!isHex(id, 64)) return "the event id is not 64 lowercase hex characters";
+  if (!isHex(pubkey, 64)) return "the event pubkey is not 64 lowercase hex characters";
+  if (!isHex(sig, 128)) return "the event sig is not 128 lowercase hex characters";
+  if (typeof kind !== "number" || !Number.isSafeInteger(kind)) {
+    return "the event kind is not an integer";
+  }
+  if (typeof createdAt !== "number" || !Number.isSafeInteger(createdAt)) {
+    return "the event created_at is not an integer";
+  }
+  if (typeof content !== "string") return "the event content is not a string";
+  if (!isStringTags(tags)) return "the event tags are not arrays of strings";
+  return { id, pubkey, sig, kind, created_at: createdAt, content, tags };
+}
+
+function isHex(value: unknown, length: number): value is string {
+  return typeof value === "string" && value.length === length && /^[0-9a-f]+$/.test(value);
+}
+
+function isStringTags(value: unknown): value is string[][] {
+  return Array.isArray(value) &&
+    value.every((tag) => Array.isArray(tag) && tag.every((v) => typeof v === "string"));
 }
 
 /** Why the `u`, `method` and `payload` tags do not describe `request`, or undefined. */
@@ -156,7 +168,7 @@ function normalizeUrl(text: string): string {
     const url = new URL(text);
     url.hash = "";
     return url.href;
-  } catch (_err: unknown) {
+  } catch (_error: unknown) {
     // Unparseable: compare as given, which can never equal a real request URL's normal form.
     return `invalid:${text}`;
   }

@@ -1,7 +1,8 @@
 /**
- * `connect`: redeem the connection secret (interoperability rules 1–3). The secret is required,
- * compared in constant time (as sha256 digests, so lengths never leak), bound to the first client
- * that redeems it, and `max_uses` counts distinct clients. A known client gets `"ack"` again.
+ * `connect`: redeem the connection secret (docs/ARCHITECTURE.md, "What clients need"). The
+ * secret is required, compared in constant time (as sha256 digests, so lengths never leak), bound
+ * to the first client that redeems it, and `max_uses` counts distinct clients. A known client gets
+ * `"ack"` again.
  */
 import type { ActiveAuthorization } from "../domain/authorization.ts";
 import type { ClientsRepo } from "../db/repos/clients.ts";

@@ -37,13 +37,19 @@ export interface DispatchDeps {
   clients: Pick<ClientsRepo, "redeem" | "logout">;
 }
 
+/** A request's params, checked against the shape its method takes. */
+export type Params =
+  | { shape: "none" | "connect"; list: readonly string[] }
+  | { shape: "event"; template: string; kind: number }
+  | { shape: "peer_text"; peer: string; text: string };
+
 /** One call, as a handler sees it. */
 interface Call {
   deps: DispatchDeps;
   authorization: ActiveAuthorization;
   clientPubkey: string;
   method: Nip46Method;
-  params: readonly string[];
+  params: Params;
   /** The user key, sealed. */
   user: KeyRef;
 }
@@ -51,7 +57,8 @@ interface Call {
 type Handler = (call: Call) => Dispatch | Promise<Dispatch>;
 
 const encryptOrDecrypt: Handler = ({ method, params, user }) => {
-  const [peer, text] = params as [string, string];
+  if (params.shape !== "peer_text") return fail(errorReason("invalid", `${method} needs a peer`));
+  const { peer, text } = params;
   const scheme = method.startsWith("nip04") ? "nip04" : "nip44";
   return method.endsWith("encrypt")
     ? { action: { type: "encrypt", scheme, user, peer, plaintext: text } }
@@ -63,7 +70,8 @@ const relayList: Handler = ({ authorization }) => ok(JSON.stringify(authorizatio
 /** The handler of every method in the table. */
 const HANDLERS: Record<Nip46Method, Handler> = {
   connect: async ({ deps, authorization, clientPubkey, params }) => {
-    const outcome = await connectClient(deps.clients, authorization, clientPubkey, params);
+    const list = params.shape === "connect" ? params.list : [];
+    const outcome = await connectClient(deps.clients, authorization, clientPubkey, list);
     return outcome.ok
       ? {
         action: { type: "result", result: outcome.result },
@@ -83,8 +91,8 @@ const HANDLERS: Record<Nip46Method, Handler> = {
     };
   },
   sign_event: ({ params, user }) => {
-    const template = params[0]!;
-    return { action: { type: "sign_event", user, template }, kind: templateKind(template) };
+    if (params.shape !== "event") return fail(errorReason("invalid", "sign_event needs an event"));
+    return { action: { type: "sign_event", user, template: params.template }, kind: params.kind };
   },
   nip04_encrypt: encryptOrDecrypt,
   nip04_decrypt: encryptOrDecrypt,
@@ -105,29 +113,43 @@ export async function dispatch(
   if (!spec.beforeConnect && !isConnected(authorization, clientPubkey)) {
     return fail(errorReason("unauthorized", "connect with the connection secret first"));
   }
-  const problem = paramsProblem(method, spec.params, params);
-  if (problem) return fail(errorReason("invalid", problem));
+  const parsed = parseParams(method, spec.params, params);
+  if (!parsed.ok) return fail(errorReason("invalid", parsed.problem));
   const user: KeyRef = { pubkey: authorization.userPubkey, sealed: authorization.userSecretSealed };
-  return await HANDLERS[method]({ deps, authorization, clientPubkey, method, params, user });
+  return await HANDLERS[method]({
+    deps,
+    authorization,
+    clientPubkey,
+    method,
+    params: parsed.params,
+    user,
+  });
 }
 
-/** Why `params` do not fit `shape`, or undefined when they do. */
-export function paramsProblem(
+/** `params` read as `shape`, or why they do not fit it. */
+export function parseParams(
   method: string,
   shape: ParamsShape,
   params: readonly string[],
-): string | undefined {
+): { ok: true; params: Params } | { ok: false; problem: string } {
   switch (shape) {
     case "none":
     case "connect":
-      return undefined;
-    case "event":
-      if (params.length < 1) return `${method} needs an event`;
-      return templateKind(params[0]!) === undefined ? "the event template is malformed" : undefined;
-    case "peer_text":
-      return isHex64(params[0]) && params[1] !== undefined
-        ? undefined
-        : `${method} needs [hex pubkey, text]`;
+      return { ok: true, params: { shape, list: params } };
+    case "event": {
+      const [template] = params;
+      if (template === undefined) return { ok: false, problem: `${method} needs an event` };
+      const kind = templateKind(template);
+      return kind === undefined
+        ? { ok: false, problem: "the event template is malformed" }
+        : { ok: true, params: { shape, template, kind } };
+    }
+    case "peer_text": {
+      const [peer, text] = params;
+      return isHex64(peer) && text !== undefined
+        ? { ok: true, params: { shape, peer, text } }
+        : { ok: false, problem: `${method} needs [hex pubkey, text]` };
+    }
   }
 }
 

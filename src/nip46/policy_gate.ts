@@ -4,7 +4,8 @@
  * a policy change reaches the listener as an `upsert`, so the next request sees the new rules.
  */
 import type { ActiveAuthorization } from "../domain/authorization.ts";
-import { type CompiledPolicy, compilePolicy, type PolicyRequest } from "../policy/mod.ts";
+import { type CompiledPolicy, compilePolicy } from "../policy/compile.ts";
+import type { PolicyRequest } from "../policy/rule.ts";
 
 /** Decides whether a request may proceed: undefined to allow, else the reason to send back. */
 export class PolicyGate {

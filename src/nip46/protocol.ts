@@ -1,7 +1,8 @@
 /**
  * NIP-46 message shapes and their validation. A request is `{id, method, params}` with string
  * params; a reply is `{id, result, error?}`. Failure replies always carry `result: ""` and an error
- * with a stable prefix (interoperability rule 5), so clients can tell why they were refused.
+ * with a stable prefix (docs/ARCHITECTURE.md, "What clients need"), so clients can tell why
+ * they were refused.
  */
 
 /** Largest decrypted request we parse, in UTF-16 units (NIP-44 caps plaintext at 65,535 bytes). */

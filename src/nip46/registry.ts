@@ -1,6 +1,6 @@
 /**
  * The listener's in-memory view of live authorizations, keyed by bunker pubkey, kept current by the
- * authorization channel. Start order (SPEC "The authorization channel"): subscribe to the channel
+ * authorization channel. Start order (docs/ARCHITECTURE.md, "The admin flow"): subscribe to the channel
  * first, then load every active authorization from the database, then drain the channel — so a
  * `remove` sent while the snapshot loads is applied after it and still wins.
  */

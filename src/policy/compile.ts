@@ -38,9 +38,9 @@ export interface CompiledPolicy extends PolicyRule {
 export function compilePolicy(doc: unknown, opts: CompileOptions = {}): CompiledPolicy {
   try {
     return compileValid(doc, opts);
-  } catch (err: unknown) {
+  } catch (error: unknown) {
     // Only a bug (or a document object with throwing getters) gets here: deny, never crash.
-    const message = err instanceof Error ? err.message : String(err);
+    const message = error instanceof Error ? error.message : String(error);
     return denyAll(`the authorization's policy is invalid (it could not be compiled: ${message})`);
   }
 }

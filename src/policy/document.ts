@@ -78,7 +78,7 @@ export interface ContentRules {
 }
 
 /** A validated policy document (see the module doc for each field). */
-export interface PolicyDocument {
+export type PolicyDocument = {
   /** Allowed NIP-46 methods beside the always-allowed session methods. Default: all. */
   methods?: string[];
   /** Kinds `sign_event` may sign. Default: all but the dangerous kinds. */
@@ -98,7 +98,7 @@ export interface PolicyDocument {
     /** One bucket per (client, method), keyed by method name. */
     per_method?: Record<string, RateLimit>;
   };
-}
+};
 
 /**
  * Validates a policy document as given by an admin: the document (unchanged) or every problem

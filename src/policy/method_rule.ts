@@ -1,7 +1,7 @@
 /**
  * `methods`: which NIP-46 methods a client may call. Session methods are always allowed.
  */
-import { SESSION_METHODS } from "./methods.ts";
+import { SESSION_METHODS } from "../nostr/nip46.ts";
 import { show } from "./problems.ts";
 import {
   ALLOW,

@@ -15,7 +15,7 @@ export function show(value: unknown, max = 60): string {
   let text: string;
   try {
     text = JSON.stringify(value) ?? String(value);
-  } catch (_err: unknown) {
+  } catch (_error: unknown) {
     // Only cyclic or BigInt values throw, and neither comes from JSON: name the type instead.
     text = `a ${typeof value}`;
   }

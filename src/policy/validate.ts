@@ -4,7 +4,7 @@
  */
 import type { KindSpec, PolicyDocument } from "./document.ts";
 import { isDangerousKind, isKind } from "./kinds.ts";
-import { isKnownMethod } from "./methods.ts";
+import { isNip46Method } from "../nostr/nip46.ts";
 import type { Pattern } from "./pattern.ts";
 import { arrayOf, isObject, problem, ROOT, unknownFields } from "./problems.ts";
 import { validateContent, validateRateLimits } from "./validate_parts.ts";
@@ -56,7 +56,7 @@ export function validatePolicyDocument(doc: unknown): ValidationResult {
 function checkMethods(value: unknown, problems: string[]): void {
   const path = `${ROOT}.methods`;
   arrayOf(path, value, MAX_METHODS, problems)?.forEach((method, i) => {
-    if (!isKnownMethod(method)) {
+    if (!isNip46Method(method)) {
       problems.push(problem(`${path}[${i}]`, method, "not a NIP-46 method keycast knows"));
     }
   });

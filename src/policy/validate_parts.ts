@@ -1,7 +1,7 @@
 /**
  * Validation of the `content` and `rate_limits` parts of a policy document.
  */
-import { isKnownMethod } from "./methods.ts";
+import { isNip46Method } from "../nostr/nip46.ts";
 import { compilePattern, type Pattern } from "./pattern.ts";
 import { arrayOf, isObject, problem, ROOT, show, unknownFields } from "./problems.ts";
 
@@ -68,7 +68,7 @@ export function validateRateLimits(value: unknown, problems: string[]): void {
     return;
   }
   for (const [method, limit] of Object.entries(value.per_method)) {
-    if (!isKnownMethod(method)) {
+    if (!isNip46Method(method)) {
       const why = "not a NIP-46 method keycast knows";
       problems.push(`${path}.per_method: cannot use key ${show(method)}: ${why}`);
     } else {

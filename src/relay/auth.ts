@@ -149,8 +149,8 @@ export class Authenticator {
         Math.max(0, deadline - Date.now()),
         { signal },
       );
-    } catch (err: unknown) {
-      log({ level: "warn", ns: "relay.auth", msg: "Cannot sign NIP-42 AUTH", url, err });
+    } catch (error: unknown) {
+      log({ level: "warn", ns: "relay.auth", msg: "Cannot sign NIP-42 AUTH", url, error });
       return 0;
     }
     if (conn.session !== session || state.challenge !== challenge || !Array.isArray(events)) {

@@ -4,7 +4,7 @@
  * messages mean is the owner's business (see `relay.ts`).
  */
 import type { Buffer } from "node:buffer";
-// @ts-types="npm:@types/ws@8.18.1"
+// @ts-types="@types/ws"
 import WebSocket from "ws";
 import type { Log } from "../log.ts";
 import { backoffDelay, type BackoffOptions } from "./backoff.ts";
@@ -160,8 +160,8 @@ export class RelayConnection {
         handshakeTimeout: connectTimeoutMs,
         followRedirects: false,
       });
-    } catch (err: unknown) {
-      this.#down(shortReason(err instanceof Error ? err.message : String(err)), false);
+    } catch (error: unknown) {
+      this.#down(shortReason(error instanceof Error ? error.message : String(error)), false);
       return;
     }
     this.#ws = ws;
@@ -258,14 +258,14 @@ export class RelayConnection {
     if (!decoded.ok) return this.#malformedMessage(decoded.reason, decoded.bytes);
     try {
       this.#opts.onMessage(this, decoded.message);
-    } catch (err: unknown) {
+    } catch (error: unknown) {
       this.#opts.log({
         level: "error",
         ns: "relay.conn",
         msg: "Relay message handler failed",
         url: this.#logUrl,
         type: String(decoded.message[0]).slice(0, 16),
-        err,
+        error,
       });
     }
   }

@@ -1,6 +1,6 @@
 /** Decoding relay frames: size cap before parsing, JSON array with a string type, or a reason. */
 import { Buffer } from "node:buffer";
-// @ts-types="npm:@types/ws@8.18.1"
+// @ts-types="@types/ws"
 import type WebSocket from "ws";
 
 /** A decoded relay message, or why the frame was dropped. */
@@ -21,7 +21,7 @@ export function decodeFrame(data: WebSocket.RawData, isBinary: boolean, maxBytes
   let message: unknown;
   try {
     message = JSON.parse(text);
-  } catch (_err: unknown) {
+  } catch (_error: unknown) {
     return { ok: false, reason: "invalid JSON", bytes };
   }
   if (!Array.isArray(message) || typeof message[0] !== "string") {

@@ -1,5 +1,5 @@
 /** Defaults and validation of {@link RelayPoolOptions}. */
-// @ts-types="npm:@types/ws@8.18.1"
+// @ts-types="@types/ws"
 import WebSocket from "ws";
 import { type BackoffOptions, DEFAULT_BACKOFF } from "./backoff.ts";
 import { filtersPerReqFor } from "./layout.ts";

@@ -1,5 +1,5 @@
 /** Public types of the relay pool. */
-// @ts-types="npm:@types/ws@8.18.1"
+// @ts-types="@types/ws"
 import type WebSocket from "ws";
 import type { Log } from "../log.ts";
 import type { NostrEvent } from "../nostr/event.ts";

@@ -2,7 +2,7 @@
  * What the admin services need. Routes, the web pages and tests build one {@link ServiceDeps}
  * and call the service functions with it; the services know nothing of HTTP.
  */
-import type { Repos } from "../db/repos/mod.ts";
+import type { Repos } from "../db/repos/repos.ts";
 import type { Log } from "../log.ts";
 import type { Vault } from "../vault/vault.ts";
 import type { AuthorizationChanges } from "./changes.ts";

@@ -5,7 +5,7 @@
 import { generateSecretKey, getPublicKey } from "nostr-tools/pure";
 import { UniqueViolationError } from "../db/db.ts";
 import type { KeyRecord } from "../db/repos/keys.ts";
-import type { Repos } from "../db/repos/mod.ts";
+import type { Repos } from "../db/repos/repos.ts";
 import { isValidName } from "../domain/fields.ts";
 import { pubkeyToHex } from "../nostr/pubkey.ts";
 import { parseSecretKey, SecretKeyError } from "../vault/secret_key.ts";

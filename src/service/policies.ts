@@ -22,8 +22,7 @@ export type ListedPolicy =
   | { builtin: true; name: string; rules: PolicyRules };
 
 /** Built-in policies by name. */
-export const BUILTIN_POLICY_RULES: Readonly<Record<string, PolicyRules>> =
-  BUILTIN_POLICIES as unknown as Record<string, PolicyRules>;
+export const BUILTIN_POLICY_RULES: Readonly<Record<string, PolicyRules>> = BUILTIN_POLICIES;
 
 /** The built-in document named `name`, if there is one. */
 export function builtinPolicy(name: string): PolicyRules | undefined {

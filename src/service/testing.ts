@@ -14,7 +14,7 @@ import assert from "node:assert/strict";
 import { AuthorizationChannel, type ChannelSubscription } from "../channel/channel.ts";
 import type { AuthorizationCommand } from "../channel/command.ts";
 import type { Db } from "../db/db.ts";
-import { createRepos, type Repos } from "../db/repos/mod.ts";
+import { createRepos, type Repos } from "../db/repos/repos.ts";
 import type { LogRecord } from "../log.ts";
 import { Vault } from "../vault/vault.ts";
 import { AuthorizationChanges } from "./changes.ts";

@@ -31,20 +31,20 @@ export async function createSecretFile(
   let file: Deno.FsFile;
   try {
     file = await Deno.open(path, { write: true, createNew: true, mode: 0o600 });
-  } catch (err: unknown) {
-    if (err instanceof Deno.errors.AlreadyExists) return false;
-    throw new SecretFileError(`Cannot create ${kind.what} "${path}": ${describe(err)}`);
+  } catch (error: unknown) {
+    if (error instanceof Deno.errors.AlreadyExists) return false;
+    throw new SecretFileError(`Cannot create ${kind.what} "${path}": ${describe(error)}`);
   }
   try {
     const bytes = new TextEncoder().encode(contents);
     let offset = 0;
     while (offset < bytes.length) offset += await file.write(bytes.subarray(offset));
     await file.sync();
-  } catch (err: unknown) {
+  } catch (error: unknown) {
     file.close();
     // Best effort: a half-written file would only fail the next start with a clear message.
     await Deno.remove(path).catch(() => undefined);
-    throw new SecretFileError(`Cannot write ${kind.what} "${path}": ${describe(err)}`);
+    throw new SecretFileError(`Cannot write ${kind.what} "${path}": ${describe(error)}`);
   }
   file.close();
   return true;
@@ -55,9 +55,9 @@ export async function readSecretFile(path: string, kind: SecretFileKind): Promis
   let file: Deno.FsFile;
   try {
     file = await Deno.open(path, { read: true });
-  } catch (err: unknown) {
-    const hint = err instanceof Deno.errors.NotFound ? kind.notFoundHint ?? "" : "";
-    throw new SecretFileError(`Cannot open ${kind.what} "${path}": ${describe(err)}${hint}`);
+  } catch (error: unknown) {
+    const hint = error instanceof Deno.errors.NotFound ? kind.notFoundHint ?? "" : "";
+    throw new SecretFileError(`Cannot open ${kind.what} "${path}": ${describe(error)}${hint}`);
   }
   using _file = file;
   const info = await file.stat();

@@ -86,7 +86,7 @@ function decodeKey(text: string, what: string): Uint8Array | string {
   let key: Uint8Array;
   try {
     key = base64.decode(std.padEnd(Math.ceil(std.length / 4) * 4, "="));
-  } catch (_err: unknown) {
+  } catch (_error: unknown) {
     // The decoder's message may quote the input, which is key material: report the kind only.
     return `${what} is not valid base64`;
   }
@@ -104,8 +104,8 @@ async function createKeyFile(path: string): Promise<Uint8Array | undefined> {
   const key = crypto.getRandomValues(new Uint8Array(MASTER_KEY_BYTES));
   try {
     return await createSecretFile(path, `${base64.encode(key)}\n`, KEY_FILE) ? key : undefined;
-  } catch (err: unknown) {
-    throw err instanceof SecretFileError ? new MasterKeyError(err.message) : err;
+  } catch (error: unknown) {
+    throw error instanceof SecretFileError ? new MasterKeyError(error.message) : error;
   }
 }
 
@@ -113,7 +113,7 @@ async function createKeyFile(path: string): Promise<Uint8Array | undefined> {
 async function readKeyFile(path: string): Promise<string> {
   try {
     return await readSecretFile(path, KEY_FILE);
-  } catch (err: unknown) {
-    throw err instanceof SecretFileError ? new MasterKeyError(err.message) : err;
+  } catch (error: unknown) {
+    throw error instanceof SecretFileError ? new MasterKeyError(error.message) : error;
   }
 }

@@ -109,7 +109,7 @@ async function decryptNcryptsec(text: string, password: string | undefined): Pro
     return xchacha20poly1305(symmetricKey, nonce, Uint8Array.of(keySecurity)).decrypt(
       payload.subarray(43),
     );
-  } catch (_err: unknown) {
+  } catch (_error: unknown) {
     // The only failure left is the authentication tag: say what it means, not the cipher's words.
     throw new SecretKeyError(
       "Cannot decrypt ncryptsec key: wrong password, or the ncryptsec is corrupted",

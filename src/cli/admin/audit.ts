@@ -113,9 +113,9 @@ async function runAudit(call: Call, options: AuditOptions = {}): Promise<number>
       entries = await client.audit(query, signal);
       print(ctx, entries, json);
     }
-  } catch (err: unknown) {
+  } catch (error: unknown) {
     if (signal?.aborted) return EXIT.ok; // Ctrl-C ends --follow normally
-    throw err;
+    throw error;
   }
 }
 

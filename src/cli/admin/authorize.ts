@@ -71,9 +71,9 @@ export const authorizeCommand = defineCommand({
     if (qr) {
       try {
         io.out(renderQr(encodeQr(created.bunker_url), { invert: light }));
-      } catch (err: unknown) {
-        if (!(err instanceof RangeError)) throw err;
-        io.err(`Cannot draw the QR code: ${err.message}\n`);
+      } catch (error: unknown) {
+        if (!(error instanceof RangeError)) throw error;
+        io.err(`Cannot draw the QR code: ${error.message}\n`);
       }
     }
     io.err(describe(created));

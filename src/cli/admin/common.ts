@@ -44,9 +44,9 @@ export class Problems {
   check<T>(fn: () => T): T | undefined {
     try {
       return fn();
-    } catch (err: unknown) {
-      if (!(err instanceof UsageError)) throw err;
-      this.#list.push(...err.problems);
+    } catch (error: unknown) {
+      if (!(error instanceof UsageError)) throw error;
+      this.#list.push(...error.problems);
       return undefined;
     }
   }
@@ -126,8 +126,8 @@ export function defineCommand(
       };
       try {
         return await spec.run(call);
-      } catch (err: unknown) {
-        return report(ctx, err);
+      } catch (error: unknown) {
+        return report(ctx, error);
       }
     },
   };

@@ -67,8 +67,8 @@ function nostrConnectProblem(uri: string): string | undefined {
   try {
     parseNostrConnectUri(uri);
     return undefined;
-  } catch (err: unknown) {
-    if (!(err instanceof NostrConnectError)) throw err;
-    return err.message; // names the faulty part, never the secret
+  } catch (error: unknown) {
+    if (!(error instanceof NostrConnectError)) throw error;
+    return error.message; // names the faulty part, never the secret
   }
 }

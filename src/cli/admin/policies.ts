@@ -182,8 +182,10 @@ function parseDocument(what: string, text: string): Record<string, unknown> {
   let doc: unknown;
   try {
     doc = JSON.parse(text);
-  } catch (err: unknown) {
-    throw new UsageError([`${what}: not valid JSON (${err instanceof Error ? err.message : err})`]);
+  } catch (error: unknown) {
+    throw new UsageError([
+      `${what}: not valid JSON (${error instanceof Error ? error.message : error})`,
+    ]);
   }
   if (typeof doc === "object" && doc !== null && !Array.isArray(doc)) {
     return doc as Record<string, unknown>;
@@ -201,9 +203,9 @@ async function readRules(call: Call, path: string): Promise<string> {
       ]);
     }
     return await Deno.readTextFile(path);
-  } catch (err: unknown) {
-    if (err instanceof UsageError) throw err;
-    const reason = err instanceof Error ? err.name : String(err);
+  } catch (error: unknown) {
+    if (error instanceof UsageError) throw error;
+    const reason = error instanceof Error ? error.name : String(error);
     throw new UsageError([`--rules-file: cannot read "${path}": ${reason}`]);
   }
 }
