@@ -18,7 +18,7 @@ function secretOf(created: Json): string {
 }
 
 Deno.test("SIGTERM under load: in-flight requests are answered and serve exits 0 within the grace period", async () => {
-  await using keycast = await Keycast.start();
+  await using keycast = await Keycast.start({ process: true });
   const relay = keycast.relays[0]!;
   const created = await keycast.authorize("shutdown");
   const bunker: string = created.bunker_pubkey;

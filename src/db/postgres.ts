@@ -1,6 +1,5 @@
 /** PostgreSQL through postgres.js and kysely: a small pool with timeouts; TLS follows the URL. */
 import { Kysely } from "kysely";
-import { PostgresJSDialect } from "kysely-postgres-js";
 import postgres from "postgres";
 import {
   answersWithin,
@@ -10,6 +9,7 @@ import {
   translatePostgresError,
 } from "./db.ts";
 import type { Database } from "./schema.ts";
+import { postgresJsDialect } from "./postgres_driver.ts";
 import { translatingDialect } from "./translate.ts";
 
 /** Connection settings beyond the URL. */
@@ -32,17 +32,13 @@ export function openPostgres(url: string, options: PostgresOptions = {}): Db {
     connection: { application_name: "keycast" },
   });
   const kysely = new Kysely<Database>({
-    dialect: translatingDialect(
-      new PostgresJSDialect({ postgres: client }),
-      translatePostgresError,
-    ),
+    dialect: translatingDialect(postgresJsDialect(client), translatePostgresError),
   });
   let closed = false;
   const close = async () => {
     if (closed) return;
     closed = true;
-    // Give running queries 5 s, then end the connections; kysely's own teardown follows.
-    await client.end({ timeout: 5 });
+    // The driver ends the pool, giving running queries 5 s.
     await kysely.destroy();
   };
   return {

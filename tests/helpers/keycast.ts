@@ -1,7 +1,8 @@
 /**
- * A whole keycast deployment for end-to-end tests: test relay process(es), `keycast serve` as a
- * child process on a temp data dir, and helpers to call its admin API and to speak NIP-46 to it
- * both through nostr-tools' `BunkerSigner` and with hand-built request events.
+ * A whole keycast deployment for end-to-end tests: test relay process(es), `keycast serve` on a
+ * temp data dir (in this process, or as a child process when the process is the point), and
+ * helpers to call its admin API and to speak NIP-46 to it both through nostr-tools'
+ * `BunkerSigner` and with hand-built request events.
  */
 import { BunkerSigner, parseBunkerInput } from "nostr-tools/nip46";
 import * as nip04 from "nostr-tools/nip04";
@@ -12,7 +13,7 @@ import { deadline } from "../../src/util/async.ts";
 import { RelayTestClient } from "../relay/test_client.ts";
 import { emptyPostgresDatabase } from "./db.ts";
 import { startTestRelay, type TestRelay, type TestRelayOptions } from "./relay.ts";
-import { type ServeProcess, startServe } from "./serve.ts";
+import { type ServeProcess, startServe, startServeInProcess } from "./serve.ts";
 
 /** Default time one NIP-46 call may take in tests (BunkerSigner has no timeout of its own). */
 export const CALL_TIMEOUT_MS = 10_000;
@@ -49,6 +50,11 @@ export interface KeycastOptions {
   env?: Record<string, string>;
   /** Extra serve args. */
   args?: string[];
+  /**
+   * Run serve as a child process (for tests of the process itself: signals, exit codes, the
+   * command line). Default false: `startServer()` in this process.
+   */
+  process?: boolean;
   /** Database behind serve. Default the embedded SQLite in the data dir. */
   database?: "sqlite" | "postgres";
 }
@@ -99,10 +105,11 @@ export class Keycast implements AsyncDisposable {
   }
 
   static #serve(relays: TestRelay[], dataDir: string, options: KeycastOptions) {
-    return startServe({
+    const serve = {
       args: [...relays.flatMap((relay) => ["--relay", relay.url]), ...(options.args ?? [])],
       env: { KEYCAST_DATA_DIR: dataDir, ...options.env },
-    });
+    };
+    return options.process ? startServe(serve) : startServeInProcess(serve);
   }
 
   /** Stops serve with SIGTERM and starts it again on the same data dir, then waits until ready. */

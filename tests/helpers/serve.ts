@@ -1,8 +1,14 @@
 /**
- * Runs `keycast serve` (main.ts) as a real child process for end-to-end tests: waits for its
- * "Listening" log line to learn the port, keeps every log line for assertions, and stops it with
- * SIGTERM on dispose.
+ * Runs `keycast serve` for end-to-end tests, as a real child process (`startServe`: main.ts, its
+ * "Listening" line tells the port, SIGTERM stops it) or in this process (`startServeInProcess`:
+ * `startServer()` itself, for tests where a separate process is not the point). Both keep every
+ * log line for assertions and look the same to the test.
  */
+import { Config } from "../../src/config/config.ts";
+import { parseFlags } from "../../src/config/flags.ts";
+import { SERVE_FLAGS } from "../../src/cli/serve_flags.ts";
+import { createLogger } from "../../src/log.ts";
+import { startServer } from "../../src/server.ts";
 import { deadline } from "../../src/util/async.ts";
 
 const MAIN = new URL("../../main.ts", import.meta.url).pathname;
@@ -116,6 +122,48 @@ export async function startServe(opts: ServeOptions = {}): Promise<ServeProcess>
   return {
     url: `http://127.0.0.1:${port}`,
     port,
+    lines,
+    stop,
+    status,
+    [Symbol.asyncDispose]: async () => void await stop(),
+  };
+}
+
+/**
+ * Starts `startServer()` in this process with the same flags and environment `startServe` would
+ * give the child (`--host 127.0.0.1 --port 0`, debug logs), and the same interface: `stop()`
+ * shuts it down and answers 0 (the signal is ignored: there is no process to signal).
+ */
+export async function startServeInProcess(
+  opts: Pick<ServeOptions, "args" | "env"> = {},
+): Promise<ServeProcess> {
+  const parsed = parseFlags(
+    ["--host", "127.0.0.1", "--port", "0", ...(opts.args ?? [])],
+    SERVE_FLAGS,
+  );
+  const env = new Map(Object.entries({ LOG_LEVEL: "debug", ...opts.env }));
+  const config = new Config(env, parsed.values);
+  const problems = [...parsed.problems, ...config.validate()];
+  if (problems.length > 0) throw new Error(`Cannot start serve: ${problems.join("; ")}`);
+  const lines: string[] = [];
+  const log = createLogger({
+    level: config.logLevel,
+    format: "json",
+    write: (line) => void lines.push(line),
+  });
+  const server = await startServer(config, { log });
+  const status = server.finished.then((): Deno.CommandStatus => ({
+    success: true,
+    code: 0,
+    signal: null,
+  }));
+  const stop = async () => {
+    await server.shutdown();
+    return 0;
+  };
+  return {
+    url: `http://127.0.0.1:${server.port}`,
+    port: server.port,
     lines,
     stop,
     status,
