@@ -52,6 +52,9 @@ function joined(db: Executor) {
 
 type Joined = ReturnType<typeof joined>;
 
+/** Live authorizations read per query when loading them all. */
+const LOAD_PAGE = 5_000;
+
 /** Reads and writes authorizations. */
 export class AuthorizationsRepo {
   constructor(private readonly db: Db, private readonly now: () => number = Date.now) {}
@@ -133,14 +136,34 @@ export class AuthorizationsRepo {
     ]);
   }
 
-  /** Live authorizations narrowed by `where`, with their clients (a second, joined query). */
+  /**
+   * Live authorizations narrowed by `where`, with their clients, read in pages of
+   * {@link LOAD_PAGE} ordered by id (so a start with 100,000 authorizations never holds them all
+   * as one result in the driver at once).
+   */
   async #loadActive(where: (q: Joined) => Joined): Promise<ActiveAuthorization[]> {
+    const out: ActiveAuthorization[] = [];
+    let after: string | undefined;
+    for (;;) {
+      const page = await this.#loadPage(where, after);
+      out.push(...page);
+      if (page.length < LOAD_PAGE) return out;
+      after = page[page.length - 1]!.id;
+    }
+  }
+
+  async #loadPage(
+    where: (q: Joined) => Joined,
+    after: string | undefined,
+  ): Promise<ActiveAuthorization[]> {
     const now = new Date(this.now());
-    const live = (q: Joined) =>
-      where(
+    const live = (q: Joined) => {
+      const narrowed = where(
         q.where("a.revoked_at", "is", null)
           .where((eb) => eb.or([eb("a.expires_at", "is", null), eb("a.expires_at", ">", now)])),
       );
+      return after === undefined ? narrowed : narrowed.where("a.id", ">", after);
+    };
     const rows = await live(joined(this.db.kysely)).select([
       "a.id",
       "a.key_id",
@@ -155,9 +178,11 @@ export class AuthorizationsRepo {
       "p.rules as policy",
       "a.max_uses",
       "a.expires_at",
-    ]).execute();
+    ]).orderBy("a.id").limit(LOAD_PAGE).execute();
     if (rows.length === 0) return [];
+    const last = rows[rows.length - 1]!.id;
     const clientRows = await live(joined(this.db.kysely))
+      .where("a.id", "<=", last)
       .innerJoin("authorization_clients as c", "c.authorization_id", "a.id")
       .select(["c.authorization_id", "c.client_pubkey", "c.logged_out_at"])
       .orderBy("c.connected_at").execute();
