@@ -77,6 +77,21 @@ Deno.test("policies: kinds, dangerous kinds, rate limits, encrypt_to_self, live 
     assert.ok(text.includes(`keycast_relay_connected{url="${keycast.relays[0]!.url}`), text);
   });
 
+  await t.step(
+    "without a policy, vanish, nutzap info, Cashu wallet and Blossom kinds are refused",
+    async () => {
+      const open = await keycast.authorize("frank");
+      const ob = open.bunker_pubkey;
+      assert.equal((await raw.call(ob, "connect", [ob, secretOf(open)])).result, "ack");
+      assert.equal(JSON.parse((await raw.call(ob, "sign_event", [note(1)])).result).kind, 1);
+      for (const kind of [62, 10019, 17375, 10063]) {
+        const refused = await raw.call(ob, "sign_event", [note(kind)]);
+        assert.equal(refused.result, "");
+        assert.match(refused.error!, new RegExp(`forbidden: kind ${kind} is a dangerous kind`));
+      }
+    },
+  );
+
   await t.step("the built-in read-only policy refuses signing", async () => {
     const readOnly = await keycast.authorize("frank", { policy: "read-only" });
     const rb = readOnly.bunker_pubkey;

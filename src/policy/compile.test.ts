@@ -6,6 +6,39 @@ import type { PolicyRequest } from "./rule.ts";
 const USER = "1".repeat(64);
 const PEER = "e".repeat(64);
 const ctx = { now: 0 };
+/** A server clock (ms) for the created_at tests: 1_700_000_000 s. */
+const NOW = 1_700_000_000_000;
+/** The kinds made dangerous by hardening item 5. */
+const NEWLY_DANGEROUS = [
+  62,
+  443,
+  1021,
+  7374,
+  7375,
+  7376,
+  9000,
+  9001,
+  9002,
+  9005,
+  9008,
+  9009,
+  9321,
+  10006,
+  10007,
+  10011,
+  10013,
+  10019,
+  10051,
+  10063,
+  10096,
+  15128,
+  17375,
+  23196,
+  23197,
+  34128,
+  35128,
+  38383,
+];
 const req = (method: string, fields: Partial<PolicyRequest> = {}): PolicyRequest => ({
   method,
   clientPubkey: "c".repeat(64),
@@ -13,10 +46,12 @@ const req = (method: string, fields: Partial<PolicyRequest> = {}): PolicyRequest
   ...fields,
 });
 const sign = (kind: number, content = "gm") => req("sign_event", { kind, content });
-const reasonOf = (doc: unknown, request: PolicyRequest) => {
-  const verdict = compilePolicy(doc).check(request, ctx);
+const reasonOf = (doc: unknown, request: PolicyRequest, now = ctx.now) => {
+  const verdict = compilePolicy(doc).check(request, { now });
   return verdict.allow ? undefined : verdict.reason;
 };
+/** sign_event of a kind-1 note dated `ahead` seconds after NOW. */
+const signAhead = (ahead: number) => req("sign_event", { kind: 1, createdAt: NOW / 1000 + ahead });
 
 Deno.test("compilePolicy(null) allows everything but the dangerous kinds", () => {
   for (const doc of [null, undefined, {}]) {
@@ -66,6 +101,65 @@ Deno.test("compilePolicy() opts in to a dangerous kind with allow_dangerous_kind
   // With a kinds list, the opted-in kind must also be listed.
   assert.match(reasonOf({ kinds: [1], allow_dangerous_kinds: [3] }, sign(3)) ?? "", /not allowed/);
   assert.equal(reasonOf({ kinds: [1, 3], allow_dangerous_kinds: [3] }, sign(3)), undefined);
+});
+
+Deno.test("compilePolicy() denies the newly dangerous kinds unless the policy opts in", () => {
+  for (const kind of NEWLY_DANGEROUS) {
+    assert.ok(DANGEROUS_KINDS.includes(kind), `kind ${kind}`);
+    for (const doc of [null, {}, BUILTIN_POLICIES.full, { kinds: [[0, 65535]] }]) {
+      assert.equal(
+        reasonOf(doc, sign(kind)),
+        `forbidden: kind ${kind} is a dangerous kind, which this policy does not allow ` +
+          "(allow_dangerous_kinds)",
+        `kind ${kind} under ${JSON.stringify(doc)}`,
+      );
+    }
+    assert.equal(reasonOf({ allow_dangerous_kinds: [kind] }, sign(kind)), undefined, `${kind}`);
+    assert.match(
+      reasonOf({ kinds: [1], allow_dangerous_kinds: [kind] }, sign(kind)) ?? "",
+      new RegExp(`^forbidden: kind ${kind} is not allowed by this policy$`),
+    );
+    assert.equal(
+      reasonOf({ kinds: [1, kind], allow_dangerous_kinds: [kind] }, sign(kind)),
+      undefined,
+      `kind ${kind}`,
+    );
+  }
+});
+
+Deno.test("compilePolicy(null) bounds created_at to 15 minutes ahead of the clock", () => {
+  for (const doc of [null, undefined, {}, BUILTIN_POLICIES.full, BUILTIN_POLICIES.social]) {
+    assert.equal(reasonOf(doc, signAhead(15 * 60), NOW), undefined, JSON.stringify(doc));
+    assert.equal(reasonOf(doc, signAhead(-86_400), NOW), undefined, JSON.stringify(doc));
+    assert.equal(
+      reasonOf(doc, signAhead(15 * 60 + 1), NOW),
+      "forbidden: created_at is 901 s in the future, the limit is 900 s (max_future_seconds)",
+      JSON.stringify(doc),
+    );
+  }
+  // Other methods carry no created_at and are not affected.
+  assert.equal(reasonOf(null, req("nip44_encrypt", { counterparty: PEER }), NOW), undefined);
+});
+
+Deno.test("compilePolicy() applies the policy's max_future_seconds", () => {
+  const strict = { max_future_seconds: 0 };
+  assert.equal(reasonOf(strict, signAhead(0), NOW), undefined);
+  assert.equal(reasonOf(strict, signAhead(-60), NOW), undefined);
+  assert.equal(
+    reasonOf(strict, signAhead(1), NOW),
+    "forbidden: created_at is 1 s in the future, the limit is 0 s (max_future_seconds)",
+  );
+  const lax = { max_future_seconds: 31_536_000 };
+  assert.equal(reasonOf(lax, signAhead(30 * 86_400), NOW), undefined);
+  assert.equal(reasonOf(lax, signAhead(31_536_000), NOW), undefined);
+  assert.match(reasonOf(lax, signAhead(31_536_001), NOW) ?? "", /31536001 s in the future/);
+  // The bound uses the injected clock, not the wall clock.
+  assert.equal(reasonOf(strict, signAhead(3_600), NOW + 3_600_000), undefined);
+  // An invalid value denies everything, like any invalid policy.
+  assert.match(
+    reasonOf({ max_future_seconds: -1 }, signAhead(0), NOW) ?? "",
+    /^forbidden: the authorization's policy is invalid \(rules\.max_future_seconds: /,
+  );
 });
 
 Deno.test("compilePolicy() keeps dangerous kinds denied inside an allowed range", () => {

@@ -3,6 +3,7 @@
  */
 import { ContentRule } from "./content_rule.ts";
 import { CounterpartyPresentRule, CounterpartyRule, SelfOnlyRule } from "./counterparty_rule.ts";
+import { DEFAULT_MAX_FUTURE_SECONDS, FutureCreatedAtRule } from "./created_at_rule.ts";
 import type { PolicyDocument } from "./document.ts";
 import { DangerousKindRule, KindRule, SignKindPresentRule } from "./kind_rule.ts";
 import { MethodRule } from "./method_rule.ts";
@@ -31,8 +32,8 @@ export interface CompiledPolicy extends PolicyRule {
 }
 
 /**
- * Compiles `doc` (as stored; `null`/`undefined` = the default `{}`, everything but the dangerous
- * kinds). Never throws: a malformed document compiles to a policy that denies every request with
+ * Compiles `doc` (as stored; `null`/`undefined` = the default `{}`: everything but the dangerous
+ * kinds, `created_at` at most 15 minutes ahead). Never throws: a malformed document compiles to a policy that denies every request with
  * `forbidden: the authorization's policy is invalid (…)`.
  */
 export function compilePolicy(doc: unknown, opts: CompileOptions = {}): CompiledPolicy {
@@ -62,7 +63,8 @@ function compileValid(doc: unknown, opts: CompileOptions): CompiledPolicy {
 
 /**
  * The rules in order: rate limits first (every request spends a token, denied ones too), then
- * the shape checks, methods, kinds, counterparties, and the content filter (the costliest) last.
+ * the shape checks, methods, kinds, `created_at`, counterparties, and the content filter (the
+ * costliest) last.
  */
 function buildRules(
   doc: PolicyDocument,
@@ -78,6 +80,7 @@ function buildRules(
   if (doc.methods) rules.push(new MethodRule(doc.methods));
   rules.push(new DangerousKindRule(doc.allow_dangerous_kinds ?? []));
   if (doc.kinds) rules.push(new KindRule(doc.kinds));
+  rules.push(new FutureCreatedAtRule(doc.max_future_seconds ?? DEFAULT_MAX_FUTURE_SECONDS));
   if (doc.encrypt_to_self) rules.push(new SelfOnlyRule());
   if (doc.counterparties) rules.push(new CounterpartyRule(doc.counterparties));
   const content = doc.content;

@@ -20,6 +20,7 @@ Deno.test("parsePolicyDocument() accepts the format's example and returns it unc
       per_client: { per_minute: 120, burst: 20 },
       per_method: { sign_event: { per_minute: 60 } },
     },
+    max_future_seconds: 900,
   };
   const result = parsePolicyDocument(doc);
   assert.deepEqual(result, { ok: true, policy: doc });
@@ -65,7 +66,7 @@ Deno.test("parsePolicyDocument() lists every problem at once, unknown fields inc
     rate_limits: { per_client: { burst: 0 }, per_method: { sing_event: { per_minute: 1 } } },
   });
   assert.deepEqual(problems, [
-    "rules.kind: unknown field; expected one of methods, kinds, allow_dangerous_kinds, content, encrypt_to_self, counterparties, rate_limits",
+    "rules.kind: unknown field; expected one of methods, kinds, allow_dangerous_kinds, content, encrypt_to_self, counterparties, rate_limits, max_future_seconds",
     'rules.methods[1]: cannot use "sign": not a NIP-46 method keycast knows',
     'rules.allow_dangerous_kinds[0]: cannot use "3": a kind is an integer 0–65535',
     "rules.content.words: unknown field; expected one of blocked_words, blocked_patterns, max_length",
@@ -80,6 +81,26 @@ Deno.test("parsePolicyDocument() lists every problem at once, unknown fields inc
     "rules.rate_limits.per_client.burst: cannot use 0: expected an integer 1–1000000",
     'rules.rate_limits.per_method: cannot use key "sing_event": not a NIP-46 method keycast knows',
   ]);
+});
+
+Deno.test("parsePolicyDocument() accepts max_future_seconds 0–31536000 and names bad values", () => {
+  for (const seconds of [0, 1, 900, 31_536_000]) {
+    assert.deepEqual(parsePolicyDocument({ max_future_seconds: seconds }), {
+      ok: true,
+      policy: { max_future_seconds: seconds },
+    });
+  }
+  const why = "expected an integer number of seconds 0–31536000";
+  for (
+    const [value, shown] of [[-1, "-1"], [31_536_001, "31536001"], [1.5, "1.5"], ["900", '"900"'], [
+      null,
+      "null",
+    ], [[900], "[900]"]] as const
+  ) {
+    assert.deepEqual(problemsOf({ max_future_seconds: value }), [
+      `rules.max_future_seconds: cannot use ${shown}: ${why}`,
+    ]);
+  }
 });
 
 Deno.test("parsePolicyDocument() caps the number of entries", () => {
@@ -126,7 +147,7 @@ Deno.test("parsePolicyDocument() rejects long, invalid and too large patterns", 
 });
 
 Deno.test("DANGEROUS_KINDS holds the kinds the spec names and is frozen", () => {
-  for (const kind of [0, 3, 5, 10002, 22242, 24133, 27235]) {
+  for (const kind of [0, 3, 5, 62, 7375, 9321, 10002, 10019, 10063, 17375, 22242, 24133, 27235]) {
     assert.ok(DANGEROUS_KINDS.includes(kind), `kind ${kind}`);
   }
   assert.ok(Object.isFrozen(DANGEROUS_KINDS));

@@ -12,15 +12,17 @@
  *   "rate_limits": {
  *     "per_client": { "per_minute": 120, "burst": 20 },
  *     "per_method": { "sign_event": { "per_minute": 60, "burst": 10 } }
- *   }
+ *   },
+ *   "max_future_seconds": 900
  * }
  * ```
  *
  * Every field is optional; a missing field means "no restriction from this rule", except that the
- * {@link DANGEROUS_KINDS} are never signed unless listed in `allow_dangerous_kinds`. A missing
- * (`null`) policy is the same as `{}`. Unknown fields are problems (a typo must not silently lift a
- * restriction). Every rule below is checked for every request and all must pass; the first denial
- * is the reply (`forbidden: …`, `rate-limited: …`, `invalid: …`).
+ * {@link DANGEROUS_KINDS} are never signed unless listed in `allow_dangerous_kinds`, and an event's
+ * `created_at` may be at most 15 minutes ahead unless `max_future_seconds` says otherwise. A
+ * missing (`null`) policy is the same as `{}`. Unknown fields are problems (a typo must not
+ * silently lift a restriction). Every rule below is checked for every request and all must pass;
+ * the first denial is the reply (`forbidden: …`, `rate-limited: …`, `invalid: …`).
  *
  * - `methods` — the NIP-46 methods allowed. The session methods `connect`, `ping`,
  *   `get_public_key`, `switch_relays`, `get_relays` and `logout` are always allowed (they use no
@@ -43,12 +45,17 @@
  * - `rate_limits` — token buckets: `per_client` for all of a client's requests, `per_method` per
  *   (client, method). `per_minute` is the refill rate (1–1,000,000), `burst` the bucket size
  *   (default: `per_minute`). Every request takes a token, denied ones included.
+ * - `max_future_seconds` — integer 0–31,536,000 (a year), default 900 (15 minutes): `sign_event`
+ *   denies a template whose `created_at` is more than this many seconds ahead of the server clock
+ *   (a far-future replaceable event could never be replaced). `0` denies any future timestamp.
+ *   Past timestamps are not limited.
  *
- * Built-ins ({@link BUILTIN_POLICIES}): `full` = `{}` (everything but the dangerous kinds);
- * `social` signs notes, reactions, reposts, comments, zap requests, highlights, articles and DMs
- * (kinds 1, 4, 6, 7, 13, 14, 16, 1059, 1111, 9734, 9802, 30023), encrypts and decrypts with anyone,
- * at ≤ 600 requests a minute per client (burst 120); `read-only` allows the session methods and
- * NIP-04/NIP-44 decrypt only: no signing, no encrypting.
+ * Built-ins ({@link BUILTIN_POLICIES}), all with the default `max_future_seconds`: `full` = `{}`
+ * (everything but the dangerous kinds); `social` signs notes, reactions, reposts, comments, zap
+ * requests, highlights, articles and DMs (kinds 1, 4, 6, 7, 13, 14, 16, 1059, 1111, 9734, 9802,
+ * 30023), encrypts and decrypts with anyone, at ≤ 600 requests a minute per client (burst 120);
+ * `read-only` allows the session methods and NIP-04/NIP-44 decrypt only: no signing, no
+ * encrypting.
  */
 import { BUILTIN_POLICIES } from "./builtins.ts";
 import { DANGEROUS_KINDS } from "./kinds.ts";
@@ -98,6 +105,8 @@ export type PolicyDocument = {
     /** One bucket per (client, method), keyed by method name. */
     per_method?: Record<string, RateLimit>;
   };
+  /** Most seconds a `sign_event` template's `created_at` may be ahead, 0–31,536,000. Default 900. */
+  max_future_seconds?: number;
 };
 
 /**

@@ -13,6 +13,11 @@ export interface PolicyRequest {
   userPubkey: string;
   /** For `sign_event`: the kind of the event to sign. */
   kind?: number;
+  /**
+   * For `sign_event`: the template's `created_at`, in seconds since the epoch. Requests without it
+   * skip the `max_future_seconds` check (the signer still refuses a template without one).
+   */
+  createdAt?: number;
   /** For `sign_event`: the event content; for `*_encrypt`: the plaintext. */
   content?: string;
   /** For `nip04_*` / `nip44_*`: the peer pubkey (64-hex). */

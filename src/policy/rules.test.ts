@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { CounterpartyPresentRule, CounterpartyRule, SelfOnlyRule } from "./counterparty_rule.ts";
+import { FutureCreatedAtRule } from "./created_at_rule.ts";
 import { DangerousKindRule, KindRule, SignKindPresentRule } from "./kind_rule.ts";
 import { MethodRule } from "./method_rule.ts";
 import { ALLOW, deny, PipeRule, type PolicyRequest, type PolicyRule } from "./rule.ts";
@@ -64,6 +65,45 @@ Deno.test("KindRule allows listed kinds and inclusive ranges only", () => {
     );
   }
   assert.equal(reasonOf(rule, request("nip44_encrypt", { kind: 7 })), undefined);
+});
+
+Deno.test("FutureCreatedAtRule allows created_at up to the limit ahead and denies one second more", () => {
+  const rule = new FutureCreatedAtRule(900);
+  const now = 1_700_000_000_999; // ms; compared in whole seconds: 1_700_000_000
+  const at = (createdAt: number) =>
+    rule.check(request("sign_event", { kind: 1, createdAt }), { now });
+  for (const createdAt of [0, 1_600_000_000, 1_700_000_000, 1_700_000_900]) {
+    assert.deepEqual(at(createdAt), ALLOW, `created_at ${createdAt}`);
+  }
+  assert.deepEqual(
+    at(1_700_000_901),
+    deny("forbidden", "created_at is 901 s in the future, the limit is 900 s (max_future_seconds)"),
+  );
+  assert.deepEqual(rule.check(request("sign_event", { kind: 1 }), { now }), ALLOW);
+  assert.deepEqual(rule.check(request("ping", { createdAt: 2e9 }), { now }), ALLOW);
+});
+
+Deno.test("FutureCreatedAtRule(0) denies any future created_at and the default is 15 minutes", () => {
+  const now = 1_700_000_000_000;
+  const check = (rule: FutureCreatedAtRule, createdAt: number) =>
+    rule.check(request("sign_event", { kind: 1, createdAt }), { now }).allow;
+  const strict = new FutureCreatedAtRule(0);
+  assert.equal(check(strict, 1_700_000_000), true);
+  assert.equal(check(strict, 1_700_000_001), false);
+  const byDefault = new FutureCreatedAtRule();
+  assert.equal(check(byDefault, 1_700_000_900), true);
+  assert.equal(check(byDefault, 1_700_000_901), false);
+});
+
+Deno.test("FutureCreatedAtRule denies a created_at that is not a non-negative integer", () => {
+  const rule = new FutureCreatedAtRule();
+  for (const createdAt of [-1, 1.5, Number.NaN, Number.POSITIVE_INFINITY, 2 ** 53]) {
+    assert.match(
+      reasonOf(rule, request("sign_event", { kind: 1, createdAt })) ?? "",
+      /^invalid: sign_event needs created_at as a non-negative integer, got /,
+      String(createdAt),
+    );
+  }
 });
 
 Deno.test("CounterpartyPresentRule denies encrypt/decrypt without a 64-hex peer", () => {

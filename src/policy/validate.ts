@@ -2,6 +2,7 @@
  * Validation of a policy document (the format is documented in `document.ts`): every problem at
  * once, sizes capped, patterns compiled once.
  */
+import { MAX_FUTURE_SECONDS_LIMIT } from "./created_at_rule.ts";
 import type { KindSpec, PolicyDocument } from "./document.ts";
 import { isDangerousKind, isKind } from "./kinds.ts";
 import { isNip46Method } from "../nostr/nip46.ts";
@@ -22,6 +23,7 @@ const FIELDS = [
   "encrypt_to_self",
   "counterparties",
   "rate_limits",
+  "max_future_seconds",
 ];
 const MAX_METHODS = 32;
 const MAX_KINDS = 1000;
@@ -48,6 +50,7 @@ export function validatePolicyDocument(doc: unknown): ValidationResult {
   }
   if (doc.counterparties !== undefined) checkCounterparties(doc.counterparties, problems);
   if (doc.rate_limits !== undefined) validateRateLimits(doc.rate_limits, problems);
+  if (doc.max_future_seconds !== undefined) checkMaxFuture(doc.max_future_seconds, problems);
   return problems.length > 0
     ? { ok: false, problems }
     : { ok: true, policy: doc as PolicyDocument, patterns };
@@ -89,6 +92,16 @@ function isKindSpec(spec: unknown): spec is KindSpec {
   if (isKind(spec)) return true;
   return Array.isArray(spec) && spec.length === 2 && isKind(spec[0]) && isKind(spec[1]) &&
     spec[0] <= spec[1];
+}
+
+function checkMaxFuture(value: unknown, problems: string[]): void {
+  if (
+    !Number.isInteger(value) || (value as number) < 0 ||
+    (value as number) > MAX_FUTURE_SECONDS_LIMIT
+  ) {
+    const why = `expected an integer number of seconds 0–${MAX_FUTURE_SECONDS_LIMIT}`;
+    problems.push(problem(`${ROOT}.max_future_seconds`, value, why));
+  }
 }
 
 function checkCounterparties(value: unknown, problems: string[]): void {
