@@ -7,6 +7,7 @@ import { sha256 } from "@noble/hashes/sha2.js";
 import { base64 } from "@scure/base";
 import { npubEncode } from "nostr-tools/nip19";
 import { finalizeEvent, generateSecretKey, getPublicKey, verifyEvent } from "nostr-tools/pure";
+import { DEFAULT_RELAYS } from "../src/config/config.ts";
 import { encodeHex } from "../src/util/hex.ts";
 import { Keycast, within } from "./helpers/keycast.ts";
 import { runKeycast } from "./helpers/serve.ts";
@@ -94,5 +95,66 @@ Deno.test("CLI: keys generate, authorize, a BunkerSigner signs, authorizations r
     });
     assert.equal(stranger.status, 403);
     await stranger.body?.cancel();
+  });
+});
+
+Deno.test("CLI: serve --help names the default relays", async () => {
+  const help = await runKeycast(["serve", "--help"]);
+  assert.equal(help.code, 0, help.stderr);
+  const relayLine = help.stdout.split("\n").find((line) => line.startsWith("  --relay URL"));
+  assert.ok(relayLine, help.stdout);
+  for (const relay of DEFAULT_RELAYS) assert.ok(relayLine.includes(relay), relayLine);
+});
+
+Deno.test("CLI: policies update, id prefixes, --server from PORT, deleting a revoked-only policy", async (t) => {
+  await using keycast = await Keycast.start();
+  const cli = (args: string[], stdin?: string) =>
+    runKeycast([...args, "--server", keycast.server.url, "--data-dir", keycast.dataDir], { stdin });
+
+  await t.step("without --server or KEYCAST_SERVER the CLI finds serve's PORT", async () => {
+    const listed = await runKeycast(["keys", "list", "--data-dir", keycast.dataDir], {
+      env: { PORT: String(keycast.server.port), KEYCAST_HOST: "0.0.0.0" },
+    });
+    assert.equal(listed.code, 0, listed.stderr);
+  });
+
+  let id = "";
+  await t.step("policies update re-sends the live authorization using it", async () => {
+    assert.equal((await cli(["keys", "generate", "--name", "alice"])).code, 0);
+    const added = await cli(["policies", "add", "notes", "--allow-kinds", "1"]);
+    assert.equal(added.code, 0, added.stderr);
+    const authorized = await cli(["authorize", "--key", "alice", "--policy", "notes", "--json"]);
+    assert.equal(authorized.code, 0, authorized.stderr);
+    id = JSON.parse(authorized.stdout).id;
+    const updated = await cli(["policies", "update", "notes", "--allow-kinds", "1,7"]);
+    assert.equal(updated.code, 0, updated.stderr);
+    assert.equal(updated.stdout, "Updated policy notes: 1 live authorization updated\n");
+    const policy = await keycast.api("GET", "/api/policies/notes");
+    assert.deepEqual(policy.body.rules, { kinds: [1, 7] });
+  });
+
+  await t.step("the policy cannot be removed while a live authorization uses it", async () => {
+    const refused = await cli(["policies", "remove", "notes"]);
+    assert.equal(refused.code, 1);
+    assert.match(refused.stderr, /still use it.*\(HTTP 409\)/);
+  });
+
+  await t.step("audit and revoke take the 8-character id prefix", async () => {
+    const audit = await cli(["audit", "--authorization", id.slice(0, 8)]);
+    assert.equal(audit.code, 0, audit.stderr);
+    const unknown = await cli(["authorizations", "revoke", id.startsWith("0") ? "ffff" : "0000"]);
+    assert.equal(unknown.code, 1);
+    assert.match(unknown.stderr, /^Error: No authorization id starts with "/);
+    const revoked = await cli(["authorizations", "revoke", id.slice(0, 8)]);
+    assert.equal(revoked.code, 0, revoked.stderr);
+    assert.equal(revoked.stdout, `Revoked authorization ${id}\n`);
+  });
+
+  await t.step("once only revoked authorizations use it, the policy can be removed", async () => {
+    const removed = await cli(["policies", "remove", "notes"]);
+    assert.equal(removed.code, 0, removed.stderr);
+    const after = await keycast.api("GET", `/api/authorizations/${id}`);
+    assert.equal(after.body.status, "revoked");
+    assert.equal(after.body.policy, null);
   });
 });

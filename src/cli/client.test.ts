@@ -136,3 +136,51 @@ Deno.test("AdminClient passes the caller's abort through unchanged", async () =>
   controller.abort(reason);
   await assert.rejects(pending, (err: unknown) => err === reason);
 });
+
+Deno.test("AdminClient asks fetch never to follow redirects, for every route", async () => {
+  const seen: Array<RequestRedirect | undefined> = [];
+  const recording = ((_input: RequestInfo | URL, init?: RequestInit) => {
+    seen.push(init?.redirect);
+    return Promise.resolve(json({ keys: [], policies: [], authorizations: [], entries: [] }));
+  }) as typeof fetch;
+  const client = new AdminClient({ server: "http://admin.test", token: TOKEN, fetch: recording });
+  await client.listKeys();
+  await client.importKey({ name: "alice", secret: "nsec1example" });
+  await client.audit();
+  assert.deepEqual(seen, ["manual", "manual", "manual"]);
+});
+
+Deno.test("AdminClient does not re-send an nsec import through a 307, and says why", async () => {
+  const NSEC = "nsec1secretsecretsecretsecretsecretsecretsecretsecretsecretsecre";
+  const received: string[] = [];
+  await using elsewhere = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen: () => {} },
+    async (request) => {
+      received.push(`${request.method} ${request.headers.get("authorization")} ${await request
+        .text()}`);
+      return json({ id: "k", name: "alice", pubkey: "ab", npub: "npub1x", created_at: "t" });
+    },
+  );
+  const target = `http://127.0.0.1:${elsewhere.addr.port}/steal`;
+  await using redirecting = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen: () => {} },
+    async (request) => {
+      await request.body?.cancel();
+      return new Response(null, { status: 307, headers: { location: target } });
+    },
+  );
+  const server = `http://127.0.0.1:${redirecting.addr.port}`;
+  const client = new AdminClient({ server, token: TOKEN });
+  await assert.rejects(client.importKey({ name: "alice", secret: NSEC }), (err: unknown) => {
+    assert.ok(err instanceof AdminError);
+    assert.equal(err.status, 307);
+    assert.equal(
+      err.message,
+      `keycast at ${server} answered with a redirect to ${target}; keycast does not follow ` +
+        "redirects: set --server or KEYCAST_SERVER to the address that answers directly",
+    );
+    assert.ok(!err.message.includes(NSEC) && !err.message.includes(TOKEN));
+    return true;
+  });
+  assert.deepEqual(received, [], "the other origin received nothing");
+});

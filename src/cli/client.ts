@@ -2,7 +2,8 @@
  * `AdminClient`: the management subcommands' typed client of the admin API (`/api/*`), one method
  * per route. Every request carries `Authorization: Bearer <token>` and has a timeout; failures
  * become an {@link AdminError} whose message is safe to print (it never holds the token, a secret
- * key, a connection secret or a `bunker://` URL).
+ * key, a connection secret or a `bunker://` URL). Redirects are never followed (bodies hold
+ * secret keys and the token travels in every request): a 3xx answer is an error.
  */
 import type { AuthorizationView, KeyView, PolicyView } from "../http/views.ts";
 
@@ -47,6 +48,12 @@ export interface AuthorizationInput {
   /** Lifetime in seconds. Default: no expiry. */
   expires_in?: number;
   label?: string;
+}
+
+/** The answer to `PUT /api/policies/:name`. */
+export interface UpdatedPolicy extends PolicyView {
+  /** How many live authorizations using the policy were re-sent to the listener. */
+  updated_authorizations: number;
 }
 
 /** The answer to `DELETE /api/authorizations/:id`. */
@@ -164,6 +171,12 @@ export class AdminClient {
     return await this.#request<PolicyView>("POST", "/api/policies", { name, rules });
   }
 
+  /** `PUT /api/policies/:name`: replaces the rules; live authorizations using it follow. */
+  async updatePolicy(name: string, rules: Record<string, unknown>): Promise<UpdatedPolicy> {
+    const path = `/api/policies/${encodeURIComponent(name)}`;
+    return await this.#request<UpdatedPolicy>("PUT", path, { rules });
+  }
+
   /** `DELETE /api/policies/:name`. */
   async deletePolicy(name: string): Promise<void> {
     await this.#request("DELETE", `/api/policies/${encodeURIComponent(name)}`);
@@ -224,7 +237,13 @@ export class AdminClient {
         headers,
         body: body === undefined ? undefined : JSON.stringify(body),
         signal: signal ? AbortSignal.any([signal, timeout.signal]) : timeout.signal,
+        // Never re-send a secret body or the token to wherever a 3xx points.
+        redirect: "manual",
       });
+      if (isRedirect(response)) {
+        await response.body?.cancel();
+        throw new AdminError(response.status, this.#redirectMessage(response));
+      }
       const text = await response.text();
       if (!response.ok) throw new AdminError(response.status, errorMessage(response, text));
       if (text === "") return undefined as T;
@@ -250,6 +269,19 @@ export class AdminClient {
       clearTimeout(timer);
     }
   }
+
+  #redirectMessage(response: Response): string {
+    const location = response.headers.get("location");
+    const target = location ? ` to ${clip(location, 200)}` : "";
+    return `keycast at ${this.server} answered with a redirect${target}; ` +
+      "keycast does not follow redirects: set --server or KEYCAST_SERVER to the address that " +
+      "answers directly";
+  }
+}
+
+/** A 3xx answer, or the opaque stand-in some fetch implementations give for one. */
+function isRedirect(response: Response): boolean {
+  return response.type === "opaqueredirect" || (response.status >= 300 && response.status < 400);
 }
 
 /** The server's `{"error": …}` message, or the status line when the body is not that. */
@@ -277,8 +309,8 @@ function listOf<T>(body: unknown, field: string): T[] {
   return list as T[];
 }
 
-/** Cuts an untrusted message to one line of at most 500 characters. */
-function clip(message: string): string {
+/** Cuts an untrusted message to one line of at most `max` characters (default 500). */
+function clip(message: string, max = 500): string {
   const line = message.replace(/\p{Cc}+/gu, " ").trim();
-  return line.length > 500 ? `${line.slice(0, 500)}…` : line;
+  return line.length > max ? `${line.slice(0, max)}…` : line;
 }

@@ -1,10 +1,10 @@
 /** The `keycast` command line: dispatch to subcommands, `help` and `version`. */
 import { Config } from "../config/config.ts";
-import { formatFlags, parseFlags } from "../config/flags.ts";
-import { openDatabase } from "../db/open.ts";
+import { parseFlags } from "../config/flags.ts";
 import { createLogger } from "../log.ts";
 import { VERSION } from "../version.ts";
 import { ADMIN_COMMANDS, type Subcommand } from "./admin/commands.ts";
+import { helpText } from "./admin/common.ts";
 import { type CommandContext, EXIT } from "./io.ts";
 import { DATABASE_FLAGS, SERVE_FLAGS } from "./serve_flags.ts";
 
@@ -17,7 +17,7 @@ export async function runCli(ctx: CommandContext, serve: ServeFn): Promise<numbe
   const commands = allCommands(serve);
   if (name === undefined || name === "help" || name === "--help" || name === "-h") {
     const topic = commands.find((c) => c.name === rest[0]);
-    ctx.io.out(topic ? commandHelp(topic) : overview(commands));
+    ctx.io.out(topic ? helpText(topic) : overview(commands));
     return EXIT.ok;
   }
   if (name === "--version") return await versionCommand.run({ ...ctx, args: [] });
@@ -27,7 +27,7 @@ export async function runCli(ctx: CommandContext, serve: ServeFn): Promise<numbe
     return EXIT.usage;
   }
   if (rest.includes("--help") || rest.includes("-h")) {
-    ctx.io.out(commandHelp(command));
+    ctx.io.out(helpText(command));
     return EXIT.ok;
   }
   return await command.run({ ...ctx, args: rest });
@@ -59,12 +59,18 @@ const migrateCommand: Subcommand = {
     const config = configFrom(ctx, DATABASE_FLAGS);
     if (!config) return EXIT.usage;
     const log = createLogger({ level: config.logLevel, format: config.logFormat });
+    // Loaded here: the other commands never need the database.
+    const { migrateDatabase } = await import("../server/migrate.ts");
+    const { StartupError } = await import("../server/startup.ts");
     try {
-      const { db, applied } = await openDatabase(config);
-      await db.close();
+      const applied = await migrateDatabase(config, log);
       ctx.io.out(applied.length ? `Applied ${applied.join(", ")}\n` : "Database is up to date\n");
       return EXIT.ok;
     } catch (error) {
+      if (error instanceof StartupError) {
+        ctx.io.err(`${error.message}\n`);
+        return error.exitCode;
+      }
       log({ level: "error", ns: "cli.migrate", msg: "Cannot migrate the database", error });
       return EXIT.failed;
     }
@@ -104,9 +110,4 @@ function overview(commands: Subcommand[]): string {
       "help".padEnd(width)
     }  Show this help, or a command's\n\n` +
     `Run "keycast <command> --help" for a command's flags.\n`;
-}
-
-function commandHelp(command: Subcommand): string {
-  const flags = command.flags.length ? `\n\nFlags:\n${formatFlags(command.flags)}` : "";
-  return `${command.summary}\n\nUsage: ${command.usage}${flags}\n`;
 }

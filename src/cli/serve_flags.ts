@@ -1,5 +1,11 @@
 /** Flags of `keycast serve` and `keycast migrate`, each with its environment twin. */
-import { DEFAULT_DATA_DIR, DEFAULT_HOST, DEFAULT_PORT, ENV_TWINS } from "../config/config.ts";
+import {
+  DEFAULT_DATA_DIR,
+  DEFAULT_HOST,
+  DEFAULT_PORT,
+  DEFAULT_RELAYS,
+  ENV_TWINS,
+} from "../config/config.ts";
 import type { FlagSpec } from "../config/flags.ts";
 
 /** Flags that locate the database (shared by `serve` and `migrate`). */
@@ -16,6 +22,12 @@ export const DATABASE_FLAGS: FlagSpec[] = [
     value: "DIR",
     help:
       `Data directory (embedded database, master.key, admin.token). Default ${DEFAULT_DATA_DIR}`,
+  },
+  {
+    name: "master-key-file",
+    env: ENV_TWINS["master-key-file"],
+    value: "PATH",
+    help: "Master key file (mode 0600). Default <data-dir>/master.key; KEYCAST_MASTER_KEY wins",
   },
   {
     name: "log-level",
@@ -38,22 +50,16 @@ export const SERVE_FLAGS: FlagSpec[] = [
     env: ENV_TWINS.relay,
     multiple: true,
     value: "URL",
-    help: "Relay to listen and answer on (ws:// or wss://)",
+    help: `Relay to listen and answer on (ws:// or wss://). Default ${DEFAULT_RELAYS.join(", ")}`,
   },
   { name: "port", env: ENV_TWINS.port, value: "N", help: `HTTP port. Default ${DEFAULT_PORT}` },
   {
     name: "host",
     env: ENV_TWINS.host,
     value: "ADDR",
-    help: `HTTP bind address. Default ${DEFAULT_HOST}`,
+    help: `HTTP bind address. Default ${DEFAULT_HOST} (loopback only; 0.0.0.0 for every address)`,
   },
   ...DATABASE_FLAGS,
-  {
-    name: "master-key-file",
-    env: ENV_TWINS["master-key-file"],
-    value: "PATH",
-    help: "Master key file (mode 0600). Default <data-dir>/master.key; KEYCAST_MASTER_KEY wins",
-  },
   {
     name: "admin-pubkey",
     env: ENV_TWINS["admin-pubkey"],
@@ -66,5 +72,23 @@ export const SERVE_FLAGS: FlagSpec[] = [
     env: ENV_TWINS.workers,
     value: "N",
     help: "Signing workers. Default: the number of CPUs",
+  },
+  {
+    name: "public-url",
+    env: ENV_TWINS["public-url"],
+    value: "URL",
+    help: "Origin users reach keycast at, e.g. https://signer.example (NIP-98 u tags name it)",
+  },
+  {
+    name: "audit-retention",
+    env: ENV_TWINS["audit-retention"],
+    value: "DURATION",
+    help: "How long audit rows are kept (like 90d; 0 keeps them). Default 90d",
+  },
+  {
+    name: "database-wait",
+    env: ENV_TWINS["database-wait"],
+    value: "DURATION",
+    help: "How long to wait at start for an unreachable PostgreSQL. Default 30s",
   },
 ];

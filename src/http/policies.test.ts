@@ -92,7 +92,7 @@ testEachDatabase("policy routes create, read, update and delete policies", async
   });
 
   await t.step(
-    "DELETE is 409 while used (even by revoked authorizations), 204 when not",
+    "DELETE is 409 while a live authorization uses it, 204 when none does",
     async () => {
       const used = await app.json("DELETE", "/api/policies/notes");
       assert.equal(used.status, 409);

@@ -176,22 +176,56 @@ testEachDatabase("updatePolicy() and deletePolicy() report an unknown policy", a
 });
 
 testEachDatabase(
-  "deletePolicy() refuses a policy an authorization uses, revoked ones included",
+  "deletePolicy() refuses a policy a live authorization uses, and changes nothing",
   async (db) => {
     using h = await ServiceHarness.create(db);
     await generateKey(h.deps, "alice");
     await createPolicy(h.deps, { name: "notes", rules: { kinds: [1] } });
     await createPolicy(h.deps, { name: "unused", rules: {} });
-    const id = await grant(h, "alice", "notes");
+    const live = await grant(h, "alice", "notes");
+    const revoked = await grant(h, "alice", "notes");
+    await revokeAuthorization(h.deps, revoked);
+    await h.takeCommands();
 
     const error = await serviceError(deletePolicy(h.deps, "notes"), "conflict");
-    assert.match(error.message, /"notes".*still use it/);
-    await revokeAuthorization(h.deps, id);
-    await serviceError(deletePolicy(h.deps, "notes"), "conflict");
+    assert.match(error.message, /"notes": authorizations that are not revoked still use it/);
     assert.equal((await getPolicy(h.deps, "notes")).builtin, false);
+    // Refused as a whole: the revoked authorization keeps its policy too.
+    assert.equal((await h.repos.authorizations.get(live))?.policyName, "notes");
+    assert.equal((await h.repos.authorizations.get(revoked))?.policyName, "notes");
+    assert.equal(h.pending, 0);
 
     await deletePolicy(h.deps, "unused");
     await serviceError(getPolicy(h.deps, "unused"), "not_found");
+  },
+);
+
+testEachDatabase(
+  "deletePolicy() deletes a policy only revoked authorizations use, which then show no policy",
+  async (db) => {
+    using h = await ServiceHarness.create(db);
+    await generateKey(h.deps, "alice");
+    await createPolicy(h.deps, { name: "notes", rules: { kinds: [1] } });
+    await createPolicy(h.deps, { name: "other", rules: {} });
+    const first = await grant(h, "alice", "notes");
+    const second = await grant(h, "alice", "notes");
+    const bystander = await grant(h, "alice", "other");
+    await revokeAuthorization(h.deps, first);
+    await revokeAuthorization(h.deps, second);
+    await revokeAuthorization(h.deps, bystander);
+    await h.takeCommands();
+
+    await deletePolicy(h.deps, "notes");
+    await serviceError(getPolicy(h.deps, "notes"), "not_found");
+    const listed = await h.repos.authorizations.list({ includeRevoked: true });
+    assert.deepEqual(
+      listed.map((a) => [a.id, a.policyName, a.revokedAt !== null]).sort(),
+      [[first, null, true], [second, null, true], [bystander, "other", true]].sort(),
+    );
+    // Nothing live changed, so the listener is told nothing.
+    assert.equal(h.pending, 0);
+    // The name is free again.
+    await createPolicy(h.deps, { name: "notes", rules: {} });
   },
 );
 

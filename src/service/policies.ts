@@ -107,15 +107,26 @@ export async function updatePolicy(
   return { record, updatedAuthorizations };
 }
 
-/** Deletes a stored policy that no authorization uses. */
+/**
+ * Deletes a stored policy that no live (not revoked) authorization uses — expired ones count as
+ * live — and is a `conflict` while one does. Revoked authorizations that used it are detached in
+ * the same transaction, so from then on they show no policy (`policy: null`).
+ */
 export async function deletePolicy(deps: ServiceDeps, name: string): Promise<void> {
   refuseBuiltin(name, "delete");
+  let outcome: "deleted" | "missing" | "in-use";
   try {
-    if (!await deps.repos.policies.delete(name)) throw notFound(`No policy named ${quote(name)}`);
+    outcome = await deps.repos.policies.deleteDetachingRevoked(name);
   } catch (error: unknown) {
+    // An authorization created with the policy while it was being deleted.
     if (!(error instanceof ForeignKeyViolationError)) throw error;
+    outcome = "in-use";
+  }
+  if (outcome === "missing") throw notFound(`No policy named ${quote(name)}`);
+  if (outcome === "in-use") {
     throw conflict(
-      `Cannot delete policy ${quote(name)}: authorizations (revoked ones included) still use it`,
+      `Cannot delete policy ${quote(name)}: authorizations that are not revoked still use it ` +
+        "(revoke them first)",
     );
   }
 }

@@ -47,7 +47,7 @@ Deno.test("the subcommands manage keys, policies and authorizations through the 
   });
 
   let id = "";
-  await t.step("policies add, authorize, list, revoke", async () => {
+  await t.step("policies add, authorize, list, update, revoke by id prefix", async () => {
     const added = await run(["policies", "add", "notes", "--allow-kinds", "1,7,30000-30010"]);
     assert.equal(added.code, EXIT.ok, added.err);
     const policies = await run(["policies", "list", "--json"]);
@@ -87,8 +87,10 @@ Deno.test("the subcommands manage keys, policies and authorizations through the 
     const inUse = await run(["policies", "remove", "notes"]);
     assert.equal(inUse.code, EXIT.failed);
     assert.match(inUse.err, /\(HTTP 409\)\n$/);
+    const updated = await run(["policies", "update", "notes", "--allow-kinds", "1"]);
+    assert.equal(updated.out, "Updated policy notes: 1 live authorization updated\n", updated.err);
 
-    const revoked = await run(["authorizations", "revoke", id]);
+    const revoked = await run(["authorizations", "revoke", id.slice(0, 8)]);
     assert.equal(revoked.out, `Revoked authorization ${id}\n`);
     assert.equal((await run(["authorizations", "list"])).out, "");
     const all = await run(["authorizations", "list", "--all", "--json"]);
@@ -99,7 +101,7 @@ Deno.test("the subcommands manage keys, policies and authorizations through the 
     const audit = await run(["audit", "--authorization", id, "--since", "1h", "--limit", "5"]);
     assert.equal(audit.code, EXIT.ok, audit.err);
     const uri = `nostrconnect://${"c".repeat(64)}?relay=ws%3A%2F%2F127.0.0.1%3A7777&secret=x1`;
-    const connect = await run(["connect", uri, "--key", "alice"]);
+    const connect = await run(["connect", "-", "--key", "alice"], uri);
     // TestApp runs no relay listener: the route refuses after accepting the request's shape.
     assert.equal(connect.code, EXIT.failed);
     assert.match(

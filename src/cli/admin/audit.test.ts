@@ -128,3 +128,20 @@ Deno.test("audit reports a server error with exit 1", async () => {
   assert.equal(ctx.stderr(), "Error: Internal server error (HTTP 500)\n");
   assert.equal(ctx.stdout(), "");
 });
+
+Deno.test("audit --authorization takes the 8-character prefix the AUTH column shows", async () => {
+  const server = fakeServer((r) =>
+    r.path.startsWith("/api/authorizations")
+      ? json({ authorizations: [{ id: AUTH }, { id: "0000aaaa-0d4e-4f5a-8b6c-7d8e9f0a1b2c" }] })
+      : json({ entries: [entry(1)] })
+  );
+  const ctx = testContext(["--authorization", AUTH.slice(0, 8)], { fetch: server.fetch });
+  assert.equal(await auditCommand.run(ctx), EXIT.ok, ctx.stderr());
+  assert.equal(server.requests[0]?.path, "/api/authorizations?include_revoked=true");
+  assert.equal(query(server.requests[1]).authorization, AUTH);
+
+  const none = testContext(["--authorization", "ffff"], { fetch: server.fetch });
+  assert.equal(await auditCommand.run(none), EXIT.failed);
+  assert.equal(none.stderr(), 'Error: No authorization id starts with "ffff"\n');
+  assert.equal(server.requests.length, 3, "no audit query for an unknown prefix");
+});

@@ -1,6 +1,7 @@
 /**
  * `keycast audit [--authorization ID] [--since ISO|30m] [--limit N] [--follow] [--json]`: prints
- * policy decisions from the audit log, oldest first. `--follow` keeps polling once a second with
+ * policy decisions from the audit log, oldest first (`--authorization` takes the 8-character
+ * prefix the AUTH column shows). `--follow` keeps polling once a second with
  * `after_id` until SIGINT (or the abort signal); without `--since` it starts from now.
  */
 import { delay } from "../../util/async.ts";
@@ -15,7 +16,8 @@ import {
   UsageError,
 } from "./common.ts";
 import { cleanCell } from "./table.ts";
-import { checkUuid, parseSince } from "./validate.ts";
+import { resolveAuthorizationId } from "./ids.ts";
+import { checkIdOrPrefix, parseSince } from "./validate.ts";
 
 /** Pause between polls of `--follow`, in ms. */
 export const FOLLOW_INTERVAL_MS = 1_000;
@@ -39,7 +41,11 @@ export function createAuditCommand(options: AuditOptions = {}): Subcommand {
     summary: "Show the audit log of signer decisions (--follow to keep watching)",
     usage: "keycast audit [--authorization ID] [--since ISO|30m] [--limit N] [--follow] [--json]",
     flags: [
-      { name: "authorization", value: "ID", help: "Only this authorization's entries" },
+      {
+        name: "authorization",
+        value: "ID",
+        help: "Only this authorization's entries (its id, or a unique prefix like the AUTH column)",
+      },
       { name: "since", value: "TIME", help: "Start at an ISO 8601 time or a duration ago (30m)" },
       {
         name: "limit",
@@ -76,7 +82,7 @@ async function runAudit(call: Call, options: AuditOptions = {}): Promise<number>
   const problems = new Problems();
   const authorization = stringFlag(values, "authorization");
   if (authorization !== undefined) {
-    query.authorization = problems.check(() => checkUuid("--authorization", authorization));
+    query.authorization = problems.check(() => checkIdOrPrefix("--authorization", authorization));
   }
   const since = stringFlag(values, "since");
   if (since !== undefined) query.since = problems.check(() => parseSince(since, now()));
@@ -92,6 +98,13 @@ async function runAudit(call: Call, options: AuditOptions = {}): Promise<number>
   const json = values.has("json");
   if (follow && query.since === undefined) query.since = new Date(now()).toISOString();
   const client = await call.client();
+  if (query.authorization !== undefined) {
+    query.authorization = await resolveAuthorizationId(
+      client,
+      "--authorization",
+      query.authorization,
+    );
+  }
   const signal = options.signal;
   try {
     let entries = await client.audit(query, signal);

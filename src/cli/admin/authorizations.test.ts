@@ -75,7 +75,8 @@ Deno.test("authorizations checks its arguments before calling the server", async
     [[], /Missing action/],
     [["show"], /Unknown action "authorizations show"/],
     [["revoke"], /"authorizations revoke" needs an authorization ID/],
-    [["revoke", "42"], /ID: cannot use "42": an authorization id is a UUID/],
+    [["revoke", "42"], /ID: cannot use "42": give an authorization id \(a UUID\) or at least/],
+    [["revoke", "6f1z"], /ID: cannot use "6f1z"/],
     [["revoke", ID, ID], /Unexpected argument/],
     [["revoke", ID, "--all"], /Flag "--all" does not apply to "authorizations revoke"/],
   ];
@@ -85,4 +86,61 @@ Deno.test("authorizations checks its arguments before calling the server", async
     assert.match(ctx.stderr(), problem);
   }
   assert.equal(server.requests.length, 0);
+});
+
+/** An authorization view with `id`, listed by a fake `GET /api/authorizations`. */
+function view(id: string, status = "active") {
+  return {
+    ...VIEW,
+    id,
+    label: null,
+    status,
+    revoked_at: status === "revoked" ? VIEW.created_at : null,
+  };
+}
+
+/** A fake server that lists `views` (revoked ones included) and revokes by id. */
+function listing(views: unknown[]) {
+  return fakeServer((r) =>
+    r.method === "GET"
+      ? json({ authorizations: views })
+      : json({ id: r.path.split("/").at(-1), revoked: true })
+  );
+}
+
+Deno.test("authorizations revoke accepts a unique id prefix, like audit's 8 characters", async () => {
+  const other = "6f1c9999-0d4e-4f5a-8b6c-7d8e9f0a1b2c";
+  const server = listing([view(ID), view(other, "revoked")]);
+  const ctx = testContext(["revoke", "6F1C2B3A"], { fetch: server.fetch });
+  assert.equal(await authorizationsCommand.run(ctx), EXIT.ok, ctx.stderr());
+  assert.deepEqual(server.requests.map((r) => `${r.method} ${r.path}`), [
+    "GET /api/authorizations?include_revoked=true",
+    `DELETE /api/authorizations/${ID}`,
+  ]);
+  assert.equal(ctx.stdout(), `Revoked authorization ${ID}\n`);
+});
+
+Deno.test("authorizations revoke of a prefix nothing starts with fails, exit 1", async () => {
+  const server = listing([view(ID)]);
+  const ctx = testContext(["revoke", "abcd"], { fetch: server.fetch });
+  assert.equal(await authorizationsCommand.run(ctx), EXIT.failed);
+  assert.equal(ctx.stderr(), 'Error: No authorization id starts with "abcd"\n');
+  assert.deepEqual(server.requests.map((r) => r.method), ["GET"]);
+});
+
+Deno.test("authorizations revoke of an ambiguous prefix lists at most 10 matches, exit 2", async () => {
+  const ids = Array.from(
+    { length: 12 },
+    (_, i) => `6f1c${String(i).padStart(4, "0")}-${ID.slice(9)}`,
+  );
+  const server = listing(ids.map((id, i) => view(id, i === 0 ? "revoked" : "active")));
+  const ctx = testContext(["revoke", "6f1c"], { fetch: server.fetch });
+  assert.equal(await authorizationsCommand.run(ctx), EXIT.usage);
+  const lines = ctx.stderr().trimEnd().split("\n");
+  assert.equal(lines[0], 'ID: 12 authorization ids start with "6f1c": give more characters');
+  assert.equal(lines[1], `  ${ids[0]}  (key "alice", revoked)`);
+  assert.deepEqual(lines.slice(1, 11).map((l) => l.trim().split(" ")[0]), ids.slice(0, 10));
+  assert.equal(lines[11], "  … and 2 more");
+  assert.equal(lines.length, 12);
+  assert.deepEqual(server.requests.map((r) => r.method), ["GET"], "nothing revoked");
 });

@@ -1,4 +1,7 @@
-/** `keycast authorizations list [--all] [--json]` and `keycast authorizations revoke ID`. */
+/**
+ * `keycast authorizations list [--all] [--json]` and `keycast authorizations revoke ID`, where ID
+ * is the full id or any unique prefix of it (resolved by `ids.ts`).
+ */
 import type { AuthorizationView } from "../client.ts";
 import { EXIT } from "../io.ts";
 import {
@@ -11,13 +14,15 @@ import {
   UsageError,
 } from "./common.ts";
 import { formatTable, shortTime } from "./table.ts";
-import { checkUuid } from "./validate.ts";
+import { resolveAuthorizationId } from "./ids.ts";
+import { checkIdOrPrefix } from "./validate.ts";
 
 /** `keycast authorizations …`. */
 export const authorizationsCommand = defineCommand({
   name: "authorizations",
   summary: "List authorizations, or revoke one (its clients are cut off at once)",
-  usage: "keycast authorizations list [--all] [--json]\n       keycast authorizations revoke ID",
+  usage: "keycast authorizations list [--all] [--json]\n" +
+    "       keycast authorizations revoke ID   (ID: the full id or a unique prefix, like 6f1c2b3a)",
   flags: [
     { name: "all", boolean: true, help: "Include revoked authorizations (list)" },
     JSON_FLAG,
@@ -66,8 +71,13 @@ function row(a: AuthorizationView): string[] {
 
 async function revoke(call: Call): Promise<number> {
   onlyFlags(call, "authorizations revoke", []);
-  const id = checkUuid("ID", onePositional(call, "authorizations revoke", "an authorization ID"));
-  const result = await (await call.client()).revokeAuthorization(id);
+  const given = checkIdOrPrefix(
+    "ID",
+    onePositional(call, "authorizations revoke", "an authorization ID"),
+  );
+  const client = await call.client();
+  const id = await resolveAuthorizationId(client, "ID", given);
+  const result = await client.revokeAuthorization(id);
   call.ctx.io.out(
     result.already_revoked
       ? `Authorization ${id} was already revoked\n`

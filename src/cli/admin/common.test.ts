@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { EXIT } from "../io.ts";
 import { ADMIN_COMMANDS } from "./commands.ts";
+import { defaultServerUrl } from "./common.ts";
 import { keysCommand } from "./keys.ts";
 import { fakeServer, json, TEST_TOKEN, testContext } from "./testing.ts";
 
@@ -124,4 +125,87 @@ Deno.test("every admin subcommand prints usage and flags for --help", async () =
     assert.match(ctx.stdout(), /--data-dir DIR/);
     assert.equal(server.requests.length, 0);
   }
+});
+
+Deno.test("without KEYCAST_SERVER the default server follows PORT and KEYCAST_HOST", async () => {
+  const server = fakeServer(NO_KEYS);
+  const run = async (env: Record<string, string>, args: string[] = []) => {
+    const ctx = testContext(["list", ...args], {
+      fetch: server.fetch,
+      env: { KEYCAST_ADMIN_TOKEN: TEST_TOKEN, ...env },
+    });
+    assert.equal(await keysCommand.run(ctx), EXIT.ok, ctx.stderr());
+  };
+  await run({ PORT: "9000" });
+  await run({ PORT: "9000", KEYCAST_HOST: "0.0.0.0" });
+  await run({ KEYCAST_HOST: "10.0.0.5" });
+  await run({ KEYCAST_HOST: "::", PORT: "9001" });
+  await run({ PORT: "9000", KEYCAST_SERVER: "https://signer.example" });
+  await run({ PORT: "9000" }, ["--server", "http://10.0.0.2:7000"]);
+  assert.deepEqual(server.requests.map((r) => r.url), [
+    "http://127.0.0.1:9000/api/keys",
+    "http://127.0.0.1:9000/api/keys",
+    "http://10.0.0.5:8080/api/keys",
+    "http://[::1]:9001/api/keys",
+    "https://signer.example/api/keys",
+    "http://10.0.0.2:7000/api/keys",
+  ]);
+});
+
+Deno.test("defaultServerUrl() connects to loopback for wildcard hosts and brackets IPv6", () => {
+  const url = (env: Record<string, string>) => defaultServerUrl(new Map(Object.entries(env)));
+  assert.deepEqual(url({}), { ok: true, url: "http://127.0.0.1:8080" });
+  assert.deepEqual(url({ PORT: " 9000 ", KEYCAST_HOST: "" }), {
+    ok: true,
+    url: "http://127.0.0.1:9000",
+  });
+  assert.deepEqual(url({ KEYCAST_HOST: "0.0.0.0" }), { ok: true, url: "http://127.0.0.1:8080" });
+  for (const host of ["::", "[::]", "0:0:0:0:0:0:0:0"]) {
+    assert.deepEqual(url({ KEYCAST_HOST: host }), { ok: true, url: "http://[::1]:8080" }, host);
+  }
+  assert.deepEqual(url({ KEYCAST_HOST: "::1" }), { ok: true, url: "http://[::1]:8080" });
+  assert.deepEqual(url({ KEYCAST_HOST: "[fd00::2]", PORT: "80" }), {
+    ok: true,
+    url: "http://[fd00::2]:80",
+  });
+  assert.deepEqual(url({ KEYCAST_HOST: "localhost" }), { ok: true, url: "http://localhost:8080" });
+});
+
+Deno.test("a PORT the CLI cannot use for the default server is a usage error, exit 2", async () => {
+  for (const port of ["abc", "70000", "0"]) {
+    const server = fakeServer(NO_KEYS);
+    const ctx = testContext(["list"], {
+      fetch: server.fetch,
+      env: { KEYCAST_ADMIN_TOKEN: TEST_TOKEN, PORT: port },
+    });
+    assert.equal(await keysCommand.run(ctx), EXIT.usage, port);
+    const lines = ctx.stderr().trimEnd().split("\n");
+    assert.equal(lines.length, 1, ctx.stderr());
+    assert.match(lines[0]!, /^PORT.*--server or KEYCAST_SERVER$/);
+    assert.equal(server.requests.length, 0);
+    // With an explicit server, PORT is not the CLI's business.
+    const explicit = testContext(["list", "--server", "http://127.0.0.1:8080"], {
+      fetch: server.fetch,
+      env: { KEYCAST_ADMIN_TOKEN: TEST_TOKEN, PORT: port },
+    });
+    assert.equal(await keysCommand.run(explicit), EXIT.ok, explicit.stderr());
+  }
+});
+
+Deno.test("a redirect from the server is an error naming it, exit 1, and is not followed", async () => {
+  const server = fakeServer((r) =>
+    r.url.startsWith("http://127.0.0.1:8080/")
+      ? new Response(null, { status: 307, headers: { location: "http://elsewhere.test/api/keys" } })
+      : json({ id: "k", name: "alice", pubkey: "ab", npub: "npub1x", created_at: "t" })
+  );
+  const ctx = testContext(["generate", "--name", "alice"], { fetch: server.fetch });
+  assert.equal(await keysCommand.run(ctx), EXIT.failed);
+  assert.equal(
+    ctx.stderr(),
+    "Error: keycast at http://127.0.0.1:8080 answered with a redirect to " +
+      "http://elsewhere.test/api/keys; keycast does not follow redirects: set --server or " +
+      "KEYCAST_SERVER to the address that answers directly (HTTP 307)\n",
+  );
+  assert.deepEqual(server.requests.map((r) => r.url), ["http://127.0.0.1:8080/api/keys"]);
+  assert.equal(ctx.stdout(), "");
 });

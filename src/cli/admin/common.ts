@@ -1,7 +1,8 @@
 /**
- * What every management subcommand shares: the `--server`/`--data-dir` flags, flag parsing with
- * `--help`, the admin token lookup, and one mapping from failures to exit codes — usage problems
- * (one line each, exit 2) and server or connection errors (`Error: … (HTTP 404)`, exit 1).
+ * What every management subcommand shares: the `--server`/`--data-dir` flags (the default server
+ * follows the serve environment, {@link defaultServerUrl}), flag parsing with `--help`, the admin
+ * token lookup, and one mapping from failures to exit codes — usage problems (one line each,
+ * exit 2) and server or connection errors (`Error: … (HTTP 404)`, exit 1).
  */
 import { Config, DEFAULT_DATA_DIR, DEFAULT_PORT, ENV_TWINS } from "../../config/config.ts";
 import { type FlagSpec, type FlagValues, formatFlags, parseFlags } from "../../config/flags.ts";
@@ -21,6 +22,8 @@ export interface Subcommand {
   flags: FlagSpec[];
   /** Runs the command; resolves to the exit code. */
   run(ctx: CommandContext): Promise<number>;
+  /** More help, printed by `--help` after the flags (arguments, advice). */
+  notes?: string;
 }
 
 /** Raised inside a command for problems with its arguments: printed one per line, exit 2. */
@@ -57,13 +60,19 @@ export class Problems {
   }
 }
 
+/** Raised inside a command when the operation cannot be done (not a usage problem): exit 1. */
+export class CommandFailure extends Error {
+  override name = "CommandFailure";
+}
+
 /** `--server` and `--data-dir`, accepted by every management subcommand. */
 export const CONNECTION_FLAGS: FlagSpec[] = [
   {
     name: "server",
     env: ENV_TWINS.server,
     value: "URL",
-    help: `Address of the running keycast. Default http://127.0.0.1:${DEFAULT_PORT}`,
+    help: `Address of the running keycast. Default http://${ENV_TWINS.host}:${ENV_TWINS.port} ` +
+      `as serve reads them (http://127.0.0.1:${DEFAULT_PORT} when unset)`,
   },
   {
     name: "data-dir",
@@ -98,6 +107,7 @@ export function defineCommand(
     summary: spec.summary,
     usage: spec.usage,
     flags,
+    ...(spec.notes === undefined ? {} : { notes: spec.notes }),
     run: async (ctx) => {
       const parsed = parseFlags(ctx.args, flags);
       if (parsed.help) {
@@ -105,11 +115,14 @@ export function defineCommand(
         return EXIT.ok;
       }
       const connection = new Map([...parsed.values].filter(([name]) => isConnectionFlag(name)));
+      const problems = [...parsed.problems];
+      if (!connection.has("server") && !ctx.env.get(ENV_TWINS.server)) {
+        const server = defaultServerUrl(ctx.env);
+        if (server.ok) connection.set("server", server.url);
+        else problems.push(server.problem);
+      }
       const config = new Config(ctx.env, connection);
-      const problems = [
-        ...parsed.problems,
-        ...config.validate().filter((problem) => problem.startsWith("--server:")),
-      ];
+      problems.push(...config.validate().filter((problem) => problem.startsWith("--server:")));
       if (problems.length) return usage(ctx, problems);
       let client: AdminClient | undefined;
       const call: Call = {
@@ -134,9 +147,45 @@ export function defineCommand(
   return command;
 }
 
-/** The `--help` text of a subcommand. */
-export function helpText(command: Pick<Subcommand, "summary" | "usage" | "flags">): string {
-  return `${command.summary}\n\nUsage: ${command.usage}\n\nFlags:\n${formatFlags(command.flags)}\n`;
+/** The `--help` text of a subcommand: summary, usage, flags (when it has any) and notes. */
+export function helpText(
+  command: Pick<Subcommand, "summary" | "usage" | "flags" | "notes">,
+): string {
+  const flags = command.flags.length ? `\n\nFlags:\n${formatFlags(command.flags)}` : "";
+  const notes = command.notes ? `\n\n${command.notes.trimEnd()}` : "";
+  return `${command.summary}\n\nUsage: ${command.usage}${flags}${notes}\n`;
+}
+
+/** The default `--server`: a URL, or the problem with the environment it comes from. */
+export type DefaultServer = { ok: true; url: string } | { ok: false; problem: string };
+
+/**
+ * The server address when neither `--server` nor `KEYCAST_SERVER` is given: where `keycast serve`
+ * listens with the same environment, `http://<KEYCAST_HOST>:<PORT>` (default 127.0.0.1 and
+ * {@link DEFAULT_PORT}). A wildcard bind address (`0.0.0.0`, `::`) is reached on loopback
+ * (`127.0.0.1`, `[::1]`); an IPv6 address is put in brackets.
+ */
+export function defaultServerUrl(env: ReadonlyMap<string, string>): DefaultServer {
+  const rawPort = env.get(ENV_TWINS.port)?.trim() || String(DEFAULT_PORT);
+  const port = Number(rawPort);
+  if (port === 0 && /^0+$/.test(rawPort)) {
+    return {
+      ok: false,
+      problem: `${ENV_TWINS.port} is 0 (the server picks a free port), so the default --server ` +
+        `is unknown: set --server or ${ENV_TWINS.server}`,
+    };
+  }
+  if (!/^\d{1,5}$/.test(rawPort) || port < 1 || port > 65535) {
+    return {
+      ok: false,
+      problem: `${ENV_TWINS.port}: cannot use "${rawPort}" for the default --server: ` +
+        `give a port from 1 to 65535, or set --server or ${ENV_TWINS.server}`,
+    };
+  }
+  let host = (env.get(ENV_TWINS.host)?.trim() || "127.0.0.1").replace(/^\[(.*)\]$/, "$1");
+  if (host === "0.0.0.0") host = "127.0.0.1";
+  else if (host.includes(":") && /^[0:]+$/.test(host)) host = "::1";
+  return { ok: true, url: `http://${host.includes(":") ? `[${host}]` : host}:${port}` };
 }
 
 function isConnectionFlag(name: string): boolean {
@@ -161,7 +210,7 @@ function report(ctx: CommandContext, err: unknown): number {
     }
     return EXIT.failed;
   }
-  if (err instanceof AdminTokenError) {
+  if (err instanceof AdminTokenError || err instanceof CommandFailure) {
     ctx.io.err(`Error: ${err.message}\n`);
     return EXIT.failed;
   }

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { EXIT } from "../io.ts";
-import { connectCommand } from "./connect.ts";
+import { ARGV_URI_WARNING, connectCommand } from "./connect.ts";
 import { fakeServer, json, testContext } from "./testing.ts";
 
 const CLIENT = "c".repeat(64);
@@ -49,7 +49,7 @@ Deno.test("connect posts the URI and options and names the paired client", async
     ctx.stdout(),
     `Connected client ${CLIENT} to key "alice" (authorization ${PAIRED.id})\n`,
   );
-  assert.equal(ctx.stderr(), "");
+  assert.equal(ctx.stderr(), ARGV_URI_WARNING, "the URI in argv is warned about, not echoed");
   assert.ok(!ctx.stdout().includes(SECRET));
 });
 
@@ -59,6 +59,7 @@ Deno.test("connect - reads the URI from stdin; an unconfirmed reply is a warning
   assert.equal(await connectCommand.run(ctx), EXIT.ok, ctx.stderr());
   assert.deepEqual(server.requests[0]?.body, { uri: URI, key: "alice" });
   assert.match(ctx.stderr(), /^Warning: no relay confirmed keycast's answer to the client/);
+  assert.ok(!ctx.stderr().includes("process list"), "no argv warning for -");
 });
 
 Deno.test("connect checks the URI without echoing its secret, exit 2", async () => {
@@ -83,4 +84,28 @@ Deno.test("connect checks the URI without echoing its secret, exit 2", async () 
     assert.ok(!ctx.stderr().includes(SECRET), ctx.stderr());
   }
   assert.equal(server.requests.length, 0);
+});
+
+Deno.test("connect warns in one line that a URI argument is visible in the process list", async () => {
+  const server = fakeServer(() => json(PAIRED, 201));
+  const ctx = testContext([URI, "--key", "alice", "--json"], { fetch: server.fetch });
+  assert.equal(await connectCommand.run(ctx), EXIT.ok, ctx.stderr());
+  assert.equal(JSON.parse(ctx.stdout()).id, PAIRED.id);
+  const lines = ctx.stderr().trimEnd().split("\n");
+  assert.equal(lines.length, 1);
+  assert.match(lines[0]!, /^Warning: .*visible in the process list.* give - /);
+  assert.ok(!ctx.stderr().includes(SECRET));
+});
+
+Deno.test("connect --help documents -, every option, and recommends stdin", async () => {
+  const ctx = testContext(["--help"]);
+  assert.equal(await connectCommand.run(ctx), EXIT.ok);
+  const help = ctx.stdout();
+  assert.match(help, /^Usage: keycast connect - --key NAME\|NPUB .*\(URI on stdin\)$/m);
+  assert.match(help, /^ {2}- +Read the nostrconnect:\/\/ URI from standard input \(recommended/m);
+  assert.match(help, /process\s+list/);
+  for (const flag of ["key", "policy", "label", "expires-in", "json", "server", "data-dir"]) {
+    assert.match(help, new RegExp(`^ {2}--${flag}\\b.* {2}\\S`, "m"), `--${flag} is documented`);
+  }
+  assert.match(help, /--expires-in DURATION +Lifetime .*Default: never expires/);
 });

@@ -152,3 +152,62 @@ Deno.test("policies remove deletes by name; a policy in use fails with exit 1", 
     "DELETE /api/policies/busy",
   ]);
 });
+
+Deno.test("policies update PUTs the rules built like add's and says how many followed", async () => {
+  const server = fakeServer((r) => {
+    const name = decodeURIComponent(r.path.split("/").at(-1)!);
+    const rules = (r.body as { rules: unknown }).rules;
+    return json({ ...created(name, rules), updated_authorizations: name === "one" ? 1 : 3 });
+  });
+  const ctx = testContext([
+    "update",
+    "notes",
+    "--rules-json",
+    '{"encrypt_to_self": true}',
+    "--allow-kinds",
+    "1,7",
+    "--methods",
+    "sign_event",
+  ], { fetch: server.fetch });
+  assert.equal(await policiesCommand.run(ctx), EXIT.ok, ctx.stderr());
+  assert.deepEqual(server.requests.map((r) => [r.method, r.path, r.body]), [
+    ["PUT", "/api/policies/notes", {
+      rules: { encrypt_to_self: true, kinds: [1, 7], methods: ["sign_event"] },
+    }],
+  ]);
+  assert.equal(ctx.stdout(), "Updated policy notes: 3 live authorizations updated\n");
+
+  const one = testContext(["update", "one", "--rules-file", "-"], {
+    fetch: server.fetch,
+    stdin: '{"methods": ["ping"]}',
+  });
+  assert.equal(await policiesCommand.run(one), EXIT.ok, one.stderr());
+  assert.equal(one.stdout(), "Updated policy one: 1 live authorization updated\n");
+  assert.deepEqual(server.requests[1]?.body, { rules: { methods: ["ping"] } });
+
+  const asJson = testContext(["update", "notes", "--methods", "ping", "--json"], {
+    fetch: server.fetch,
+  });
+  assert.equal(await policiesCommand.run(asJson), EXIT.ok, asJson.stderr());
+  assert.equal(JSON.parse(asJson.stdout()).updated_authorizations, 3);
+});
+
+Deno.test("policies update checks its arguments like add, exit 2; server errors exit 1", async () => {
+  const server = fakeServer(() => json({ error: 'No policy named "gone"' }, 404));
+  const cases: Array<[string[], RegExp]> = [
+    [["update", "x"], /^"policies update" needs rules: --allow-kinds, --methods/],
+    [["update"], /^"policies update" needs a policy NAME/],
+    [["update", "a b", "--methods", "ping"], /^NAME: cannot use "a b"/],
+    [["update", "x", "--allow-kinds", "one"], /^--allow-kinds: cannot use "one"/],
+    [["update", "x", "--methods", "steal_key"], /^Policy document: .*steal_key/],
+  ];
+  for (const [args, problem] of cases) {
+    const ctx = testContext(args, { fetch: server.fetch });
+    assert.equal(await policiesCommand.run(ctx), EXIT.usage, args.join(" "));
+    assert.match(ctx.stderr(), problem);
+  }
+  assert.equal(server.requests.length, 0);
+  const gone = testContext(["update", "gone", "--methods", "ping"], { fetch: server.fetch });
+  assert.equal(await policiesCommand.run(gone), EXIT.failed);
+  assert.equal(gone.stderr(), 'Error: No policy named "gone" (HTTP 404)\n');
+});

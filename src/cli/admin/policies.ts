@@ -1,8 +1,9 @@
 /**
- * `keycast policies list|add|remove`. `add` builds the policy document from `--rules-json` or
- * `--rules-file` (a JSON object), sets {@link RULE_FIELDS} from `--allow-kinds`,
- * `--allow-dangerous-kinds` and `--methods` on top of it, and checks the result with the policy
- * module's own validator before sending it.
+ * `keycast policies list|add|update|remove`. `add` and `update` build the policy document from
+ * `--rules-json` or `--rules-file` (a JSON object), set {@link RULE_FIELDS} from `--allow-kinds`,
+ * `--allow-dangerous-kinds` and `--methods` on top of it, and check the result with the policy
+ * module's own validator before sending it. `update` replaces the whole document; live
+ * authorizations using the policy follow at once.
  */
 import { type KindSpec, parsePolicyDocument } from "../../policy/document.ts";
 import type { PolicyView } from "../client.ts";
@@ -34,11 +35,13 @@ const MAX_RULES_CHARS = 64 * 1024;
 /** `keycast policies …`. */
 export const policiesCommand = defineCommand({
   name: "policies",
-  summary: "List, add and remove the named policies that limit what clients may do",
+  summary: "List, add, update and remove the named policies that limit what clients may do",
   usage: "keycast policies list [--json]\n" +
     "       keycast policies add NAME [--allow-kinds 1,7] [--allow-dangerous-kinds 3] " +
     "[--methods sign_event,...] " +
     "[--rules-json '{...}' | --rules-file PATH|-]\n" +
+    "       keycast policies update NAME [the flags of add] [--json]   " +
+    "(replaces the whole document)\n" +
     "       keycast policies remove NAME",
   flags: [
     {
@@ -46,22 +49,21 @@ export const policiesCommand = defineCommand({
       multiple: true,
       value: "KINDS",
       help:
-        `Event kinds or ranges (1,7,30000-39999) clients may sign (add; sets "${RULE_FIELDS.kinds}")`,
+        `Event kinds or ranges (1,7,30000-39999) clients may sign (sets "${RULE_FIELDS.kinds}")`,
     },
     {
       name: "allow-dangerous-kinds",
       multiple: true,
       value: "KINDS",
-      help:
-        `Dangerous kinds (0, 3, 5, 10002, …) opted into (add; sets "${RULE_FIELDS.dangerousKinds}")`,
+      help: `Dangerous kinds (0, 3, 5, 10002, …) opted into (sets "${RULE_FIELDS.dangerousKinds}")`,
     },
     {
       name: "methods",
       multiple: true,
       value: "METHODS",
-      help: `NIP-46 methods clients may call (add; sets "${RULE_FIELDS.methods}")`,
+      help: `NIP-46 methods clients may call (sets "${RULE_FIELDS.methods}")`,
     },
-    { name: "rules-json", value: "JSON", help: "The whole policy document as JSON (add)" },
+    { name: "rules-json", value: "JSON", help: "The whole policy document as JSON" },
     { name: "rules-file", value: "PATH", help: "Read the policy document from a file, - = stdin" },
     JSON_FLAG,
   ],
@@ -69,11 +71,13 @@ export const policiesCommand = defineCommand({
     const [action] = call.positionals;
     if (action === "list") return await list(call);
     if (action === "add") return await add(call);
+    if (action === "update") return await update(call);
     if (action === "remove") return await remove(call);
     throw new UsageError([
       action === undefined
-        ? 'Missing action: use "policies list", "policies add NAME" or "policies remove NAME"'
-        : `Unknown action "policies ${action}": use list, add or remove`,
+        ? 'Missing action: use "policies list", "policies add NAME", "policies update NAME" ' +
+          'or "policies remove NAME"'
+        : `Unknown action "policies ${action}": use list, add, update or remove`,
     ]);
   },
 });
@@ -102,23 +106,40 @@ function row(policy: PolicyView): string[] {
   ];
 }
 
+/** Flags that build a policy document (`add` and `update`). */
+const RULE_FLAGS = ["allow-kinds", "allow-dangerous-kinds", "methods", "rules-json", "rules-file"];
+
 async function add(call: Call): Promise<number> {
-  onlyFlags(call, "policies add", [
-    "allow-kinds",
-    "allow-dangerous-kinds",
-    "methods",
-    "rules-json",
-    "rules-file",
-  ]);
+  onlyFlags(call, "policies add", RULE_FLAGS);
   const name = checkName("NAME", onePositional(call, "policies add", "a policy NAME"));
-  const rules = await buildRules(call);
+  const rules = await buildRules(call, "policies add");
   const policy = await (await call.client()).createPolicy(name, rules);
   call.ctx.io.out(`Added policy ${policy.name}\n`);
   return EXIT.ok;
 }
 
-/** The policy document from the flags, checked like the server checks it; all problems at once. */
-export async function buildRules(call: Call): Promise<Record<string, unknown>> {
+async function update(call: Call): Promise<number> {
+  onlyFlags(call, "policies update", [...RULE_FLAGS, "json"]);
+  const name = checkName("NAME", onePositional(call, "policies update", "a policy NAME"));
+  const rules = await buildRules(call, "policies update");
+  const updated = await (await call.client()).updatePolicy(name, rules);
+  if (call.values.has("json")) {
+    printJson(call.ctx, updated);
+    return EXIT.ok;
+  }
+  const count = updated.updated_authorizations;
+  call.ctx.io.out(
+    `Updated policy ${updated.name}: ${count} live authorization${count === 1 ? "" : "s"} ` +
+      "updated\n",
+  );
+  return EXIT.ok;
+}
+
+/**
+ * The policy document from the flags of `action`, checked like the server checks it; all
+ * problems at once.
+ */
+export async function buildRules(call: Call, action: string): Promise<Record<string, unknown>> {
   const { values } = call;
   const problems = new Problems();
   const json = stringFlag(values, "rules-json");
@@ -147,7 +168,7 @@ export async function buildRules(call: Call): Promise<Record<string, unknown>> {
   if (rules && methods) rules[RULE_FIELDS.methods] = [...new Set(methods)];
   if ([json, file, kinds, methods, dangerous].every((v) => v === undefined)) {
     problems.add(
-      '"policies add" needs rules: --allow-kinds, --methods, --rules-json or --rules-file',
+      `"${action}" needs rules: --allow-kinds, --methods, --rules-json or --rules-file`,
     );
   }
   problems.throwIfAny();

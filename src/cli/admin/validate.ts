@@ -69,10 +69,20 @@ export function checkLabel(value: string): string {
   throw new UsageError([`--label: ${problem}`]);
 }
 
-/** An authorization id (a UUID), lowercased. */
-export function checkUuid(what: string, value: string): string {
-  if (isUuid(value)) return value.toLowerCase();
-  throw new UsageError([`${what}: cannot use "${value}": an authorization id is a UUID`]);
+/** Fewest characters of an authorization id accepted as a prefix of it. */
+export const MIN_ID_PREFIX = 4;
+
+/**
+ * An authorization id (a UUID) or a prefix of one ({@link MIN_ID_PREFIX} to 36 hex digits and
+ * dashes), lowercased; `resolveAuthorizationId` (ids.ts) turns a prefix into the id.
+ */
+export function checkIdOrPrefix(what: string, value: string): string {
+  const id = value.trim().toLowerCase();
+  if (isUuid(id) || new RegExp(`^[0-9a-f-]{${MIN_ID_PREFIX},36}$`).test(id)) return id;
+  throw new UsageError([
+    `${what}: cannot use "${value}": give an authorization id (a UUID) ` +
+    `or at least its first ${MIN_ID_PREFIX} characters`,
+  ]);
 }
 
 /** `--since`: an ISO 8601 time, or a duration back from `nowMs`; returned as ISO 8601. */

@@ -71,6 +71,28 @@ export class PoliciesRepo {
       .returning("id").executeTakeFirst();
     return row !== undefined;
   }
+
+  /**
+   * Deletes a named policy unless a live (not revoked) authorization uses it, in one transaction
+   * that holds the policy row: revoked authorizations that used it are detached first (their
+   * `policy_id` becomes null, so they show no policy from then on). `in-use` changes nothing.
+   */
+  deleteDetachingRevoked(name: string): Promise<"deleted" | "missing" | "in-use"> {
+    return this.db.transaction(async (tx) => {
+      const policy = await tx.selectFrom("policies").select("id").where("name", "=", name)
+        .$if(this.db.kind === "postgres", (q) => q.forUpdate())
+        .executeTakeFirst();
+      if (!policy) return "missing";
+      const live = await tx.selectFrom("authorizations").select("id")
+        .where("policy_id", "=", policy.id).where("revoked_at", "is", null)
+        .limit(1).executeTakeFirst();
+      if (live) return "in-use";
+      await tx.updateTable("authorizations").set({ policy_id: null })
+        .where("policy_id", "=", policy.id).where("revoked_at", "is not", null).execute();
+      await tx.deleteFrom("policies").where("id", "=", policy.id).execute();
+      return "deleted";
+    });
+  }
 }
 
 function toRecord(row: Selectable<PoliciesTable>): PolicyRecord {
