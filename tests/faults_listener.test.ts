@@ -38,6 +38,7 @@ function crashBeforeFirst(
         return pool.respond(input);
       },
       rejectRequest: (input) => pool.rejectRequest(input),
+      signWithKey: (input) => pool.signWithKey(input),
     };
   };
 }
@@ -164,4 +165,87 @@ Deno.test("connect and logout while the database is down get an error reply; con
   h.deliver(h.request(newcomer, { id: "c2", method: "connect", params: ["", HARNESS_SECRET] }));
   await h.settle();
   assert.equal(h.repliesTo(newcomer).find((reply) => reply.id === "c2")?.result, "ack");
+});
+
+/** A signer that counts the worker jobs each client pubkey costs (unwrap, respond, reject). */
+function countingJobs(jobs: Map<string, number>): (pool: SignerPool) => ListenerSigner {
+  const count = (pubkey: unknown) => jobs.set(String(pubkey), (jobs.get(String(pubkey)) ?? 0) + 1);
+  return (pool) => ({
+    unwrapRequest: (input) => {
+      count((input.event as NostrEvent).pubkey);
+      return pool.unwrapRequest(input);
+    },
+    respond: (input) => {
+      count(input.clientPubkey);
+      return pool.respond(input);
+    },
+    rejectRequest: (input) => {
+      count((input.event as NostrEvent).pubkey);
+      return pool.rejectRequest(input);
+    },
+    signWithKey: (input) => pool.signWithKey(input),
+  });
+}
+
+Deno.test("a flood from an unconnected key costs about its burst in worker jobs; a connected client signing meanwhile is served", async () => {
+  const jobs = new Map<string, number>();
+  const frozen = Date.now(); // no refill while the flood is processed: the count is exact
+  await using h = await ListenerHarness.start({
+    workers: 1,
+    wrapSigner: countingJobs(jobs),
+    listener: { now: () => frozen },
+  });
+  const connected = h.connectedClient();
+  const flooder = h.newClient();
+  const total = 500;
+  const flood = Array.from(
+    { length: total },
+    (_, i) => h.request(flooder, { id: `f-${i}`, method: "ping", params: [] }),
+  );
+  const signs = Array.from(
+    { length: 20 },
+    (_, i) => h.request(connected, { id: `s-${i}`, method: "sign_event", params: [TEMPLATE] }),
+  );
+  for (let i = 0; i < total; i++) {
+    h.deliver(flood[i]);
+    if (i % 25 === 0) h.deliver(signs[i / 25]);
+  }
+  await h.settle();
+
+  const signed = h.repliesTo(connected);
+  assert.deepEqual(signed.map((reply) => reply.id).sort(), signs.map((_, i) => `s-${i}`).sort());
+  for (const reply of signed) {
+    assert.equal(reply.error, undefined);
+    assert.equal(JSON.parse(reply.result).pubkey, h.user.pubkey);
+  }
+  // Burst 10 (defaults): one unwrap and one respond job for each admitted ping.
+  assert.equal(jobs.get(flooder.pubkey), 2 * 10);
+  assert.equal(h.repliesTo(flooder).length, 10);
+  assert.equal(h.listener.stats.unconnectedDropped, total - 10);
+  assert.deepEqual(h.logs.filter((record) => record.level !== "debug"), []);
+});
+
+Deno.test("a sign_event sent twice with the same id gets the identical signed event, signed once", async () => {
+  const jobs = new Map<string, number>();
+  await using h = await ListenerHarness.start({ workers: 1, wrapSigner: countingJobs(jobs) });
+  const client = h.connectedClient();
+  const request = { id: "retried", method: "sign_event", params: [TEMPLATE] };
+  h.deliver(h.request(client, request));
+  await h.settle();
+  // The client lost the reply and sends the request again: a new event with the same id.
+  h.deliver(h.request(client, request));
+  await h.settle();
+
+  const [first, second, ...more] = h.repliesTo(client);
+  assert.deepEqual(more, []);
+  assert.equal(first?.id, "retried");
+  assert.deepEqual(second, first, "the same reply");
+  assert.equal(h.published[1]?.content, h.published[0]?.content, "the same encrypted reply");
+  assert.notEqual(h.published[1]?.id, undefined);
+  assert.equal(h.published[1]?.pubkey, h.bunker.pubkey, "re-sent from the bunker key");
+  const event = JSON.parse(first?.result ?? "{}");
+  assert.equal(event.pubkey, h.user.pubkey);
+  assert.equal(h.decisions.length, 1, "one audit row");
+  assert.equal(jobs.get(client.pubkey), 2 + 1, "two unwraps, one respond");
+  assert.equal(h.listener.stats.resent, 1);
 });

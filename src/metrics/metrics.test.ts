@@ -50,3 +50,19 @@ Deno.test("Metrics.render() writes a cumulative latency histogram and the gauges
     assert.equal(/^(# (HELP|TYPE) \S+ .+|[a-z_]+(\{.*\})? [0-9.e+-]+)$/.test(line), true, line);
   }
 });
+
+Deno.test("Metrics.render() writes the listener's abuse counters when given, and only then", () => {
+  const metrics = new Metrics();
+  const without = metrics.render(SNAPSHOT);
+  assert.equal(without.includes("keycast_unconnected_dropped_total"), false);
+  assert.equal(without.includes("keycast_replies_resent_total"), false);
+  const text = metrics.render({ ...SNAPSHOT, unconnectedDropped: 990, repliesResent: 3 });
+  assert.match(
+    text,
+    /# TYPE keycast_unconnected_dropped_total counter\nkeycast_unconnected_dropped_total 990\n/,
+  );
+  assert.match(
+    text,
+    /# TYPE keycast_replies_resent_total counter\nkeycast_replies_resent_total 3\n/,
+  );
+});

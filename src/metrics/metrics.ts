@@ -20,7 +20,7 @@ const OUTCOMES = new Set([
   "revoked",
 ]);
 
-/** Gauges read at scrape time. */
+/** Gauges read at scrape time; an optional one that is omitted is not rendered. */
 export interface MetricsSnapshot {
   queueDepth: number;
   queueDropped: number;
@@ -32,9 +32,17 @@ export interface MetricsSnapshot {
   channelOverflows: number;
   auditBuffered: number;
   auditDropped: number;
+  /** Audit rows the database refused on their own (set aside). */
+  auditRejected?: number;
+  /** Audit rows of never-connected clients not written (rate-limited). */
+  auditSuppressed?: number;
   relays: { url: string; connected: boolean; subscribed: boolean }[];
   eventsReceived: number;
   eventsDropped: number;
+  /** Requests of unconnected senders over their rate limits (listener `unconnectedDropped`). */
+  unconnectedDropped?: number;
+  /** Kept replies published again for a repeated request id (listener `resent`). */
+  repliesResent?: number;
 }
 
 /** Counts NIP-46 requests and renders everything for `GET /metrics`. */
@@ -128,6 +136,22 @@ export class Metrics {
       snapshot.auditDropped,
       "counter",
     );
+    if (snapshot.auditRejected !== undefined) {
+      gauge(
+        "keycast_audit_rejected_total",
+        "Audit rows the database refused on their own, set aside so the rest could land.",
+        snapshot.auditRejected,
+        "counter",
+      );
+    }
+    if (snapshot.auditSuppressed !== undefined) {
+      gauge(
+        "keycast_audit_suppressed_total",
+        "Audit rows of never-connected clients not written because they came too fast.",
+        snapshot.auditSuppressed,
+        "counter",
+      );
+    }
     gauge(
       "keycast_events_received_total",
       "Relay events handed to the listener.",
@@ -140,6 +164,22 @@ export class Metrics {
       snapshot.eventsDropped,
       "counter",
     );
+    if (snapshot.unconnectedDropped !== undefined) {
+      gauge(
+        "keycast_unconnected_dropped_total",
+        "Requests from unconnected senders dropped by their rate limits, before any worker job.",
+        snapshot.unconnectedDropped,
+        "counter",
+      );
+    }
+    if (snapshot.repliesResent !== undefined) {
+      gauge(
+        "keycast_replies_resent_total",
+        "Kept replies published again for a repeated request id.",
+        snapshot.repliesResent,
+        "counter",
+      );
+    }
     metric("keycast_relay_connected", "gauge", "1 while the relay connection is open.");
     for (const relay of snapshot.relays) {
       out.push(`keycast_relay_connected{url="${label(relay.url)}"} ${relay.connected ? 1 : 0}`);

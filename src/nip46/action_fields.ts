@@ -30,3 +30,15 @@ export function contentOf(action: ReplyAction): string | undefined {
 export function counterpartyOf(action: ReplyAction): string | undefined {
   return action.type === "encrypt" || action.type === "decrypt" ? action.peer : undefined;
 }
+
+/** The `created_at` of a sign_event template when it is a number (the policy bounds it). */
+export function createdAtOf(action: ReplyAction): number | undefined {
+  if (action.type !== "sign_event") return undefined;
+  try {
+    const createdAt = (JSON.parse(String(action.template)) as { created_at?: unknown })
+      .created_at;
+    return typeof createdAt === "number" ? createdAt : undefined;
+  } catch {
+    return undefined;
+  }
+}

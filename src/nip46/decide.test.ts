@@ -129,6 +129,7 @@ Deno.test("decideRequest() answers the policy's denial, keeping the event kind",
     kind: 1,
     content: "hello",
     counterparty: undefined,
+    createdAt: 1,
   }]);
 });
 
@@ -143,6 +144,7 @@ Deno.test("decideRequest() gives the policy an encryption's plaintext and peer",
     kind: undefined,
     content: "secret note",
     counterparty: PEER_PUBKEY,
+    createdAt: undefined,
   }]);
 });
 

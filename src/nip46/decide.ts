@@ -5,7 +5,7 @@
 import type { ActiveAuthorization } from "../domain/authorization.ts";
 import type { Log } from "../log.ts";
 import type { ReplyAction } from "../signer/protocol.ts";
-import { contentOf, counterpartyOf } from "./action_fields.ts";
+import { contentOf, counterpartyOf, createdAtOf } from "./action_fields.ts";
 import type { ListenerDirectory, ListenerOptions } from "./listener_types.ts";
 import { dispatch } from "./methods.ts";
 import type { PolicyGate } from "./policy_gate.ts";
@@ -111,6 +111,7 @@ async function dispatchAndCheck(
     kind: outcome.kind,
     content: contentOf(outcome.action),
     counterparty: counterpartyOf(outcome.action),
+    createdAt: createdAtOf(outcome.action),
   });
   return denial
     ? { action: { type: "error", error: denial }, eventKind }

@@ -41,6 +41,7 @@ Deno.test("Listener answers a request, reports the decision, then publishes", as
     decision: "allow",
     reason: null,
     latencyMs: 0,
+    clientConnected: true,
   });
   assert.deepEqual(t.publisher.published, [{
     event: REPLY,
@@ -53,6 +54,8 @@ Deno.test("Listener answers a request, reports the decision, then publishes", as
     answered: 1,
     overloaded: 0,
     duplicates: 0,
+    unconnectedDropped: 0,
+    resent: 0,
   });
   assert.deepEqual(t.records, []);
 });
@@ -77,13 +80,19 @@ Deno.test("Listener drops a second copy of an event as a duplicate", async () =>
   assert.equal(t.listener.stats.dropped, 1);
 });
 
-Deno.test("Listener ignores a repeated request id without a reply or a log line", async () => {
+Deno.test("Listener answers a repeated request id with the kept reply, without a new job or a log line", async () => {
   const t = fakeListener();
   await t.deliver(t.request({ id: "r1", method: "ping" }, CLIENT_PUBKEY, "first"));
   await t.deliver(t.request({ id: "r1", method: "ping" }, CLIENT_PUBKEY, "second"));
-  assert.equal(t.publisher.published.length, 1);
+  const [first, second] = t.publisher.published.map((p) => p.event);
+  assert.deepEqual(first, REPLY);
+  assert.equal(second?.content, REPLY.content, "the same encrypted reply, in a fresh envelope");
+  assert.notEqual(second?.id, REPLY.id);
+  assert.equal(t.signer.signed.length, 1);
+  assert.equal(t.signer.responds.length, 1);
   assert.deepEqual(t.records, []);
-  assert.equal(t.listener.stats.duplicates, 1);
+  assert.equal(t.listener.stats.resent, 1);
+  assert.equal(t.listener.stats.duplicates, 0);
   assert.equal(t.listener.stats.dropped, 0);
 });
 

@@ -3,11 +3,15 @@
  *
  * 1. intake (`intake.ts`, main thread): shape, size, kind, `#p` names a loaded bunker, stale
  *    window; the id must be the SHA-256 of the content; copies already taken in are dropped;
- * 2. unwrap (`unwrap.ts`): verify and decrypt in a worker;
- * 3. read (`unwrap.ts`): parse `{id, method, params}`, drop a repeated (client, request id);
- * 4. decide (`decide.ts`): revoked / expired, then the method handler, then the policy;
- * 5. reply (`reply.ts`): built, encrypted with the request's scheme and signed in a worker,
- *    reported to `onDecision`, published to the authorization's relays and the one it came in on.
+ * 2. throttle (`throttle.ts`, main thread): a sender that is not a connected client of the
+ *    authorization is charged to its own and a global token bucket, and dropped when over;
+ * 3. unwrap (`unwrap.ts`): verify and decrypt in a worker;
+ * 4. read (`unwrap.ts`): parse `{id, method, params}`; a repeated (bunker, client, request id)
+ *    gets the reply kept for it (`replies.ts`) again, or nothing while the first is in flight;
+ * 5. decide (`decide.ts`): revoked / expired, then the method handler, then the policy;
+ * 6. reply (`reply.ts`): built, encrypted with the request's scheme and signed in a worker,
+ *    kept for repeats, reported to `onDecision`, published to the authorization's relays and the
+ *    one it came in on.
  *
  * Every request that can be answered is answered; what cannot (forged, undecryptable, no id) is
  * dropped with a debug log line — a forged event must have no effect at all.
@@ -17,10 +21,13 @@ import type { NostrEvent } from "../nostr/event.ts";
 import type { KeyRef, UnwrapResult } from "../signer/protocol.ts";
 import { type DecideDeps, decideRequest, refuse, type Verdict } from "./decide.ts";
 import { admitEvent, eventKey, type IntakeDeps } from "./intake.ts";
-import type { ListenerOptions } from "./listener_types.ts";
+import { isConnected } from "./connect.ts";
+import type { ListenerOptions, ListenerStats } from "./listener_types.ts";
+import { ReplyCache } from "./replies.ts";
 import { decisionOf, rejectEvent, replyRelays, respondTo } from "./reply.ts";
 import { SeenSet } from "./seen.ts";
-import { readRequest, unwrapEvent } from "./unwrap.ts";
+import { UnconnectedThrottle } from "./throttle.ts";
+import { readRequest, requestKey, unwrapEvent } from "./unwrap.ts";
 
 export { MAX_TAGS } from "./intake.ts";
 export type {
@@ -29,7 +36,11 @@ export type {
   ListenerOptions,
   ListenerPublisher,
   ListenerSigner,
+  ListenerStats,
 } from "./listener_types.ts";
+
+/** How long event ids and request ids are remembered as seen, and replies kept, in ms. */
+export const DUPLICATE_WINDOW_MS = 600_000;
 
 /** One request on its way to the reply stage. */
 interface Answer {
@@ -51,18 +62,33 @@ interface Answer {
 
 /** Turns relay events into answered NIP-46 requests. */
 export class Listener {
-  readonly #o: Required<Omit<ListenerOptions, "onDecision">> & Pick<ListenerOptions, "onDecision">;
-  readonly #seenEvents = new SeenSet({ ttlMs: 600_000, max: 100_000 });
-  readonly #seenRequests = new SeenSet({ ttlMs: 600_000, max: 100_000 });
+  readonly #o:
+    & Required<Omit<ListenerOptions, "onDecision" | "unconnectedLimits" | "replyCache">>
+    & Pick<ListenerOptions, "onDecision">;
+  readonly #seenEvents = new SeenSet({ ttlMs: DUPLICATE_WINDOW_MS, max: 100_000 });
+  readonly #seenRequests = new SeenSet({ ttlMs: DUPLICATE_WINDOW_MS, max: 100_000 });
+  readonly #replies: ReplyCache;
+  readonly #throttle: UnconnectedThrottle;
   readonly #inflight = new Set<Promise<void>>();
   readonly #intake: IntakeDeps;
   readonly #decide: DecideDeps;
   /** Counters for /health and /metrics. */
-  readonly stats = { received: 0, dropped: 0, answered: 0, overloaded: 0, duplicates: 0 };
+  readonly stats: ListenerStats = {
+    received: 0,
+    dropped: 0,
+    answered: 0,
+    overloaded: 0,
+    duplicates: 0,
+    unconnectedDropped: 0,
+    resent: 0,
+  };
 
+  /** Throws a RangeError when `unconnectedLimits` holds an unusable limit. */
   constructor(options: ListenerOptions) {
     const o = { windowSeconds: 120, now: Date.now, ...options };
     this.#o = o;
+    this.#throttle = new UnconnectedThrottle(o.unconnectedLimits, o.now());
+    this.#replies = new ReplyCache(DUPLICATE_WINDOW_MS, o.replyCache);
     this.#intake = {
       directory: o.directory,
       seenEvents: this.#seenEvents,
@@ -117,6 +143,11 @@ export class Listener {
         return this.#drop("duplicate", relayUrl);
     }
     const { event, bunkerPubkey, authorization } = intake;
+    const limited = this.#throttle.charge(authorization, event.pubkey, this.#o.now());
+    if (limited) {
+      this.stats.unconnectedDropped++;
+      return this.#drop(limited, relayUrl);
+    }
     const bunker: KeyRef = { pubkey: bunkerPubkey, sealed: authorization.bunkerSecretSealed };
 
     const opened = await unwrapEvent(this.#o.signer, bunker, event);
@@ -130,13 +161,12 @@ export class Listener {
     }
     const { unwrapped } = opened;
 
-    const read = readRequest(unwrapped, this.#seenRequests, this.#intake.now);
+    const read = readRequest({ ...unwrapped, bunkerPubkey }, this.#seenRequests, this.#intake.now);
     switch (read.kind) {
       case "drop":
         return this.#drop(read.reason, relayUrl);
       case "duplicate":
-        this.stats.duplicates++;
-        return;
+        return await this.#repeat(read.requestId, unwrapped, authorization, relayUrl);
       case "invalid":
         return await this.#reply({
           authorization,
@@ -165,7 +195,40 @@ export class Listener {
     });
   }
 
-  /** The reply stage: respond, report the decision (before the possibly slow publish), publish. */
+  /**
+   * A repeated request id: the kept reply goes out again, else nothing (see `replies.ts`). Its
+   * content — already encrypted to the client — is signed anew by the bunker key with a fresh
+   * `created_at`: relays that carried the first reply would refuse the very same event as a
+   * duplicate. Nothing the client asked for runs twice; if the signer is busy, the kept event
+   * itself is published.
+   */
+  async #repeat(
+    requestId: string,
+    unwrapped: UnwrapResult,
+    authorization: ActiveAuthorization,
+    relayUrl: string,
+  ): Promise<void> {
+    const key = requestKey(authorization.bunkerPubkey, unwrapped.clientPubkey, requestId);
+    const reply = this.#replies.replyToRepeat(key, unwrapped.eventId, this.#o.now());
+    if (!reply) {
+      this.stats.duplicates++;
+      return;
+    }
+    const envelope = await this.#o.signer.signWithKey({
+      key: { pubkey: authorization.bunkerPubkey, sealed: authorization.bunkerSecretSealed },
+      template: {
+        kind: reply.kind,
+        // A later second than the first reply's: the same second would give the same event id.
+        created_at: Math.max(Math.floor(this.#o.now() / 1000), reply.created_at + 1),
+        tags: reply.tags,
+        content: reply.content,
+      },
+    }).catch(() => reply);
+    await this.#publish(envelope, authorization, relayUrl);
+    this.stats.resent++;
+  }
+
+  /** The reply stage: respond, keep the reply, report the decision (before publishing), publish. */
   async #reply(answer: Answer): Promise<void> {
     const { authorization, unwrapped, verdict } = answer;
     const response = await respondTo(this.#o.signer, {
@@ -175,6 +238,11 @@ export class Listener {
       requestId: answer.requestId,
       createdAt: Math.floor(this.#o.now() / 1000),
     }, verdict.action);
+    const key = requestKey(authorization.bunkerPubkey, unwrapped.clientPubkey, answer.requestId);
+    // An `overloaded:` reply did nothing and asks for a retry: the request id is forgotten instead.
+    if (!this.#replies.keep(key, response, unwrapped.eventId, this.#o.now())) {
+      this.#seenRequests.delete(key);
+    }
     this.#o.onDecision?.(decisionOf({
       authorizationId: authorization.id,
       clientPubkey: unwrapped.clientPubkey,
@@ -184,6 +252,10 @@ export class Listener {
       response,
       requestEventId: unwrapped.eventId,
       latencyMs: performance.now() - answer.started,
+      clientConnected: isConnected(
+        this.#o.directory.get(authorization.bunkerPubkey) ?? authorization,
+        unwrapped.clientPubkey,
+      ),
     }));
     await this.#publish(response.event, authorization, answer.relayUrl);
   }

@@ -1,7 +1,8 @@
 /**
  * A {@link Listener} over fakes, for its unit tests: a signer that opens only the events it was
  * told about, a directory holding one authorization, a publisher, a clients repository and a log
- * that record everything. No workers, relays or database; the clock is fixed at {@link T0}.
+ * that record everything. No workers, relays or database; the clock starts at {@link T0} and moves
+ * only when a test sets `clock.ms`.
  */
 import assert from "node:assert/strict";
 import type { ActiveAuthorization } from "../domain/authorization.ts";
@@ -13,6 +14,7 @@ import {
   type Decision,
   Listener,
   type ListenerDirectory,
+  type ListenerOptions,
   type ListenerPublisher,
   type ListenerSigner,
 } from "./listener.ts";
@@ -47,6 +49,8 @@ export class FakeSigner implements ListenerSigner {
   readonly responds: RespondInput[] = [];
   /** Every `rejectRequest` call, in order. */
   readonly rejects: { bunker: KeyRef; error: string }[] = [];
+  /** When set, every `respond` waits for it before answering. */
+  respondGate: Promise<void> | undefined;
 
   /** Opens a known event; else throws {@link unwrapError} or a {@link DecryptError}. */
   unwrapRequest(input: { bunker: KeyRef; event: unknown }): Promise<UnwrapResult> {
@@ -56,15 +60,27 @@ export class FakeSigner implements ListenerSigner {
     return unwrapped ? Promise.resolve(unwrapped) : Promise.reject(new DecryptError("bad mac"));
   }
 
-  /** Answers {@link REPLY} with the action's result or error (`"done"` for key operations). */
-  respond(input: RespondInput): Promise<RespondResult> {
+  /**
+   * Answers {@link REPLY} with the action's result or error (`"done"` for key operations), after
+   * {@link respondGate} when set.
+   */
+  async respond(input: RespondInput): Promise<RespondResult> {
     this.responds.push(input);
+    await this.respondGate;
     const { action } = input;
-    return Promise.resolve(
-      action.type === "error"
-        ? { event: REPLY, result: "", error: action.error }
-        : { event: REPLY, result: action.type === "result" ? action.result : "done" },
-    );
+    return action.type === "error"
+      ? { event: REPLY, result: "", error: action.error }
+      : { event: REPLY, result: action.type === "result" ? action.result : "done" };
+  }
+
+  /** Every `signWithKey` template, in order. */
+  readonly signed: unknown[] = [];
+
+  /** Records the template and answers {@link REPLY} with its content and created_at. */
+  signWithKey(input: { key: KeyRef; template: unknown }): Promise<NostrEvent> {
+    this.signed.push(input.template);
+    const { content, created_at: createdAt } = input.template as NostrEvent;
+    return Promise.resolve({ ...REPLY, content, created_at: createdAt, id: "f".repeat(64) });
   }
 
   /** Records the call and answers with {@link reject}. */
@@ -105,14 +121,23 @@ export interface FakeListener {
   decisions: Decision[];
   /** What the directory holds: a live authorization (default) and/or a tombstone. */
   state: { live?: ActiveAuthorization; tombstone?: ActiveAuthorization };
-  /** A request event carrying `message` (JSON unless a string), openable by the fake signer. */
+  /** The listener's clock, in ms; starts at {@link T0}. */
+  clock: { ms: number };
+  /**
+   * A request event carrying `message` (JSON unless a string), openable by the fake signer,
+   * created at the clock's time.
+   */
   request(message: unknown, clientPubkey?: string, content?: string): NostrEvent;
   /** Delivers `events` from {@link RELAY_IN} and waits until each is answered or dropped. */
   deliver(...events: unknown[]): Promise<void>;
 }
 
+/** Listener options a test may set. */
+export type FakeListenerOptions = Pick<ListenerOptions, "unconnectedLimits" | "replyCache">;
+
 /** Builds a {@link FakeListener}; its authorization has {@link CLIENT_PUBKEY} connected. */
-export function fakeListener(): FakeListener {
+export function fakeListener(options: FakeListenerOptions = {}): FakeListener {
+  const clock = { ms: T0 };
   const signer = new FakeSigner();
   const clients = new FakeClients();
   const { log, records } = recordingLog();
@@ -135,10 +160,11 @@ export function fakeListener(): FakeListener {
     signer,
     publisher,
     clients,
-    policy: new PolicyGate({ now: () => T0 }),
+    policy: new PolicyGate({ now: () => clock.ms }),
     log,
     onDecision: (decision) => void decisions.push(decision),
-    now: () => T0,
+    now: () => clock.ms,
+    ...options,
   });
   return {
     listener,
@@ -148,8 +174,10 @@ export function fakeListener(): FakeListener {
     records,
     decisions,
     state,
+    clock,
     request: (message, clientPubkey = CLIENT_PUBKEY, content = "request") => {
-      const event = requestEvent({ pubkey: clientPubkey, content });
+      const createdAt = Math.floor(clock.ms / 1000);
+      const event = requestEvent({ pubkey: clientPubkey, content, createdAt });
       signer.opened.set(event, {
         clientPubkey,
         scheme: "nip44",

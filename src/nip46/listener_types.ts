@@ -5,6 +5,8 @@ import type { Log } from "../log.ts";
 import type { KeyRef, RespondInput, RespondResult, UnwrapResult } from "../signer/protocol.ts";
 import type { NostrEvent } from "../nostr/event.ts";
 import type { PolicyGate } from "./policy_gate.ts";
+import type { ReplyCacheLimits } from "./replies.ts";
+import type { UnconnectedLimits } from "./throttle.ts";
 
 /** The crypto the listener needs; {@link SignerPool} implements it. */
 export interface ListenerSigner {
@@ -16,6 +18,8 @@ export interface ListenerSigner {
   rejectRequest(
     input: { bunker: KeyRef; event: unknown; error: string },
   ): Promise<RespondResult | undefined>;
+  /** Signs `template` with `key` (a re-sent reply's fresh envelope); `pubkey`/`id`/`sig` computed. */
+  signWithKey(input: { key: KeyRef; template: unknown }): Promise<NostrEvent>;
 }
 
 /** Where replies go. */
@@ -31,6 +35,24 @@ export interface ListenerDirectory {
   setClient(bunkerPubkey: string, client: AuthorizedClient): void;
 }
 
+/** The {@link Listener}'s counters, for /health and /metrics; each only grows. */
+export interface ListenerStats {
+  /** Relay events handed to the listener. */
+  received: number;
+  /** Events dropped without a reply (includes `unconnectedDropped`). */
+  dropped: number;
+  /** Replies published (includes `resent`). */
+  answered: number;
+  /** Requests refused because the signer's queue was full. */
+  overloaded: number;
+  /** Copies of an event, and repeated request ids, ignored without a reply. */
+  duplicates: number;
+  /** Requests from unconnected senders dropped by their rate limits, before any worker job. */
+  unconnectedDropped: number;
+  /** Kept replies published again for a repeated request id. */
+  resent: number;
+}
+
 /** One decision, for the audit log and metrics. */
 export interface Decision {
   authorizationId: string;
@@ -41,6 +63,8 @@ export interface Decision {
   decision: "allow" | "deny";
   reason: string | null;
   latencyMs: number;
+  /** Whether the client was connected to the authorization (strangers' rows are rate-limited). */
+  clientConnected: boolean;
 }
 
 /** Dependencies and settings of the {@link Listener}. */
@@ -57,4 +81,15 @@ export interface ListenerOptions {
   windowSeconds?: number;
   /** Clock in ms. Default Date.now. */
   now?: () => number;
+  /**
+   * Rate limits for senders that are not connected clients of the authorization they write to,
+   * charged before any worker job; each field defaults (see `DEFAULT_UNCONNECTED_LIMITS`: per
+   * sender 20/min, burst 10; all of them 50/s, burst 100; 10_000 sender buckets).
+   */
+  unconnectedLimits?: Partial<UnconnectedLimits>;
+  /**
+   * Bounds of the replies kept to answer a repeated request id again; each field defaults (see
+   * `DEFAULT_REPLY_CACHE_LIMITS`: 50_000 replies, 32 MiB).
+   */
+  replyCache?: Partial<ReplyCacheLimits>;
 }

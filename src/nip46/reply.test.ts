@@ -156,6 +156,7 @@ function decision(fields: Partial<DecisionInput>) {
     response: { event: REPLY, result: "pong" },
     requestEventId: REQUEST_ID,
     latencyMs: 12,
+    clientConnected: true,
     ...fields,
   });
 }
@@ -170,6 +171,7 @@ Deno.test("decisionOf() records an allowed request under the request event's id"
     decision: "allow",
     reason: null,
     latencyMs: 12,
+    clientConnected: true,
   });
 });
 

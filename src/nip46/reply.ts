@@ -86,6 +86,8 @@ export interface DecisionInput {
   requestEventId: string;
   /** Time since the event arrived, in ms. */
   latencyMs: number;
+  /** Whether the client is a bound, logged-in client of the authorization once answered. */
+  clientConnected: boolean;
 }
 
 /**
@@ -105,6 +107,7 @@ export function decisionOf(input: DecisionInput): Decision {
     decision: response.error ? "deny" : "allow",
     reason: response.error ?? null,
     latencyMs: input.latencyMs,
+    clientConnected: input.clientConnected,
   };
 }
 

@@ -11,8 +11,15 @@ import {
 import type { UnwrapResult } from "../signer/protocol.ts";
 import { RETRY_LATER, SIGNER_FAILED } from "./reply.ts";
 import { SeenSet } from "./seen.ts";
-import { BUNKER_PUBKEY, CLIENT_PUBKEY, OTHER_CLIENT_PUBKEY, requestEvent, T0 } from "./testing.ts";
-import { readRequest, unwrapEvent } from "./unwrap.ts";
+import {
+  BUNKER_PUBKEY,
+  CLIENT_PUBKEY,
+  OTHER_CLIENT_PUBKEY,
+  requestEvent,
+  T0,
+  USER_PUBKEY,
+} from "./testing.ts";
+import { readRequest, requestKey, unwrapEvent } from "./unwrap.ts";
 
 const BUNKER = { pubkey: BUNKER_PUBKEY, sealed: "v1.1.bunker" };
 
@@ -72,10 +79,15 @@ Deno.test("unwrapEvent() drops a forged or undecryptable event, named by its err
   }
 });
 
-/** Reads `plaintext` from `clientPubkey` against `seen`, counting clock reads. */
-function read(plaintext: string, seen: SeenSet, clientPubkey = CLIENT_PUBKEY) {
+/** Reads `plaintext` from `clientPubkey` to `bunkerPubkey` against `seen`, counting clock reads. */
+function read(
+  plaintext: string,
+  seen: SeenSet,
+  clientPubkey = CLIENT_PUBKEY,
+  bunkerPubkey = BUNKER_PUBKEY,
+) {
   const clock = { now: T0, reads: 0 };
-  const result = readRequest({ clientPubkey, plaintext }, seen, () => {
+  const result = readRequest({ bunkerPubkey, clientPubkey, plaintext }, seen, () => {
     clock.reads++;
     return clock.now;
   });
@@ -118,28 +130,53 @@ Deno.test("readRequest() drops a request without a usable id, without reading th
   }
 });
 
-Deno.test("readRequest() calls a repeated (client, request id) a duplicate, valid or not", () => {
+Deno.test("readRequest() calls a repeated (bunker, client, request id) a duplicate, valid or not", () => {
   const seen = seenSet();
   assert.equal(read('{"id":"r1","method":"ping"}', seen).result.kind, "request");
   assert.deepEqual(read('{"id":"r1","method":"get_public_key"}', seen).result, {
     kind: "duplicate",
+    requestId: "r1",
   });
   assert.equal(read('{"id":"r2","method":7}', seen).result.kind, "invalid");
-  assert.deepEqual(read('{"id":"r2","method":"ping"}', seen).result, { kind: "duplicate" });
+  assert.deepEqual(read('{"id":"r2","method":"ping"}', seen).result, {
+    kind: "duplicate",
+    requestId: "r2",
+  });
   const other = read('{"id":"r1","method":"ping"}', seen, OTHER_CLIENT_PUBKEY);
   assert.equal(other.result.kind, "request", "request ids are per client");
+  const otherBunker = read('{"id":"r1","method":"ping"}', seen, CLIENT_PUBKEY, USER_PUBKEY);
+  assert.equal(otherBunker.result.kind, "request", "request ids are per bunker");
+});
+
+Deno.test("requestKey() keeps bunker, client and request id apart", () => {
+  assert.equal(
+    requestKey(BUNKER_PUBKEY, CLIENT_PUBKEY, "a:b"),
+    `${BUNKER_PUBKEY}:${CLIENT_PUBKEY}:a:b`,
+  );
+  assert.notEqual(
+    requestKey(BUNKER_PUBKEY, CLIENT_PUBKEY, "1"),
+    requestKey(USER_PUBKEY, CLIENT_PUBKEY, "1"),
+  );
 });
 
 Deno.test("readRequest() records the request id at the injected time", () => {
   const seen = seenSet();
   readRequest(
-    { clientPubkey: CLIENT_PUBKEY, plaintext: '{"id":"r1","method":"ping"}' },
+    {
+      bunkerPubkey: BUNKER_PUBKEY,
+      clientPubkey: CLIENT_PUBKEY,
+      plaintext: '{"id":"r1","method":"ping"}',
+    },
     seen,
     () => T0,
   );
   const again = (now: number) =>
     readRequest(
-      { clientPubkey: CLIENT_PUBKEY, plaintext: '{"id":"r1","method":"ping"}' },
+      {
+        bunkerPubkey: BUNKER_PUBKEY,
+        clientPubkey: CLIENT_PUBKEY,
+        plaintext: '{"id":"r1","method":"ping"}',
+      },
       seen,
       () => now,
     );

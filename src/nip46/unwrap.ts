@@ -1,6 +1,6 @@
 /**
  * Opening a request that passed intake: verify and decrypt it in a worker ({@link unwrapEvent}),
- * then parse `{id, method, params}` and drop a (client, request id) seen before
+ * then parse `{id, method, params}` and tell a (bunker, client, request id) seen before
  * ({@link readRequest}).
  */
 import type { NostrEvent } from "../nostr/event.ts";
@@ -53,19 +53,27 @@ export async function unwrapEvent(
 export type Read =
   /** No usable request id: there is nothing to answer. */
   | { kind: "drop"; reason: string }
-  /** This client already sent this request id: ignored. */
-  | { kind: "duplicate" }
+  /** This client already sent this request id to this bunker: not answered a second time. */
+  | { kind: "duplicate"; requestId: string }
   /** Not a valid request, but it has an id: answer with `error`. */
   | { kind: "invalid"; requestId: string; error: string }
   /** A valid request, seen for the first time. */
   | { kind: "request"; requestId: string; request: Nip46Request };
 
 /**
- * The read stage: parses the decrypted text and records (client, request id) in `seenRequests`
+ * The key of one request: request ids are chosen by the client, so they are unique per client and
+ * bunker at most (a client of two bunkers may count `"1"`, `"2"`, … on each).
+ */
+export function requestKey(bunkerPubkey: string, clientPubkey: string, requestId: string): string {
+  return `${bunkerPubkey}:${clientPubkey}:${requestId}`;
+}
+
+/**
+ * The read stage: parses the decrypted text and records its {@link requestKey} in `seenRequests`
  * at `now()` (called only when there is an id); a repeat is a duplicate.
  */
 export function readRequest(
-  unwrapped: Pick<UnwrapResult, "clientPubkey" | "plaintext">,
+  unwrapped: Pick<UnwrapResult, "clientPubkey" | "plaintext"> & { bunkerPubkey: string },
   seenRequests: SeenSet,
   now: () => number,
 ): Read {
@@ -74,9 +82,8 @@ export function readRequest(
   if (parsed.ok) requestId = parsed.request.id;
   else if (parsed.id === undefined) return { kind: "drop", reason: parsed.error };
   else requestId = parsed.id;
-  if (!seenRequests.add(`${unwrapped.clientPubkey}:${requestId}`, now())) {
-    return { kind: "duplicate" };
-  }
+  const key = requestKey(unwrapped.bunkerPubkey, unwrapped.clientPubkey, requestId);
+  if (!seenRequests.add(key, now())) return { kind: "duplicate", requestId };
   return parsed.ok
     ? { kind: "request", requestId, request: parsed.request }
     : { kind: "invalid", requestId, error: parsed.error };

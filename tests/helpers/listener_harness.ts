@@ -18,6 +18,7 @@ import {
   type Decision,
   Listener,
   type ListenerDirectory,
+  type ListenerOptions,
   type ListenerSigner,
 } from "../../src/nip46/listener.ts";
 import { PolicyGate } from "../../src/nip46/policy_gate.ts";
@@ -60,6 +61,8 @@ export interface HarnessOptions extends Omit<SignerPoolOptions, "masterKey"> {
   policy?: unknown;
   /** Wraps the signer the listener uses, to inject faults at an exact step. */
   wrapSigner?: (pool: SignerPool) => ListenerSigner;
+  /** Listener settings: its clock and limits. Default the listener's defaults. */
+  listener?: Pick<ListenerOptions, "now" | "unconnectedLimits" | "replyCache">;
 }
 
 /** A listener, its signer pool and fakes around them. Dispose to stop the workers. */
@@ -117,6 +120,7 @@ export class ListenerHarness implements AsyncDisposable {
       policy: new PolicyGate(),
       log,
       onDecision: (decision) => void this.decisions.push(decision),
+      ...options.listener,
     });
   }
 
@@ -125,7 +129,7 @@ export class ListenerHarness implements AsyncDisposable {
     const vault = await Vault.create(TEST_MASTER_KEY);
     const bunker = await sealedKey(vault);
     const user = await sealedKey(vault);
-    const { policy = null, wrapSigner: _wrap, ...poolOptions } = options;
+    const { policy = null, wrapSigner: _wrap, listener: _listener, ...poolOptions } = options;
     const pool = new SignerPool({ masterKey: TEST_MASTER_KEY, workers: 1, ...poolOptions });
     try {
       await pool.ready();

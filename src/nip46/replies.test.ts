@@ -1,0 +1,63 @@
+import assert from "node:assert/strict";
+import type { NostrEvent } from "../nostr/event.ts";
+import { ReplyCache, replySize } from "./replies.ts";
+import { BUNKER_PUBKEY, requestEvent, T0 } from "./testing.ts";
+
+/** A reply event whose content is `content`. */
+const reply = (content: string): NostrEvent => requestEvent({ pubkey: BUNKER_PUBKEY, content });
+
+Deno.test("ReplyCache keeps a reply for the ttl only", () => {
+  const cache = new ReplyCache(1_000);
+  const event = reply("r1");
+  assert.equal(cache.keep("k", { event, result: "pong" }, "e1", T0), true);
+  assert.deepEqual(cache.get("k", T0 + 999), { reply: event, requestEventId: "e1" });
+  assert.equal(cache.get("k", T0 + 1_000), undefined);
+  assert.deepEqual([cache.size, cache.chars], [0, 0]);
+});
+
+Deno.test("ReplyCache.keep() keeps error replies but not those that ask for a retry", () => {
+  const cache = new ReplyCache(1_000);
+  const denied = { event: reply("denied"), result: "", error: "forbidden: kind 0" };
+  assert.equal(cache.keep("denied", denied, "e1", T0), true);
+  const busy = { event: reply("busy"), result: "", error: "overloaded: retry later" };
+  assert.equal(cache.keep("busy", busy, "e2", T0), false);
+  assert.equal(cache.get("busy", T0), undefined);
+  assert.equal(cache.size, 1);
+});
+
+Deno.test("ReplyCache.replyToRepeat() answers a new event, not another copy of the first", () => {
+  const cache = new ReplyCache(1_000);
+  const event = reply("r1");
+  assert.equal(cache.replyToRepeat("k", "e2", T0), undefined, "nothing kept yet: in flight");
+  cache.keep("k", { event, result: "pong" }, "e1", T0);
+  assert.equal(cache.replyToRepeat("k", "e2", T0), event);
+  assert.equal(cache.replyToRepeat("k", "e1", T0), undefined);
+});
+
+Deno.test("ReplyCache holds at most maxEntries, the oldest going first", () => {
+  const cache = new ReplyCache(60_000, { maxEntries: 3 });
+  for (let i = 0; i < 10; i++) cache.keep(`k${i}`, { event: reply(`r${i}`), result: "x" }, "e", T0);
+  assert.equal(cache.size, 3);
+  assert.equal(cache.get("k6", T0), undefined);
+  assert.equal(cache.get("k7", T0)?.reply.content, "r7");
+  assert.equal(cache.chars, 3 * replySize(reply("r7")));
+});
+
+Deno.test("ReplyCache holds at most maxChars, and never a reply larger than that", () => {
+  const big = reply("x".repeat(1_000));
+  const cache = new ReplyCache(60_000, { maxChars: 3 * replySize(big) });
+  for (let i = 0; i < 5; i++) cache.keep(`k${i}`, { event: big, result: "x" }, "e", T0);
+  assert.equal(cache.size, 3);
+  assert.ok(cache.chars <= 3 * replySize(big));
+  cache.keep("huge", { event: reply("x".repeat(10_000)), result: "x" }, "e", T0);
+  assert.equal(cache.get("huge", T0), undefined);
+  assert.equal(cache.size, 3, "the others stay");
+});
+
+Deno.test("ReplyCache.delete() forgets a reply and its size", () => {
+  const cache = new ReplyCache(1_000);
+  cache.keep("k", { event: reply("r1"), result: "pong" }, "e1", T0);
+  cache.delete("k");
+  cache.delete("missing");
+  assert.deepEqual([cache.size, cache.chars], [0, 0]);
+});
