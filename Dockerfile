@@ -34,16 +34,21 @@ RUN apt-get update \
 COPY --from=build /app/dist/keycast /usr/local/bin/keycast
 
 # Data dir: the embedded database (keycast.db), master.key and admin.token. Back it up.
+# keycast binds loopback by default; in a container it must listen on every interface, which is
+# safe only behind the published port mapping (publish it on 127.0.0.1 and put a TLS proxy in
+# front). DENO_TLS_CA_STORE=system: relays' and PostgreSQL's certificates are checked against
+# the image's CA bundle (ca-certificates).
 ENV KEYCAST_DATA_DIR=/data \
+  KEYCAST_HOST=0.0.0.0 \
   PORT=8080 \
-  DENO_DIR=/tmp/deno
+  DENO_DIR=/tmp/deno \
+  DENO_TLS_CA_STORE=system
 VOLUME ["/data"]
 EXPOSE 8080
 USER keycast:keycast
 WORKDIR /data
 
-# The first start creates the embedded database (a few seconds): hence the start period.
-HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \
+HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
   CMD curl -fsS -o /dev/null "http://127.0.0.1:${PORT}/health" || exit 1
 
 # serve answers SIGTERM by finishing in-flight requests (up to 10 s) and exiting 0.

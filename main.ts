@@ -10,19 +10,23 @@ import type { Config } from "./src/config/config.ts";
 async function serve(config: Config, ctx: CommandContext): Promise<number> {
   // Loaded here, not at the top: the management subcommands never need the server's modules.
   const { startServer, StartupError } = await import("./src/server.ts");
-  let server;
+  // Listening from the start: a signal during startup stops the server as soon as it is up.
+  let stopping = false;
+  let server: Awaited<ReturnType<typeof startServer>> | undefined;
+  const stop = () => {
+    stopping = true;
+    void server?.shutdown();
+  };
+  const signals: Deno.Signal[] = Deno.build.os === "windows" ? ["SIGINT"] : ["SIGINT", "SIGTERM"];
+  for (const signal of signals) Deno.addSignalListener(signal, stop);
   try {
     server = await startServer(config);
+    if (stopping) void server.shutdown();
+    await server.finished;
   } catch (error) {
     if (!(error instanceof StartupError)) throw error;
     ctx.io.err(`${error.message}\n`);
     return error.exitCode;
-  }
-  const stop = () => void server.shutdown();
-  const signals: Deno.Signal[] = Deno.build.os === "windows" ? ["SIGINT"] : ["SIGINT", "SIGTERM"];
-  for (const signal of signals) Deno.addSignalListener(signal, stop);
-  try {
-    await server.finished;
   } finally {
     for (const signal of signals) Deno.removeSignalListener(signal, stop);
   }

@@ -23,6 +23,7 @@ import { SQLITE_FILE } from "../src/db/open.ts";
 import { openPostgres } from "../src/db/postgres.ts";
 import { createRepos } from "../src/db/repos/repos.ts";
 import { openSqlite } from "../src/db/sqlite.ts";
+import { keyCheckValue } from "../src/vault/key_check.ts";
 import { emptyPostgresDatabase } from "../tests/helpers/db.ts";
 import { startTestRelay } from "../tests/helpers/relay.ts";
 import { parseBenchArgs } from "./lib/args.ts";
@@ -51,7 +52,10 @@ await using database = options.database === "postgres" ? await emptyPostgresData
 const db = database
   ? openPostgres(database.url, { max: 1 })
   : await openSqlite({ path: `${dataDir}/${SQLITE_FILE}` });
-const insertMs = await seed(db, options.authorizations).finally(() => db.close());
+// The rows' sealed secrets are placeholders that never open: the master key check is recorded
+// directly, for the key serve is given, so serve does not try to open one at start.
+const masterKey = crypto.getRandomValues(new Uint8Array(32));
+const insertMs = await seed(db, options.authorizations, masterKey).finally(() => db.close());
 print(`seeded ${options.authorizations} authorizations in ${fixed(insertMs / 1000, 1)} s`);
 
 await using relay = await startTestRelay();
@@ -59,7 +63,10 @@ const spawned = performance.now();
 await using serve = await startBenchServe({
   relays: [relay.url],
   dataDir,
-  env: database ? { DATABASE_URL: database.url } : {},
+  env: {
+    KEYCAST_MASTER_KEY: btoa(String.fromCharCode(...masterKey)),
+    ...(database ? { DATABASE_URL: database.url } : {}),
+  },
   timeoutMs: maxMs,
 });
 const listeningMs = performance.now() - spawned;
@@ -142,8 +149,11 @@ function summary(name: string, samples: number[]): string[][] {
 }
 
 /** Migrates `db` and inserts one key and `count` live authorizations; returns the ms taken. */
-async function seed(db: Db, count: number): Promise<number> {
+async function seed(db: Db, count: number, masterKey: Uint8Array): Promise<number> {
   await migrate(db);
+  await db.kysely.insertInto("vault_keys")
+    .values({ key_id: 1, check_value: await keyCheckValue(masterKey, 1), created_at: new Date() })
+    .execute();
   const started = performance.now();
   const key = await createRepos(db).keys.create({
     id: crypto.randomUUID(),

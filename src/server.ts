@@ -1,17 +1,17 @@
 /**
- * `startServer(config)`: the whole of `keycast serve`, in-process. It builds, in order: master
- * key → vault → signer pool (starting) → database → admin token → channel → registry → relay pool →
- * directory, audit writer and listener → services → HTTP app → `Deno.serve`, and returns once the
- * listener has loaded every authorization and the port is bound. `shutdown()` stops the HTTP
+ * `startServer(config)`: the whole of `keycast serve`, in-process. It checks, then builds, in
+ * order: the port, the data dir and its lock (`src/server/startup.ts`) → database (and its
+ * instance lock) → master key, checked against the database → signer pool → admin token →
+ * channel → registry → relay pool → directory, audit writer and listener → services → HTTP app →
+ * `Deno.serve`, and returns once the listener has loaded every authorization and the port is
+ * bound. `shutdown()` stops the HTTP
  * server and new relay requests, lets in-flight requests finish (bounded), then releases
  * everything in reverse order; `finished` resolves after that.
  */
 import { AuditWriter } from "./audit/writer.ts";
 import { AuthorizationChannel } from "./channel/channel.ts";
 import type { Config } from "./config/config.ts";
-import { openDatabase } from "./db/open.ts";
 import { createRepos } from "./db/repos/repos.ts";
-import { SqliteOpenError } from "./db/sqlite.ts";
 import { AdminTokenError, ensureAdminToken } from "./http/admin_token.ts";
 import { createApp } from "./http/app.ts";
 import { createLogger, type Log } from "./log.ts";
@@ -23,33 +23,29 @@ import { Listener } from "./nip46/listener.ts";
 import { PolicyGate } from "./nip46/policy_gate.ts";
 import { AuthorizationRegistry } from "./nip46/registry.ts";
 import { RelayPool } from "./relay/pool.ts";
+import { Maintenance } from "./server/maintenance.ts";
+import { openMasterKey } from "./server/master_key.ts";
+import { boundOrigins } from "./server/origins.ts";
+import {
+  listenError,
+  lockDatabase,
+  lockDataDir,
+  openDatabaseAtStart,
+  prepareDataDir,
+  probePort,
+  StartupError,
+} from "./server/startup.ts";
 import { renderMetrics, signerStatus, type StatusSources } from "./server/status.ts";
 import { AuthorizationChanges } from "./service/changes.ts";
 import type { ServiceDeps } from "./service/deps.ts";
 import { syncBuiltinPolicies } from "./service/policies.ts";
 import { SignerPool } from "./signer/pool.ts";
-import { loadMasterKey, MasterKeyError } from "./vault/master_key.ts";
-import { Vault } from "./vault/vault.ts";
 import { VERSION } from "./version.ts";
 
 /** Default grace period for in-flight work after `shutdown()`, in ms. */
 export const SHUTDOWN_GRACE_MS = 10_000;
 
-/**
- * A startup failure the operator must fix; `main.ts` prints the one-line message and exits with
- * `exitCode`: 2 for configuration (a flag, a key file), 1 for the environment (a database that
- * cannot be opened).
- */
-export class StartupError extends Error {
-  override name = "StartupError";
-  /** The process exit code. */
-  readonly exitCode: number;
-
-  constructor(message: string, options: ErrorOptions & { exitCode?: number } = {}) {
-    super(message, options);
-    this.exitCode = options.exitCode ?? 2;
-  }
-}
+export { StartupError } from "./server/startup.ts";
 
 /** What a test or the CLI may inject into {@link startServer}. */
 export interface ServerDeps {
@@ -76,25 +72,24 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
   const log = deps.log ?? createLogger({ level: config.logLevel, format: config.logFormat });
   const stack = new AsyncDisposableStack();
   try {
-    const masterKey = await openMasterKey(config, log);
-    const vault = await Vault.create(masterKey);
-    // The workers load their modules while the database opens; requests wait for both.
+    // Before anything is created: the port, the data dir, and the right to use them.
+    probePort(config.host, config.port);
+    await prepareDataDir(config.dataDir);
+    stack.use(await lockDataDir(config.dataDir));
+
+    const { db, applied } = await openDatabaseAtStart(config, log);
+    stack.use(db);
+    if (config.databaseUrl) stack.use(await lockDatabase(config.databaseUrl, log));
+    log({ level: "info", ns: "serve", msg: "Database ready", kind: db.kind, applied });
+    const { key: masterKey, vault } = await openMasterKey(config, db, log);
     const signer = stack.use(new SignerPool({ masterKey, workers: config.workers, log }));
     masterKey.fill(0);
-
-    const { db, applied } = await openDatabase(config).catch((error) => {
-      if (error instanceof SqliteOpenError) {
-        throw new StartupError(error.message, { cause: error, exitCode: 1 });
-      }
-      throw error;
-    });
-    stack.use(db);
-    log({ level: "info", ns: "serve", msg: "Database ready", kind: db.kind, applied });
     const adminToken = await openAdminToken(config, log);
 
     const channel = new AuthorizationChannel();
     stack.defer(() => channel.close());
     const repos = createRepos(db);
+    // Workers load their modules on start; a request must not race a cold worker.
     await signer.ready();
 
     const registry = new AuthorizationRegistry({ source: repos.authorizations, log });
@@ -112,6 +107,9 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
       }),
     );
     const audit = stack.use(new AuditWriter({ sink: repos.audit, log }));
+    stack.use(
+      new Maintenance({ repos, log, auditRetentionSeconds: config.auditRetentionSeconds }),
+    ).start();
     const metrics = new Metrics();
     const listener = new Listener({
       directory,
@@ -120,8 +118,8 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
       clients: repos.clients,
       policy,
       log,
-      onDecision: (decision) => {
-        audit.record({ ...decision, at: new Date() });
+      onDecision: ({ clientConnected, ...decision }) => {
+        audit.record({ ...decision, at: new Date() }, { connected: clientConnected });
         metrics.observeRequest(decision.method, decision.reason, decision.latencyMs);
       },
     });
@@ -154,24 +152,32 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
     }
 
     const sources: StatusSources = { signer, relays, registry, audit, channel, listener };
+    let boundPort = 0;
     const app = createApp({
       services,
       pingDatabase: (timeoutMs) => db.ping(timeoutMs),
       version: VERSION,
       adminTokenHash: adminToken,
       adminPubkeys: config.adminPubkeys,
+      origins: () => config.publicUrl ? [config.publicUrl] : boundOrigins(config.host, boundPort),
       signerStatus: () => signerStatus(sources),
       metrics: () => renderMetrics(metrics, sources),
     });
 
     const stopHttp = new AbortController();
-    const http = Deno.serve({
-      hostname: config.host,
-      port: config.port,
-      signal: stopHttp.signal,
-      onListen: ({ hostname, port }) =>
-        log({ level: "info", ns: "serve", msg: "Listening", hostname, port, version: VERSION }),
-    }, app.fetch);
+    let http: Deno.HttpServer<Deno.NetAddr>;
+    try {
+      http = Deno.serve({
+        hostname: config.host,
+        port: config.port,
+        signal: stopHttp.signal,
+        onListen: ({ hostname, port }) =>
+          log({ level: "info", ns: "serve", msg: "Listening", hostname, port, version: VERSION }),
+      }, app.fetch);
+    } catch (error: unknown) {
+      throw listenError(config.host, config.port, error);
+    }
+    boundPort = http.addr.port;
     const resources = stack.move();
     const finished = (async () => {
       await http.finished;
@@ -196,27 +202,6 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
     };
   } catch (error) {
     await stack.disposeAsync();
-    throw error;
-  }
-}
-
-async function openMasterKey(config: Config, log: Log): Promise<Uint8Array> {
-  try {
-    const loaded = await loadMasterKey({
-      fromEnv: config.masterKeyBase64,
-      file: config.masterKeyFile,
-    });
-    if (loaded.created) {
-      log({
-        level: "warn",
-        ns: "serve",
-        msg: "Created a new master key file: back it up, sealed keys cannot be opened without it",
-        path: config.masterKeyFile,
-      });
-    }
-    return loaded.key;
-  } catch (error) {
-    if (error instanceof MasterKeyError) throw new StartupError(error.message, { cause: error });
     throw error;
   }
 }

@@ -7,12 +7,13 @@ import { TestApp } from "./helpers/app.ts";
 import { testEachDatabase } from "./helpers/db.ts";
 
 testEachDatabase("admin API over a real socket: NIP-98, bearer and body cap", async (db, t) => {
-  await using app = await TestApp.create(db, { maxBodyBytes: 1024 });
+  let base = "";
+  await using app = await TestApp.create(db, { maxBodyBytes: 1024, origins: () => [base] });
   await using server = Deno.serve(
     { hostname: "127.0.0.1", port: 0, onListen: () => {} },
     app.app.fetch,
   );
-  const base = `http://127.0.0.1:${server.addr.port}`;
+  base = `http://127.0.0.1:${server.addr.port}`;
 
   await t.step("NIP-98 POST signed for the served URL", async () => {
     const body = JSON.stringify({ name: "over-tcp" });
@@ -36,6 +37,7 @@ testEachDatabase("admin API over a real socket: NIP-98, bearer and body cap", as
     });
     assert.equal(res.status, 401);
     const { error } = await res.json();
+    assert.ok(error.includes("does not name this server"), error);
     assert.ok(error.includes(`"${base}/api/keys"`), error);
   });
 

@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { eventually } from "../../tests/helpers/eventually.ts";
 import type { AuditEntry } from "../db/repos/audit.ts";
-import { silentLog } from "../log.ts";
+import { DatabaseUnavailableError } from "../db/db.ts";
+import { type LogRecord, silentLog } from "../log.ts";
 import { AuditWriter } from "./writer.ts";
 
 function entry(method: string): AuditEntry {
@@ -23,9 +24,14 @@ class Sink {
   rows: string[] = [];
   down = false;
   calls = 0;
+  /** Methods the database refuses, as PostgreSQL refused a NUL before text was sanitized. */
+  poison = new Set<string>();
   insertMany(entries: readonly AuditEntry[]) {
     this.calls++;
-    if (this.down) return Promise.reject(new Error("connection refused"));
+    if (this.down) return Promise.reject(new DatabaseUnavailableError("connection refused"));
+    if (entries.some((e) => this.poison.has(e.method))) {
+      return Promise.reject(new Error("22P05 unsupported Unicode escape sequence"));
+    }
     this.rows.push(...entries.map((e) => e.method));
     return Promise.resolve();
   }
@@ -44,7 +50,14 @@ Deno.test("AuditWriter.record() returns at once and flush() writes batches in or
   await writer.flush();
   assert.deepEqual(sink.rows, ["a", "b", "c"]);
   assert.equal(sink.calls, 2);
-  assert.deepEqual(writer.stats, { buffered: 0, dropped: 0, written: 3, failures: 0 });
+  assert.deepEqual(writer.stats, {
+    buffered: 0,
+    dropped: 0,
+    written: 3,
+    failures: 0,
+    rejected: 0,
+    suppressed: 0,
+  });
 });
 
 Deno.test("AuditWriter buffers within bounds while the database is down and recovers", async () => {
@@ -97,4 +110,95 @@ Deno.test("AuditWriter counts a batch whose insert is still pending as buffered"
   await flushing;
   assert.equal(writer.stats.buffered, 0);
   assert.equal(writer.stats.written, 2);
+});
+
+Deno.test("AuditWriter sets aside the one row the database refuses and writes the rest", async () => {
+  const sink = new Sink();
+  sink.poison.add("x\u0000");
+  const logs: LogRecord[] = [];
+  await using writer = new AuditWriter({
+    sink,
+    log: (record) => void logs.push(record),
+    flushIntervalMs: 10_000,
+  });
+  for (let i = 0; i < 20; i++) writer.record(entry(i === 13 ? "x\u0000" : `m${i}`));
+  await writer.flush();
+  assert.equal(sink.rows.length, 19);
+  assert.ok(!sink.rows.includes("x\u0000"));
+  assert.equal(writer.stats.rejected, 1);
+  assert.equal(writer.stats.buffered, 0);
+  assert.equal(writer.stats.written, 19);
+  assert.equal(logs.filter((r) => r.msg.startsWith("The database refused")).length, 1);
+  // Later rows keep landing: the poisoned row does not block the log.
+  writer.record(entry("after"));
+  await writer.flush();
+  assert.equal(sink.rows.at(-1), "after");
+});
+
+Deno.test("AuditWriter backs off while the database is down and warns with the count", async () => {
+  const sink = new Sink();
+  sink.down = true;
+  let now = 0;
+  const logs: LogRecord[] = [];
+  await using writer = new AuditWriter({
+    sink,
+    log: (record) => void logs.push(record),
+    flushIntervalMs: 10_000,
+    now: () => now,
+  });
+  for (let i = 0; i < 3; i++) writer.record(entry(`m${i}`));
+  await writer.flush();
+  await writer.flush();
+  const warnings = logs.filter((r) => r.level === "warn");
+  assert.equal(warnings.length, 1, "one warning per 30 s, not one per attempt");
+  assert.equal(warnings[0]!.buffered, 3);
+  assert.equal(warnings[0]!.retryInMs, 20_000, "the retry delay doubles from the flush interval");
+  assert.equal(writer.stats.rejected, 0, "an outage rejects nothing");
+  now = 31_000;
+  await writer.flush();
+  assert.equal(logs.filter((r) => r.level === "warn").length, 2);
+  sink.down = false;
+  await writer.flush();
+  assert.deepEqual(sink.rows, ["m0", "m1", "m2"]);
+});
+
+Deno.test("AuditWriter limits rows of clients that never connected, per client", async () => {
+  const sink = new Sink();
+  let now = 0;
+  await using writer = new AuditWriter({
+    sink,
+    log: silentLog,
+    flushIntervalMs: 10_000,
+    strangerRowsPerMinute: 5,
+    now: () => now,
+  });
+  const stranger = (pubkey: string) => ({ ...entry("ping"), clientPubkey: pubkey });
+  for (let i = 0; i < 100; i++) writer.record(stranger("a".repeat(64)), { connected: false });
+  for (let i = 0; i < 3; i++) writer.record(stranger("b".repeat(64)), { connected: false });
+  for (let i = 0; i < 100; i++) writer.record(stranger("c".repeat(64)), { connected: true });
+  await writer.flush();
+  assert.equal(sink.rows.length, 5 + 3 + 100);
+  assert.equal(writer.stats.suppressed, 95);
+  now = 60_000; // a minute later the stranger may leave rows again
+  writer.record(stranger("a".repeat(64)), { connected: false });
+  await writer.flush();
+  assert.equal(sink.rows.length, 109);
+});
+
+Deno.test("AuditWriter caps the method and reason it keeps", async () => {
+  const rows: AuditEntry[] = [];
+  await using writer = new AuditWriter({
+    sink: {
+      insertMany: (entries) => {
+        rows.push(...entries);
+        return Promise.resolve();
+      },
+    },
+    log: silentLog,
+    flushIntervalMs: 10_000,
+  });
+  writer.record({ ...entry("m".repeat(500)), reason: "r".repeat(5_000) });
+  await writer.flush();
+  assert.equal(rows[0]!.method.length, 64);
+  assert.equal(rows[0]!.reason!.length, 512);
 });

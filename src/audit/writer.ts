@@ -1,12 +1,23 @@
 /**
  * Writes audit decisions off the reply path: `record()` only appends to an in-memory buffer; a
- * timer flushes batches with one INSERT each. When the database is unreachable the buffer keeps
- * the newest `maxBuffered` rows and counts the ones it had to drop, so memory stays bounded and
- * `/health` can say how much was lost. A failed batch goes back to the front and is retried on
- * the next tick, so order is kept.
+ * timer flushes batches with one statement each.
+ *
+ * - Bounded: while the database is unreachable the buffer keeps the newest `maxBuffered` rows and
+ *   counts the ones it had to drop; retries back off (250 ms doubling to 30 s) and say so at warn
+ *   with the number of rows waiting.
+ * - One bad row cannot stop the log: a batch the database refuses (not an outage: a statement
+ *   error) is split in halves until the refused rows are alone; those are set aside and counted
+ *   (`rejected`), the rest land.
+ * - Strangers cannot flood the table: rows from clients that never connected are limited per
+ *   client pubkey (a token bucket, 10 a minute by default); the excess is counted
+ *   (`suppressed`), not written. Rows of connected clients are never limited.
+ * - Text fields are capped here (method 64, reason 512 characters); control characters and lone
+ *   surrogates are replaced at the database boundary (`src/db/sanitize.ts`).
  */
+import { DatabaseUnavailableError } from "../db/db.ts";
 import type { AuditEntry } from "../db/repos/audit.ts";
 import type { Log } from "../log.ts";
+import { BucketStore } from "../policy/token_bucket.ts";
 
 /** Where batches go (the audit repository). */
 export interface AuditSink {
@@ -23,6 +34,10 @@ export interface AuditStats {
   written: number;
   /** Failed flush attempts. */
   failures: number;
+  /** Rows the database refused on their own (set aside so the rest could land). */
+  rejected: number;
+  /** Rows of never-connected clients not written because they came too fast. */
+  suppressed: number;
 }
 
 /** Options of {@link AuditWriter}. */
@@ -31,11 +46,24 @@ export interface AuditWriterOptions {
   log: Log;
   /** Most rows held while the database is slow or down. Default 10_000. */
   maxBuffered?: number;
-  /** Most rows per INSERT. Default 500. */
+  /** Most rows per statement. Default 500. */
   batchSize?: number;
   /** Delay between flushes, in ms. Default 250. */
   flushIntervalMs?: number;
+  /** Longest delay between retries while writes fail, in ms. Default 30_000. */
+  maxRetryMs?: number;
+  /** Rows a never-connected client may leave per minute. Default 10. */
+  strangerRowsPerMinute?: number;
+  /** Never-connected clients tracked at once (older ones are forgotten). Default 10_000. */
+  maxStrangers?: number;
+  /** Clock in ms. Default `Date.now`. */
+  now?: () => number;
 }
+
+/** Longest `method` kept, in characters. */
+export const MAX_METHOD_CHARS = 64;
+/** Longest `reason` kept, in characters. */
+export const MAX_REASON_CHARS = 512;
 
 /** Buffers decisions and writes them in batches. */
 export class AuditWriter implements AsyncDisposable {
@@ -44,13 +72,26 @@ export class AuditWriter implements AsyncDisposable {
   #timer: ReturnType<typeof setTimeout> | undefined;
   #flushing: Promise<void> | undefined;
   #closed = false;
-  #failing = false;
+  /** Consecutive failed flushes; decides the retry delay. */
+  #failing = 0;
+  #lastWarnAt = -Infinity;
   /** Rows of the batch being inserted right now (out of the buffer, not yet written). */
   #inflight = 0;
-  readonly #stats = { dropped: 0, written: 0, failures: 0 };
+  readonly #strangers: BucketStore;
+  readonly #stats = { dropped: 0, written: 0, failures: 0, rejected: 0, suppressed: 0 };
 
   constructor(options: AuditWriterOptions) {
-    this.#o = { maxBuffered: 10_000, batchSize: 500, flushIntervalMs: 250, ...options };
+    this.#o = {
+      maxBuffered: 10_000,
+      batchSize: 500,
+      flushIntervalMs: 250,
+      maxRetryMs: 30_000,
+      strangerRowsPerMinute: 10,
+      maxStrangers: 10_000,
+      now: Date.now,
+      ...options,
+    };
+    this.#strangers = new BucketStore(this.#o.maxStrangers);
   }
 
   /** Current counters. */
@@ -58,13 +99,22 @@ export class AuditWriter implements AsyncDisposable {
     return { buffered: this.#buffer.length + this.#inflight, ...this.#stats };
   }
 
-  /** Queues one decision; never blocks, never throws. */
-  record(entry: AuditEntry): void {
+  /**
+   * Queues one decision; never blocks, never throws. `connected: false` marks a client that never
+   * connected to the authorization: its rows are rate-limited per client pubkey.
+   */
+  record(entry: AuditEntry, opts: { connected?: boolean } = {}): void {
     if (this.#closed) {
       this.#stats.dropped++;
       return;
     }
-    this.#buffer.push(entry);
+    if (
+      opts.connected === false && entry.clientPubkey && !this.#admitStranger(entry.clientPubkey)
+    ) {
+      this.#stats.suppressed++;
+      return;
+    }
+    this.#buffer.push(capped(entry));
     this.#trim();
     this.#schedule();
   }
@@ -75,13 +125,27 @@ export class AuditWriter implements AsyncDisposable {
     return this.#flushing;
   }
 
-  #schedule(): void {
+  #admitStranger(clientPubkey: string): boolean {
+    const now = this.#o.now();
+    const perMinute = this.#o.strangerRowsPerMinute;
+    const bucket = this.#strangers.get(clientPubkey, { perMinute, burst: perMinute }, now);
+    if (bucket.waitMs(now) > 0) return false;
+    bucket.take(now);
+    return true;
+  }
+
+  #schedule(delayMs = this.#o.flushIntervalMs): void {
     if (this.#timer !== undefined || this.#closed) return;
     this.#timer = setTimeout(async () => {
       this.#timer = undefined;
       await this.flush();
-      if (this.#buffer.length > 0) this.#schedule();
-    }, this.#o.flushIntervalMs);
+      if (this.#buffer.length > 0) this.#schedule(this.#retryDelay());
+    }, delayMs);
+  }
+
+  #retryDelay(): number {
+    if (this.#failing === 0) return this.#o.flushIntervalMs;
+    return Math.min(this.#o.flushIntervalMs * 2 ** this.#failing, this.#o.maxRetryMs);
   }
 
   async #flushAll(): Promise<void> {
@@ -89,29 +153,64 @@ export class AuditWriter implements AsyncDisposable {
       const batch = this.#buffer.splice(0, this.#o.batchSize);
       this.#inflight = batch.length;
       try {
-        await this.#o.sink.insertMany(batch);
+        await this.#write(batch);
       } catch (error) {
         this.#inflight = 0;
         // Put the batch back in front of rows recorded meanwhile, then keep only the newest.
         this.#buffer = batch.concat(this.#buffer);
         this.#trim();
         this.#stats.failures++;
-        if (!this.#failing) {
-          this.#o.log({
-            level: "warn",
-            ns: "audit",
-            msg: "Cannot write audit rows; buffering",
-            error,
-          });
-        }
-        this.#failing = true;
+        this.#failing++;
+        this.#warn(error);
         return;
       }
       this.#inflight = 0;
-      if (this.#failing) this.#o.log({ level: "info", ns: "audit", msg: "Audit writes recovered" });
-      this.#failing = false;
-      this.#stats.written += batch.length;
+      if (this.#failing > 0) {
+        this.#o.log({ level: "info", ns: "audit", msg: "Audit writes recovered" });
+      }
+      this.#failing = 0;
     }
+  }
+
+  /**
+   * Writes `batch`; a statement error splits it in halves until the refused rows are alone and
+   * set aside. An outage (or any error on a single row that is not the row's fault) propagates.
+   */
+  async #write(batch: AuditEntry[]): Promise<void> {
+    try {
+      await this.#o.sink.insertMany(batch);
+      this.#stats.written += batch.length;
+    } catch (error) {
+      if (error instanceof DatabaseUnavailableError) throw error;
+      if (batch.length === 1) {
+        this.#stats.rejected++;
+        this.#o.log({
+          level: "warn",
+          ns: "audit",
+          msg: "The database refused an audit row; set it aside",
+          method: batch[0]!.method,
+          error,
+        });
+        return;
+      }
+      const half = Math.ceil(batch.length / 2);
+      await this.#write(batch.slice(0, half));
+      await this.#write(batch.slice(half));
+    }
+  }
+
+  #warn(error: unknown): void {
+    const now = this.#o.now();
+    if (now - this.#lastWarnAt < 30_000) return;
+    this.#lastWarnAt = now;
+    this.#o.log({
+      level: "warn",
+      ns: "audit",
+      msg: "Cannot write audit rows; buffering and retrying",
+      buffered: this.#buffer.length,
+      retryInMs: this.#retryDelay(),
+      error,
+    });
   }
 
   #trim(): void {
@@ -128,4 +227,15 @@ export class AuditWriter implements AsyncDisposable {
     this.#timer = undefined;
     await this.flush();
   }
+}
+
+/** `entry` with its free-text fields cut to their caps. */
+function capped(entry: AuditEntry): AuditEntry {
+  const { method, reason } = entry;
+  if (method.length <= MAX_METHOD_CHARS && (reason?.length ?? 0) <= MAX_REASON_CHARS) return entry;
+  return {
+    ...entry,
+    method: method.slice(0, MAX_METHOD_CHARS),
+    reason: reason === null ? null : reason.slice(0, MAX_REASON_CHARS),
+  };
 }

@@ -18,7 +18,7 @@ Deno.test("Config uses documented defaults with no flags or env", () => {
   assert.deepEqual(config.relays, [...DEFAULT_RELAYS]);
   assert.equal(config.relaysDefaulted, true);
   assert.equal(config.port, 8080);
-  assert.equal(config.host, "0.0.0.0");
+  assert.equal(config.host, "127.0.0.1");
   assert.equal(config.databaseUrl, undefined);
   assert.equal(config.dataDir, "./keycast-data");
   assert.equal(config.masterKeyFile, "./keycast-data/master.key");

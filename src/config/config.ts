@@ -5,6 +5,7 @@
 import type { LogFormat, LogLevel } from "../log.ts";
 import type { FlagValues } from "./flags.ts";
 import { splitList } from "./flags.ts";
+import { parseDuration } from "../domain/fields.ts";
 import { pubkeyToHex } from "../nostr/pubkey.ts";
 import { parseRelayUrl, RelayUrlError } from "../nostr/relay_url.ts";
 
@@ -12,8 +13,12 @@ import { parseRelayUrl, RelayUrlError } from "../nostr/relay_url.ts";
 export const DEFAULT_RELAYS: readonly string[] = ["wss://relay.nsec.app", "wss://relay.damus.io"];
 /** Default HTTP port. */
 export const DEFAULT_PORT = 8080;
-/** Default HTTP bind address. */
-export const DEFAULT_HOST = "0.0.0.0";
+/** Default HTTP bind address: loopback only (containers pass `--host 0.0.0.0` explicitly). */
+export const DEFAULT_HOST = "127.0.0.1";
+/** Default audit retention: 90 days, in seconds. */
+export const DEFAULT_AUDIT_RETENTION_SECONDS = 90 * 86_400;
+/** Default time to wait for an unreachable PostgreSQL at startup, in seconds. */
+export const DEFAULT_DATABASE_WAIT_SECONDS = 30;
 /** Default data directory (embedded database, master key, admin token). */
 export const DEFAULT_DATA_DIR = "./keycast-data";
 
@@ -33,6 +38,9 @@ export const ENV_TWINS = {
   "log-format": "LOG_FORMAT",
   workers: "RPC_WORKER_COUNT",
   server: "KEYCAST_SERVER",
+  "public-url": "KEYCAST_PUBLIC_URL",
+  "audit-retention": "KEYCAST_AUDIT_RETENTION",
+  "database-wait": "KEYCAST_DATABASE_WAIT",
 } as const;
 
 /** Validated server configuration over an injected environment and parsed flags. */
@@ -44,8 +52,17 @@ export class Config {
   readonly relaysDefaulted: boolean;
   /** HTTP port, 1–65535; 0 asks the OS for a free port (its number is logged). Default 8080. */
   readonly port: number;
-  /** HTTP bind address. Default 0.0.0.0. */
+  /** HTTP bind address. Default 127.0.0.1. */
   readonly host: string;
+  /**
+   * The origin users reach keycast at (`https://signer.example`, behind a TLS proxy), without a
+   * trailing slash; NIP-98 `u` tags must name it. Undefined: only the bound address counts.
+   */
+  readonly publicUrl: string | undefined;
+  /** How long audit rows are kept, in seconds; null keeps them forever. Default 90 days. */
+  readonly auditRetentionSeconds: number | null;
+  /** How long startup waits for an unreachable PostgreSQL, in seconds. Default 30. */
+  readonly databaseWaitSeconds: number;
   /** PostgreSQL URL; undefined selects the embedded SQLite database. */
   readonly databaseUrl: string | undefined;
   /** Directory for the embedded database, master key file and admin token. */
@@ -91,6 +108,14 @@ export class Config {
 
     this.port = this.#integer("port", pick("port"), DEFAULT_PORT, 0, 65535);
     this.host = pick("host") ?? DEFAULT_HOST;
+    this.publicUrl = this.#publicUrl(pick("public-url"));
+    this.auditRetentionSeconds = this.#retention(pick("audit-retention"));
+    this.databaseWaitSeconds = this.#duration(
+      "database-wait",
+      pick("database-wait"),
+      DEFAULT_DATABASE_WAIT_SECONDS,
+      600,
+    );
     this.databaseUrl = pick("database-url");
     if (this.databaseUrl !== undefined && !/^postgres(ql)?:\/\//.test(this.databaseUrl)) {
       this.#problems.push(
@@ -131,6 +156,56 @@ export class Config {
   /** Every configuration problem, one line each, naming the flag and the value. */
   validate(): string[] {
     return [...this.#problems];
+  }
+
+  #publicUrl(raw: string | undefined): string | undefined {
+    if (raw === undefined) return undefined;
+    let url: URL;
+    try {
+      url = new URL(raw);
+    } catch (_error: unknown) {
+      this.#problems.push(`--public-url: cannot use "${raw}": it is not a URL`);
+      return undefined;
+    }
+    const problem = url.protocol !== "https:" && url.protocol !== "http:"
+      ? "the scheme must be https or http"
+      : url.username || url.password
+      ? "it must not carry credentials"
+      : url.pathname !== "/" || url.search || url.hash
+      ? "give the origin only (scheme, host and port), without a path or query"
+      : undefined;
+    if (problem) {
+      this.#problems.push(`--public-url: cannot use "${raw}": ${problem}`);
+      return undefined;
+    }
+    return url.origin;
+  }
+
+  #retention(raw: string | undefined): number | null {
+    if (raw === undefined) return DEFAULT_AUDIT_RETENTION_SECONDS;
+    if (/^\s*(0|forever)\s*$/i.test(raw)) return null;
+    const seconds = parseDuration(raw);
+    if (seconds === undefined || seconds < 3600) {
+      this.#problems.push(
+        `--audit-retention: cannot use "${raw}": give a duration of at least 1h (like 90d), ` +
+          "or 0 to keep audit rows forever",
+      );
+      return DEFAULT_AUDIT_RETENTION_SECONDS;
+    }
+    return seconds;
+  }
+
+  #duration(name: string, raw: string | undefined, fallback: number, maxSeconds: number) {
+    if (raw === undefined) return fallback;
+    if (/^\s*0\s*$/.test(raw)) return 0;
+    const seconds = parseDuration(raw);
+    if (seconds === undefined || seconds > maxSeconds) {
+      this.#problems.push(
+        `--${name}: cannot use "${raw}": give a duration from 0 to ${maxSeconds} s (like 30s, 2m)`,
+      );
+      return fallback;
+    }
+    return seconds;
   }
 
   #integer(name: string, raw: string | undefined, fallback: number, min: number, max: number) {

@@ -6,6 +6,7 @@
  */
 import { type Kysely, type RawBuilder, sql } from "kysely";
 import type { Database } from "./schema.ts";
+import { safeJsonStringify } from "./sanitize.ts";
 
 /** Which engine is behind a {@link Db}. */
 export type DbKind = "sqlite" | "postgres";
@@ -35,12 +36,12 @@ export interface Db extends AsyncDisposable {
 
 /** `json()` for PostgreSQL: text cast to `jsonb` (a bare parameter would be taken as a string). */
 export function postgresJson(value: unknown): RawBuilder<string> {
-  return sql<string>`cast(cast(${JSON.stringify(value)} as text) as jsonb)`;
+  return sql<string>`cast(cast(${safeJsonStringify(value)} as text) as jsonb)`;
 }
 
 /** `json()` for SQLite: JSON columns are text. */
 export function sqliteJson(value: unknown): RawBuilder<string> {
-  return sql<string>`${JSON.stringify(value)}`;
+  return sql<string>`${safeJsonStringify(value)}`;
 }
 
 /** Raised for a unique-constraint violation, so callers can answer 409. */

@@ -9,6 +9,7 @@ import {
   translatePostgresError,
 } from "./db.ts";
 import type { Database } from "./schema.ts";
+import { SanitizeTextPlugin } from "./sanitize.ts";
 import { postgresJsDialect } from "./postgres_driver.ts";
 import { translatingDialect } from "./translate.ts";
 
@@ -33,6 +34,7 @@ export function openPostgres(url: string, options: PostgresOptions = {}): Db {
   });
   const kysely = new Kysely<Database>({
     dialect: translatingDialect(postgresJsDialect(client), translatePostgresError),
+    plugins: [new SanitizeTextPlugin()],
   });
   let closed = false;
   const close = async () => {

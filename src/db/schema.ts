@@ -82,6 +82,19 @@ export interface AuditLogTable {
   latency_ms: number | null;
 }
 
+/** `nip98_replays`: NIP-98 event ids accepted, until they expire. */
+export interface Nip98ReplaysTable {
+  event_id: string;
+  expires_at: Timestamp;
+}
+
+/** `vault_keys`: a check value per master key id, to refuse a wrong master key at start. */
+export interface VaultKeysTable {
+  key_id: number;
+  check_value: string;
+  created_at: Timestamp;
+}
+
 /** `schema_migrations`: the migrations applied, by version. */
 export interface SchemaMigrationsTable {
   version: number;
@@ -96,6 +109,8 @@ export interface Database {
   authorizations: AuthorizationsTable;
   authorization_clients: AuthorizationClientsTable;
   audit_log: AuditLogTable;
+  nip98_replays: Nip98ReplaysTable;
+  vault_keys: VaultKeysTable;
   schema_migrations: SchemaMigrationsTable;
 }
 

@@ -25,6 +25,7 @@ import {
   UniqueViolationError,
 } from "./db.ts";
 import type { Database } from "./schema.ts";
+import { SanitizeTextPlugin } from "./sanitize.ts";
 import type {
   FromSqliteWorker,
   SqliteFailure,
@@ -58,6 +59,7 @@ export async function openSqlite(options: SqliteOptions): Promise<Db> {
   });
   const kysely = new Kysely<Database>({
     dialect: translatingDialect(workerDialect(worker), translateSqliteError),
+    plugins: [new SanitizeTextPlugin()],
   });
   let closed = false;
   const close = async () => {

@@ -5,7 +5,7 @@
  */
 import { Hono } from "hono";
 import { auditRoutes } from "./audit.ts";
-import { adminAuth } from "./auth.ts";
+import { adminAuth, nip98Payload } from "./auth.ts";
 import { authorizationRoutes } from "./authorizations.ts";
 import { bodyMiddleware } from "./body.ts";
 import { connectRoutes } from "./connect.ts";
@@ -32,7 +32,10 @@ export function createApp(deps: AppDeps): Hono<{ Variables: AppVariables }> {
   app.onError(onError);
   app.notFound(notFound);
   app.use("*", contextMiddleware(resolved));
+  // Authenticate before any body is read; NIP-98's payload check needs the body, so it follows.
+  app.use("/api/*", adminAuth({ ...resolved, now: resolved.services.now }));
   app.use("*", bodyMiddleware(resolved.maxBodyBytes, resolved.bodyTimeoutMs));
+  app.use("/api/*", nip98Payload(resolved.services.repos.nip98Replays));
   app.route("/health", healthRoutes());
   // Counts and states only, nothing secret: open like /health, for scrapers.
   app.get("/metrics", (c) => {
@@ -40,7 +43,6 @@ export function createApp(deps: AppDeps): Hono<{ Variables: AppVariables }> {
     if (!render) return c.json({ error: "Metrics are not enabled" }, 404);
     return c.body(render(), 200, { "content-type": "text/plain; version=0.0.4; charset=utf-8" });
   });
-  app.use("/api/*", adminAuth({ ...resolved, now: resolved.services.now }));
   app.route("/api/keys", keyRoutes());
   app.route("/api/policies", policyRoutes());
   app.route("/api/authorizations", authorizationRoutes());

@@ -106,7 +106,7 @@ testEachDatabase("admin auth accepts NIP-98 and rejects every bad event", async 
     ));
   await t.step(
     "wrong u",
-    () => expect(app.nip98("GET", "/api/policies"), 401, "does not match the request URL"),
+    () => expect(app.nip98("GET", "/api/policies"), 401, "does not name this server"),
   );
   await t.step(
     "wrong method",
@@ -138,6 +138,17 @@ testEachDatabase("admin auth accepts NIP-98 and rejects every bad event", async 
     assert.equal(res.status, 401);
     assert.match(res.body.error, /payload tag does not match/);
   });
+  await t.step(
+    "an event signed for another host is refused whatever Host header comes with it",
+    async () => {
+      const forged = app.nip98("GET", "http://evil.example/api/keys");
+      const res = await app.app.request("http://evil.example/api/keys", {
+        headers: { authorization: forged, host: "evil.example" },
+      });
+      assert.equal(res.status, 401);
+      assert.match((await res.json()).error, /does not name this server/);
+    },
+  );
   await t.step("replay", async () => {
     const header = app.nip98("GET", "/api/authorizations");
     const first = await app.json("GET", "/api/authorizations", undefined, {
@@ -150,4 +161,39 @@ testEachDatabase("admin auth accepts NIP-98 and rejects every bad event", async 
     assert.equal(second.status, 401);
     assert.match(second.body.error, /already used/);
   });
+});
+
+testEachDatabase(
+  "a used NIP-98 event stays used for a new server on the same database",
+  async (db) => {
+    await using first = await TestApp.create(db);
+    await using second = await TestApp.create(db, {
+      adminSecretKey: first.adminSecretKey,
+      token: first.token,
+    });
+    const header = first.nip98("GET", "/api/keys");
+    assert.equal(
+      (await first.json("GET", "/api/keys", undefined, { authorization: header })).status,
+      200,
+    );
+    const again = await second.json("GET", "/api/keys", undefined, { authorization: header });
+    assert.equal(again.status, 401);
+    assert.match(again.body.error, /already used/);
+  },
+);
+
+testEachDatabase("an unauthenticated request is refused before its body is read", async (db) => {
+  await using app = await TestApp.create(db);
+  let pulled = 0;
+  const body = new ReadableStream<Uint8Array>({
+    pull(controller) {
+      pulled++;
+      controller.enqueue(new Uint8Array(1024));
+    },
+  });
+  const res = await app.app.request("/api/keys", { method: "POST", body });
+  await res.body?.cancel();
+  assert.equal(res.status, 401);
+  assert.ok(pulled <= 1, `the body was read (${pulled} chunks pulled)`);
+  await body.cancel().catch(() => {});
 });

@@ -1,13 +1,15 @@
 /**
  * Admin authentication for every `/api/*` route: `Authorization: Bearer <admin token>` (compared
  * as sha256 digests in constant time) or NIP-98 `Authorization: Nostr <base64 event>` from an
- * `--admin-pubkey`. Failures are 401 (403 for a valid NIP-98 event from a non-admin) with a JSON
- * reason that never echoes the presented credential.
+ * `--admin-pubkey`. It runs before the request body is read, so an unauthenticated client never
+ * gets a body read; a NIP-98 event's payload tag is checked, and its id entered in the replay
+ * store, once the body is in ({@link nip98Payload}). Failures are 401 (403 for a valid NIP-98
+ * event from a non-admin) with a JSON reason that never echoes the presented credential.
  */
 import { sha256 } from "@noble/hashes/sha2.js";
 import type { MiddlewareHandler } from "hono";
 import { ApiError } from "./errors.ts";
-import { ReplayCache, verifyNip98 } from "./nip98.ts";
+import { checkPayload, type Nip98ReplayStore, replayExpiry, verifyNip98 } from "./nip98.ts";
 import type { AppEnv } from "./types.ts";
 
 /** Largest accepted `Authorization` header, in characters (checked before any decoding). */
@@ -25,8 +27,8 @@ export interface AdminAuthOptions {
   adminPubkeys: readonly string[];
   /** Wall clock in ms since the epoch. */
   now: () => number;
-  /** Replay cache for NIP-98 event ids. Default: a fresh {@link ReplayCache}. */
-  replay?: ReplayCache;
+  /** This server's origins (`https://signer.example`) that NIP-98 `u` tags may name. */
+  origins: () => readonly string[];
 }
 
 /** Middleware that admits admins and sets `c.var.admin`; everyone else gets 401 or 403. */
@@ -38,7 +40,6 @@ export function adminAuth(opts: AdminAuthOptions): MiddlewareHandler<AppEnv> {
   }
   const tokenHash = new Uint8Array(opts.adminTokenHash);
   const adminPubkeys = new Set(opts.adminPubkeys);
-  const replay = opts.replay ?? new ReplayCache();
   return async (c, next) => {
     const header = c.req.header("authorization");
     if (header === undefined || header.trim() === "") {
@@ -58,17 +59,19 @@ export function adminAuth(opts: AdminAuthOptions): MiddlewareHandler<AppEnv> {
       }
       c.set("admin", { method: "bearer" });
     } else if (scheme === "nostr") {
+      const requested = new URL(c.req.url);
+      const pathAndQuery = `${requested.pathname}${requested.search}`;
       const result = verifyNip98(
         credential,
-        { method: c.req.method, url: c.req.url, body: c.var.rawBody },
-        { adminPubkeys, replay, now: opts.now },
+        { method: c.req.method, urls: opts.origins().map((origin) => origin + pathAndQuery) },
+        { adminPubkeys, now: opts.now },
       );
       if (!result.ok) {
         throw new ApiError(result.status, result.reason, {
           headers: result.status === 401 ? CHALLENGE : undefined,
         });
       }
-      c.set("admin", { method: "nip98", pubkey: result.pubkey });
+      c.set("admin", { method: "nip98", pubkey: result.event.pubkey, event: result.event });
     } else {
       // The scheme is not echoed: a client that forgot it would see its token quoted back.
       throw unauthorized(
@@ -76,6 +79,27 @@ export function adminAuth(opts: AdminAuthOptions): MiddlewareHandler<AppEnv> {
           ? `Unsupported Authorization scheme: ${USAGE}`
           : `Malformed Authorization header: ${USAGE}`,
       );
+    }
+    await next();
+  };
+}
+
+/**
+ * Finishes NIP-98 authentication once the body is read: its payload tag must match, and its id
+ * must not have been used before. Bearer requests pass through.
+ */
+export function nip98Payload(replays: Nip98ReplayStore): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    const admin = c.var.admin;
+    if (admin?.method === "nip98") {
+      const problem = checkPayload(admin.event, c.var.rawBody);
+      if (problem) throw unauthorized(problem);
+      const seen = await replays.remember(admin.event.eventId, replayExpiry(admin.event));
+      if (seen === "replay") {
+        throw unauthorized(
+          "NIP-98 authorization rejected: this event was already used; sign a new one per request",
+        );
+      }
     }
     await next();
   };

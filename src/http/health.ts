@@ -27,8 +27,8 @@ export interface HealthBody {
   };
   /** Every relay the listener uses. */
   relays: { url: string; connected: boolean; subscribed: boolean }[];
-  /** Audit rows buffered while the database is slow or down, and rows dropped. */
-  audit?: { buffered: number; dropped: number };
+  /** Audit rows buffered, dropped, refused by the database, and suppressed (see SignerStatus). */
+  audit?: { buffered: number; dropped: number; rejected: number; suppressed: number };
 }
 
 /** The health routes, to mount at `/health`. */
@@ -78,7 +78,12 @@ function readSignerStatus(
         connected,
         subscribed,
       })),
-      audit: status.audit && { buffered: status.audit.buffered, dropped: status.audit.dropped },
+      audit: status.audit && {
+        buffered: status.audit.buffered,
+        dropped: status.audit.dropped,
+        rejected: status.audit.rejected,
+        suppressed: status.audit.suppressed,
+      },
       ready: status.ready === true,
     };
   } catch (error: unknown) {

@@ -1,22 +1,25 @@
 /**
  * NIP-98 HTTP auth for the admin API: `Authorization: Nostr <base64 kind-27235 event>`.
  *
- * Cheap checks run first (size, decoding, shape, kind, time window, `u`, `method`, `payload`), the
- * signature next, then the admin allowlist (403) and last the replay cache, so only fully valid
- * admin events are remembered and nobody can block a genuine event by replaying its id first.
+ * Checked in two parts. {@link verifyNip98} runs before the request body is read: size,
+ * decoding, shape, kind, time window, `u`, `method`, then the signature and the admin allowlist
+ * (403). After the body is read (and capped), {@link checkPayload} compares the `payload` tag with
+ * its sha256, and only then is the event id entered in the replay store, so only fully valid admin
+ * events are remembered and nobody can block a genuine event by replaying its id first.
  *
- * The `u` tag must equal the URL this server sees for the request (scheme, host, port, path and
- * query, compared after WHATWG URL normalization, fragment ignored). Behind a reverse proxy that
- * is the proxied URL (e.g. `http://127.0.0.1:8080/api/keys`), not the public one: sign that URL,
- * or let the proxy pass the original Host and scheme through unchanged.
+ * The `u` tag must name this server, never a host the client chose: with `--public-url` it is
+ * that origin plus the request's path and query, exactly (scheme, host, port, path and query,
+ * compared after WHATWG URL normalization, fragment ignored); without it, the address keycast is
+ * bound to. The `Host` header of the request plays no part.
  */
 import { sha256 } from "@noble/hashes/sha2.js";
 import { verifyEvent } from "nostr-tools/pure";
+import { HTTP_AUTH_KIND } from "../nostr/kinds.ts";
 import { encodeHex } from "../util/hex.ts";
 import { quote } from "../service/errors.ts";
 
 /** The NIP-98 event kind. */
-export const NIP98_KIND = 27235;
+export const NIP98_KIND = HTTP_AUTH_KIND;
 /** Largest accepted NIP-98 token (the base64 part of the header), in characters. */
 export const MAX_NIP98_TOKEN_CHARS = 8_192;
 /** Largest accepted distance between `created_at` and the server clock, in seconds. */
@@ -26,33 +29,47 @@ export const NIP98_WINDOW_SECONDS = 60;
 export interface Nip98Request {
   /** HTTP method, e.g. `POST`. */
   method: string;
-  /** Full request URL as the server sees it. */
-  url: string;
-  /** Raw request body; empty when there is none. */
-  body: Uint8Array;
+  /** Every URL this request may be signed for: this server's origins plus its path and query. */
+  urls: readonly string[];
 }
 
-/** Outcome of {@link verifyNip98}: the admin pubkey, or a status and a reason safe to show. */
+/** A verified event, before its payload is checked and its id remembered. */
+export interface VerifiedNip98 {
+  /** The admin's pubkey. */
+  pubkey: string;
+  /** The event id, for the replay store. */
+  eventId: string;
+  /** `created_at`, in Unix seconds. */
+  createdAt: number;
+  /** The `payload` tag (sha256 hex of the body), if the event has one. */
+  payload: string | undefined;
+}
+
+/** Outcome of {@link verifyNip98}: the verified event, or a status and a reason safe to show. */
 export type Nip98Result =
-  | { ok: true; pubkey: string }
-  | { ok: false; status: 401 | 403 | 429; reason: string };
+  | { ok: true; event: VerifiedNip98 }
+  | { ok: false; status: 401 | 403; reason: string };
+
+/** Remembers accepted NIP-98 event ids (the database's `nip98_replays`). */
+export interface Nip98ReplayStore {
+  /** `fresh` the first time `eventId` is seen before `expiresAtMs`, `replay` after. */
+  remember(eventId: string, expiresAtMs: number): Promise<"fresh" | "replay">;
+}
 
 /** What {@link verifyNip98} checks against. */
 export interface Nip98Options {
   /** Lowercase hex pubkeys allowed in. */
   adminPubkeys: ReadonlySet<string>;
-  /** Remembers accepted event ids. */
-  replay: ReplayCache;
   /** Wall clock in ms since the epoch. */
   now: () => number;
 }
 
 /** Verifies a NIP-98 token (the part after `Nostr `) for `request`. */
 export function verifyNip98(token: string, request: Nip98Request, opts: Nip98Options): Nip98Result {
-  const fail = (reason: string, status: 401 | 403 | 429 = 401): Nip98Result => ({
+  const fail = (reason: string, status: 401 | 403 = 401): Nip98Result => ({
     ok: false,
     status,
-    reason: `NIP-98 authorization rejected: ${reason}`,
+    reason: rejected(reason),
   });
   if (token.length > MAX_NIP98_TOKEN_CHARS) {
     return fail(`the token is ${token.length} characters, the limit is ${MAX_NIP98_TOKEN_CHARS}`);
@@ -67,16 +84,45 @@ export function verifyNip98(token: string, request: Nip98Request, opts: Nip98Opt
         `the limit is ${NIP98_WINDOW_SECONDS} s`,
     );
   }
-  const tagProblem = checkTags(event.tags, request);
-  if (tagProblem) return fail(tagProblem);
+  const tags = readTags(event.tags, request);
+  if (typeof tags === "string") return fail(tags);
   if (!verifyEvent(event)) return fail("the event id or signature is invalid");
   if (!opts.adminPubkeys.has(event.pubkey)) {
     return fail(`pubkey ${event.pubkey} is not an admin (see --admin-pubkey)`, 403);
   }
-  const seen = opts.replay.remember(event.id, opts.now());
-  if (seen === "replay") return fail("this event was already used; sign a new one per request");
-  if (seen === "full") return fail("too many NIP-98 requests, try again shortly", 429);
-  return { ok: true, pubkey: event.pubkey };
+  return {
+    ok: true,
+    event: {
+      pubkey: event.pubkey,
+      eventId: event.id,
+      createdAt: event.created_at,
+      payload: tags.payload,
+    },
+  };
+}
+
+/**
+ * Why the verified event's `payload` tag does not fit `body`, or undefined when it does. A body
+ * needs a payload tag; a payload tag must be the sha256 hex of the body.
+ */
+export function checkPayload(event: VerifiedNip98, body: Uint8Array): string | undefined {
+  if (event.payload === undefined) {
+    return body.byteLength > 0
+      ? rejected("a payload tag (sha256 hex of the body) is required for requests with a body")
+      : undefined;
+  }
+  return event.payload.toLowerCase() === encodeHex(sha256(body))
+    ? undefined
+    : rejected("the payload tag does not match the sha256 of the request body");
+}
+
+/** The replay store's expiry for an accepted event: past the end of its time window. */
+export function replayExpiry(event: VerifiedNip98): number {
+  return (event.createdAt + 2 * NIP98_WINDOW_SECONDS) * 1000;
+}
+
+function rejected(reason: string): string {
+  return `NIP-98 authorization rejected: ${reason}`;
 }
 
 interface SignedEvent {
@@ -134,13 +180,16 @@ function isStringTags(value: unknown): value is string[][] {
     value.every((tag) => Array.isArray(tag) && tag.every((v) => typeof v === "string"));
 }
 
-/** Why the `u`, `method` and `payload` tags do not describe `request`, or undefined. */
-function checkTags(tags: string[][], request: Nip98Request): string | undefined {
+/** The `payload` tag of an event whose `u` and `method` tags describe `request`, or why not. */
+function readTags(tags: string[][], request: Nip98Request): { payload?: string } | string {
   const values = (name: string) => tags.filter((t) => t[0] === name).map((t) => t[1] ?? "");
   const [u, ...moreU] = values("u");
   if (u === undefined || moreU.length > 0) return "the event needs exactly one u tag";
-  if (normalizeUrl(u) !== normalizeUrl(request.url)) {
-    return `u tag ${quote(u, 200)} does not match the request URL ${quote(request.url, 200)}`;
+  const signed = normalizeUrl(u);
+  if (!request.urls.some((url) => normalizeUrl(url) === signed)) {
+    return `u tag ${quote(u, 200)} does not name this server: expected ${
+      quote(request.urls[0] ?? "", 200)
+    }`;
   }
   const [method, ...moreMethods] = values("method");
   if (method === undefined || moreMethods.length > 0) {
@@ -151,15 +200,7 @@ function checkTags(tags: string[][], request: Nip98Request): string | undefined 
   }
   const [payload, ...morePayloads] = values("payload");
   if (morePayloads.length > 0) return "the event has more than one payload tag";
-  if (payload === undefined) {
-    return request.body.byteLength > 0
-      ? "a payload tag (sha256 hex of the body) is required for requests with a body"
-      : undefined;
-  }
-  if (payload.toLowerCase() !== encodeHex(sha256(request.body))) {
-    return "the payload tag does not match the sha256 of the request body";
-  }
-  return undefined;
+  return payload === undefined ? {} : { payload };
 }
 
 /** WHATWG-normalized URL without fragment, or the raw text when it does not parse. */
@@ -171,44 +212,5 @@ function normalizeUrl(text: string): string {
   } catch (_error: unknown) {
     // Unparseable: compare as given, which can never equal a real request URL's normal form.
     return `invalid:${text}`;
-  }
-}
-
-/**
- * Event ids of accepted NIP-98 events, each kept for `ttlMs`, at most `maxEntries` at once. When
- * full of unexpired ids it refuses new ones instead of forgetting any (forgetting would reopen a
- * replay window).
- */
-export class ReplayCache {
-  readonly #expiries = new Map<string, number>();
-  readonly #ttlMs: number;
-  readonly #maxEntries: number;
-
-  /** `ttlMs` default 120_000 (twice the time window); `maxEntries` default 10_000. */
-  constructor(opts: { ttlMs?: number; maxEntries?: number } = {}) {
-    this.#ttlMs = opts.ttlMs ?? 2 * NIP98_WINDOW_SECONDS * 1000;
-    this.#maxEntries = opts.maxEntries ?? 10_000;
-  }
-
-  /** Ids currently remembered. */
-  get size(): number {
-    return this.#expiries.size;
-  }
-
-  /** Records `id` at `nowMs`: `fresh` the first time, `replay` after, `full` when no room is left. */
-  remember(id: string, nowMs: number): "fresh" | "replay" | "full" {
-    this.#purge(nowMs);
-    if (this.#expiries.has(id)) return "replay";
-    if (this.#expiries.size >= this.#maxEntries) return "full";
-    this.#expiries.set(id, nowMs + this.#ttlMs);
-    return "fresh";
-  }
-
-  #purge(nowMs: number): void {
-    // Insertion order is expiry order (constant TTL), so expired ids sit at the front.
-    for (const [id, expiry] of this.#expiries) {
-      if (expiry > nowMs) break;
-      this.#expiries.delete(id);
-    }
   }
 }

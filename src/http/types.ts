@@ -1,6 +1,7 @@
 /** The admin API's dependencies and the typed Hono context every route handler reads. */
 import type { Log } from "../log.ts";
 import type { ServiceDeps } from "../service/deps.ts";
+import type { VerifiedNip98 } from "./nip98.ts";
 
 /** One relay as the listener sees it, for `/health`. */
 export interface RelayStatus {
@@ -26,8 +27,11 @@ export interface SignerStatus {
   ready: boolean;
   /** Every relay the listener uses. */
   relays: RelayStatus[];
-  /** Audit rows waiting for the database, and rows dropped because the buffer was full. */
-  audit?: { buffered: number; dropped: number };
+  /**
+   * Audit rows waiting for the database, dropped because the buffer was full, refused by the
+   * database (set aside), and not written because a never-connected client sent too many.
+   */
+  audit?: { buffered: number; dropped: number; rejected: number; suppressed: number };
 }
 
 /** Everything {@link createApp} needs; `src/server.ts` builds it, tests build it with `TestApp`. */
@@ -42,6 +46,11 @@ export interface AppDeps {
   adminTokenHash: Uint8Array;
   /** Lowercase hex pubkeys allowed to use the admin API with NIP-98. */
   adminPubkeys: string[];
+  /**
+   * This server's origins, which NIP-98 `u` tags must name: the `--public-url`, or the bound
+   * address (read once the port is known).
+   */
+  origins: () => readonly string[];
   /** Live listener state for `/health`. */
   signerStatus: () => SignerStatus;
   /** Renders `GET /metrics` (Prometheus text format); without it the route answers 404. */
@@ -53,7 +62,9 @@ export interface AppDeps {
 }
 
 /** How the current request proved it is an admin. */
-export type AdminIdentity = { method: "bearer" } | { method: "nip98"; pubkey: string };
+export type AdminIdentity =
+  | { method: "bearer" }
+  | { method: "nip98"; pubkey: string; event: VerifiedNip98 };
 
 /** Typed `c.var` of every handler. */
 export interface AppVariables {

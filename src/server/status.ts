@@ -53,8 +53,12 @@ export function renderMetrics(metrics: Metrics, sources: StatusSources): string 
     channelOverflows: sources.channel.stats.overflows,
     auditBuffered: sources.audit.stats.buffered,
     auditDropped: sources.audit.stats.dropped,
+    auditRejected: sources.audit.stats.rejected,
+    auditSuppressed: sources.audit.stats.suppressed,
     relays: sources.relays.status(),
     eventsReceived: sources.listener.stats.received,
     eventsDropped: sources.listener.stats.dropped,
+    unconnectedDropped: sources.listener.stats.unconnectedDropped,
+    repliesResent: sources.listener.stats.resent,
   });
 }

@@ -46,10 +46,11 @@ export interface HarnessOptions {
 /** Repository methods that write, by repository; the journal records these once they resolve. */
 const WRITES: Readonly<Record<keyof Repos, readonly string[]>> = {
   keys: ["create"],
-  policies: ["create", "updateRules", "delete"],
+  policies: ["create", "updateRules", "delete", "deleteDetachingRevoked"],
   authorizations: ["create", "revoke"],
   clients: ["redeem", "logout", "touch"],
-  audit: ["insertMany"],
+  audit: ["insertMany", "pruneBefore"],
+  nip98Replays: ["remember", "pruneExpired"],
 };
 
 /** Service dependencies over a test database, with what they did recorded for assertions. */
@@ -81,6 +82,7 @@ export class ServiceHarness implements Disposable {
       authorizations: journaled(repos.authorizations, "authorizations", journal),
       clients: journaled(repos.clients, "clients", journal),
       audit: journaled(repos.audit, "audit", journal),
+      nip98Replays: journaled(repos.nip98Replays, "nip98Replays", journal),
     };
     const now = opts.now ?? FIXED_NOW;
     const awaitSubscribed = opts.awaitSubscribed ?? (() => Promise.resolve(true));

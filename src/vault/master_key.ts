@@ -17,6 +17,8 @@ import { MASTER_KEY_BYTES } from "./vault.ts";
 
 /** Where the master key comes from. */
 export interface MasterKeySource {
+  /** Create the file with a fresh key when it is missing (and no env key is given). Default true. */
+  create?: boolean;
   /** Value of `KEYCAST_MASTER_KEY` (base64), or undefined when the variable is unset. */
   fromEnv?: string;
   /** Path of the master key file, used when `fromEnv` is undefined; created if missing. */
@@ -38,6 +40,11 @@ export class MasterKeyError extends Error {
   override name = "MasterKeyError";
 }
 
+/** Raised when the key file is missing and was not to be created. */
+export class MasterKeyMissingError extends MasterKeyError {
+  override name = "MasterKeyMissingError";
+}
+
 const GENERATE_HINT = "generate one with: openssl rand -base64 32";
 /** Largest key file accepted, in bytes (a base64 key is 45). */
 const MAX_FILE_BYTES = 1024;
@@ -56,7 +63,12 @@ export async function loadMasterKey(src: MasterKeySource): Promise<LoadedMasterK
     }
     return { key, source: "env", created: false };
   }
-  const created = await createKeyFile(src.file);
+  if (src.create === false && !await exists(src.file)) {
+    throw new MasterKeyMissingError(
+      `Cannot read master key file "${src.file}": it does not exist`,
+    );
+  }
+  const created = src.create === false ? undefined : await createKeyFile(src.file);
   if (created) return { key: created, source: "file", created: true };
   for (let attempt = 0;; attempt++) {
     const text = await readKeyFile(src.file);
@@ -115,5 +127,15 @@ async function readKeyFile(path: string): Promise<string> {
     return await readSecretFile(path, KEY_FILE);
   } catch (error: unknown) {
     throw error instanceof SecretFileError ? new MasterKeyError(error.message) : error;
+  }
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.lstat(path);
+    return true;
+  } catch (error: unknown) {
+    if (error instanceof Deno.errors.NotFound) return false;
+    throw error;
   }
 }

@@ -56,6 +56,12 @@ export interface TestAppOptions
   subscribeTimeoutMs?: number;
   /** The clock, in ms. Default `Date.now`. */
   now?: () => number;
+  /** The origins NIP-98 `u` tags may name. Default: {@link TEST_ORIGIN}. */
+  origins?: () => readonly string[];
+  /** The NIP-98 admin's secret key. Default: a fresh one. */
+  adminSecretKey?: Uint8Array;
+  /** The admin bearer token. Default: a fresh one. */
+  token?: string;
   /** The logger. Default silent. */
   log?: Log;
 }
@@ -94,11 +100,11 @@ export class TestApp implements AsyncDisposable {
   /** Repositories over {@link db}. */
   readonly repos: Repos;
   /** The admin token (Bearer). */
-  readonly token: string = base64urlnopad.encode(crypto.getRandomValues(new Uint8Array(32)));
+  readonly token: string;
   /** Secret key of the NIP-98 admin. */
-  readonly adminSecretKey: Uint8Array = generateSecretKey();
+  readonly adminSecretKey: Uint8Array;
   /** Hex pubkey of the NIP-98 admin. */
-  readonly adminPubkey: string = getPublicKey(this.adminSecretKey);
+  readonly adminPubkey: string;
   /** The clock the app uses, in ms. */
   readonly now: () => number;
   /** The channel, journaling each send. */
@@ -111,6 +117,9 @@ export class TestApp implements AsyncDisposable {
     readonly vault: Vault,
     opts: TestAppOptions,
   ) {
+    this.token = opts.token ?? base64urlnopad.encode(crypto.getRandomValues(new Uint8Array(32)));
+    this.adminSecretKey = opts.adminSecretKey ?? generateSecretKey();
+    this.adminPubkey = getPublicKey(this.adminSecretKey);
     this.channel = new JournaledChannel(this.journal);
     this.db = journaledDb(db, this.journal);
     this.now = opts.now ?? Date.now;
@@ -143,6 +152,7 @@ export class TestApp implements AsyncDisposable {
       version: opts.version ?? "0.0.0-test",
       adminTokenHash: sha256(new TextEncoder().encode(testApp.token)),
       adminPubkeys: [testApp.adminPubkey],
+      origins: opts.origins ?? (() => [TEST_ORIGIN]),
       signerStatus: () => testApp.status,
       maxBodyBytes: opts.maxBodyBytes,
       bodyTimeoutMs: opts.bodyTimeoutMs,

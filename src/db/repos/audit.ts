@@ -1,6 +1,7 @@
 /** The `audit_log` table: one row per NIP-46 decision. Nothing secret is ever written here. */
 import { type Selectable, sql } from "kysely";
 import type { Db } from "../db.ts";
+import { safeJsonStringify } from "../sanitize.ts";
 import { type AuditLogTable, toDate } from "../schema.ts";
 
 /** One decision to record. */
@@ -43,7 +44,7 @@ export class AuditRepo {
    */
   async insertMany(entries: readonly AuditEntry[]): Promise<void> {
     if (entries.length === 0) return;
-    const batch = JSON.stringify(entries.map((entry) => ({
+    const batch = safeJsonStringify(entries.map((entry) => ({
       at: entry.at.getTime(),
       authorization_id: entry.authorizationId,
       client_pubkey: entry.clientPubkey,
@@ -69,6 +70,15 @@ export class AuditRepo {
                    value ->> 'decision', value ->> 'reason', value ->> 'latency_ms'
               from json_each(${batch})`;
     await statement.execute(this.db.kysely);
+  }
+
+  /** Deletes up to `limit` rows older than `before`, oldest first; returns how many. */
+  async pruneBefore(before: Date, limit = 1_000): Promise<number> {
+    const oldest = this.db.kysely.selectFrom("audit_log").select("id")
+      .where("at", "<", before).orderBy("id").limit(limit);
+    const result = await this.db.kysely.deleteFrom("audit_log").where("id", "in", oldest)
+      .executeTakeFirst();
+    return Number(result.numDeletedRows);
   }
 
   /** Decisions matching `filter`, oldest first. */

@@ -5,6 +5,7 @@ import { AuthorizationsRepo } from "./authorizations.ts";
 import { ClientsRepo } from "./clients.ts";
 import { KeysRepo } from "./keys.ts";
 import { PoliciesRepo } from "./policies.ts";
+import { Nip98ReplaysRepo } from "./replays.ts";
 
 /** The repositories, one per table. */
 export interface Repos {
@@ -13,6 +14,7 @@ export interface Repos {
   authorizations: AuthorizationsRepo;
   clients: ClientsRepo;
   audit: AuditRepo;
+  nip98Replays: Nip98ReplaysRepo;
 }
 
 /** Builds every repository over `db`; `now` (ms) stamps rows and decides expiry. */
@@ -24,5 +26,6 @@ export function createRepos(db: Db, opts: { now?: () => number } = {}): Repos {
     authorizations: new AuthorizationsRepo(db, now),
     clients: new ClientsRepo(db, now),
     audit: new AuditRepo(db),
+    nip98Replays: new Nip98ReplaysRepo(db, now),
   };
 }

@@ -1,0 +1,16 @@
+-- NIP-98 event ids already accepted, until they could no longer be replayed anyway; kept in the
+-- database so a replay fails across restarts (and, later, across instances).
+create table nip98_replays (
+  event_id text primary key check (event_id ~ '^[0-9a-f]{64}$'),
+  expires_at timestamptz not null
+);
+
+create index nip98_replays_expires_at_idx on nip98_replays (expires_at);
+
+-- One row per master key that sealed rows here: an HMAC of a fixed text under that key, so a
+-- server started with another master key refuses to run instead of failing request by request.
+create table vault_keys (
+  key_id integer primary key check (key_id > 0),
+  check_value text not null check (check_value ~ '^[0-9a-f]{64}$'),
+  created_at timestamptz not null default now()
+);

@@ -1,0 +1,59 @@
+import assert from "node:assert/strict";
+import { testEachDatabase } from "../../tests/helpers/db.ts";
+import { createRepos } from "../db/repos/repos.ts";
+import type { AuditEntry } from "../db/repos/audit.ts";
+import { silentLog } from "../log.ts";
+import { Maintenance } from "./maintenance.ts";
+
+const DAY = 86_400_000;
+
+function entries(count: number, at: number): AuditEntry[] {
+  return Array.from({ length: count }, (_, i) => ({
+    at: new Date(at + i),
+    authorizationId: null,
+    clientPubkey: null,
+    method: "ping",
+    eventKind: null,
+    eventId: null,
+    decision: "allow" as const,
+    reason: null,
+    latencyMs: 1,
+  }));
+}
+
+testEachDatabase(
+  "Maintenance prunes audit rows past the retention in batches, and expired replays",
+  async (db) => {
+    const now = 1_900_000_000_000;
+    const repos = createRepos(db, { now: () => now });
+    await repos.audit.insertMany(entries(2_500, now - 100 * DAY));
+    await repos.audit.insertMany(entries(3, now - 10 * DAY));
+    await repos.nip98Replays.remember("a".repeat(64), now - 1);
+    await repos.nip98Replays.remember("b".repeat(64), now + 60_000);
+    await using maintenance = new Maintenance({
+      repos,
+      log: silentLog,
+      auditRetentionSeconds: 90 * 86_400,
+      batchPauseMs: 0,
+      now: () => now,
+    });
+    assert.deepEqual(await maintenance.runOnce(), { auditRows: 2_500, replayIds: 1 });
+    assert.equal((await repos.audit.query({ limit: 1000 })).length, 3);
+    assert.equal(await repos.nip98Replays.remember("b".repeat(64), now + 60_000), "replay");
+    assert.deepEqual(await maintenance.runOnce(), { auditRows: 0, replayIds: 0 });
+  },
+);
+
+testEachDatabase("Maintenance keeps every audit row when retention is off", async (db) => {
+  const now = 1_900_000_000_000;
+  const repos = createRepos(db, { now: () => now });
+  await repos.audit.insertMany(entries(5, now - 1_000 * DAY));
+  await using maintenance = new Maintenance({
+    repos,
+    log: silentLog,
+    auditRetentionSeconds: null,
+    now: () => now,
+  });
+  assert.deepEqual(await maintenance.runOnce(), { auditRows: 0, replayIds: 0 });
+  assert.equal((await repos.audit.query({})).length, 5);
+});
