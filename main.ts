@@ -19,6 +19,11 @@ async function serve(config: Config, ctx: CommandContext): Promise<number> {
   };
   const signals: Deno.Signal[] = Deno.build.os === "windows" ? ["SIGINT"] : ["SIGINT", "SIGTERM"];
   for (const signal of signals) Deno.addSignalListener(signal, stop);
+  // `deno task start` sets this: stop when the command that started the task is gone.
+  const { watchParent } = await import("./src/server/parent_watch.ts");
+  using _parent = ctx.env.get("KEYCAST_EXIT_WITH_PARENT") === "1"
+    ? watchParent({ onGone: stop })
+    : undefined;
   try {
     server = await startServer(config);
     if (stopping) void server.shutdown();

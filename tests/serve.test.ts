@@ -90,3 +90,57 @@ Deno.test("version prints keycast, Deno and target; help lists commands", async 
   assert.match(serveHelp.stdout, /--relay URL/);
   assert.match(serveHelp.stdout, /KEYCAST_RELAYS/);
 });
+
+Deno.test("deno task start stops serve when the command that ran the task is killed", async () => {
+  if (Deno.build.os !== "linux") return; // the watch reads /proc
+  const dataDir = await Deno.makeTempDir({ prefix: "keycast-task-" });
+  const config = new URL("../deno.json", import.meta.url).pathname;
+  const logFile = `${dataDir}.log`;
+  // sh stands in for a terminal or npx: it runs the task and is then killed without warning.
+  const shell = new Deno.Command("sh", {
+    args: [
+      "-c",
+      `"${Deno.execPath()}" task --config "${config}" start ${RELAY_ARGS.join(" ")} ` +
+      `--port 0 --data-dir "${dataDir}" > "${logFile}" 2>&1`,
+    ],
+    stdin: "null",
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+  try {
+    const serving = () => serveProcesses(dataDir).length > 0;
+    const listening = async () =>
+      (await Deno.readTextFile(logFile).catch(() => "")).includes('"Listening"');
+    for (let i = 0; i < 300 && !await listening(); i++) await delay(100);
+    assert.ok(await listening(), "serve did not start");
+    assert.ok(serving());
+    shell.kill("SIGKILL");
+    await shell.status;
+    for (let i = 0; i < 100 && serving(); i++) await delay(100);
+    assert.ok(!serving(), "serve kept running after the task's starter was killed");
+    assert.match(await Deno.readTextFile(logFile), /"Stopped"/);
+  } finally {
+    for (const pid of serveProcesses(dataDir)) Deno.kill(pid, "SIGKILL");
+    await Deno.remove(dataDir, { recursive: true });
+    await Deno.remove(logFile).catch(() => {});
+  }
+});
+
+/** Pids of `deno … serve` processes using `dataDir`, from /proc. */
+function serveProcesses(dataDir: string): number[] {
+  const pids: number[] = [];
+  for (const entry of Deno.readDirSync("/proc")) {
+    if (!/^\d+$/.test(entry.name)) continue;
+    try {
+      const cmdline = Deno.readTextFileSync(`/proc/${entry.name}/cmdline`);
+      if (cmdline.includes("serve") && cmdline.includes(dataDir)) pids.push(Number(entry.name));
+    } catch (_error: unknown) {
+      // gone meanwhile
+    }
+  }
+  return pids;
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
