@@ -6,7 +6,7 @@
 import type { Buffer } from "node:buffer";
 // @ts-types="@types/ws"
 import WebSocket from "ws";
-import type { Log } from "../log.ts";
+import type { Log, LogLevel } from "../log.ts";
 import { backoffDelay, type BackoffOptions } from "./backoff.ts";
 import { decodeFrame } from "./frames.ts";
 import { Keepalive } from "./keepalive.ts";
@@ -54,6 +54,11 @@ export function shortReason(text: string): string {
   return text.length > MAX_REASON ? `${text.slice(0, MAX_REASON)}…` : text;
 }
 
+/** Failed connection attempts in a row after which they are logged at warn. */
+const WARN_AFTER_FAILURES = 3;
+/** Least time between two warnings about a relay that stays unreachable, in ms. */
+const FAILURE_WARN_INTERVAL_MS = 5 * 60_000;
+
 /** A self-reconnecting WebSocket to one relay. */
 export class RelayConnection {
   /** Pending OK waits of EVENT and AUTH messages sent on this socket. */
@@ -62,6 +67,8 @@ export class RelayConnection {
   readonly seenIds: RecentIds = new RecentIds(4_096);
   /** Reconnect attempts made. */
   reconnects = 0;
+  #failedAttempts = 0;
+  #lastFailureWarnAt = -Infinity;
   /** Last connection error (kept after a successful reconnect). */
   lastError?: string;
   readonly #opts: ConnectionOptions;
@@ -194,6 +201,8 @@ export class RelayConnection {
     this.#timer = undefined;
     this.#state = "open";
     this.#openedAt = Date.now();
+    this.#failedAttempts = 0;
+    this.#lastFailureWarnAt = -Infinity;
     this.#session++;
     this.#malformed = 0;
     this.seenIds.clear();
@@ -229,13 +238,15 @@ export class RelayConnection {
     if (this.#state === "stopped") return;
     this.#state = "waiting";
     const delayMs = backoffDelay(this.#attempt++, this.#opts.backoff);
+    this.#failedAttempts = wasOpen ? 0 : this.#failedAttempts + 1;
     this.#opts.log({
-      level: wasOpen ? "warn" : "info",
+      level: this.#downLevel(wasOpen),
       ns: "relay.conn",
       msg: wasOpen ? "Relay connection lost" : "Cannot connect to relay",
       url: this.#logUrl,
       connection: this.index,
       reason,
+      failedAttempts: wasOpen ? undefined : this.#failedAttempts,
       retryInMs: delayMs,
     });
     this.#timer = setTimeout(() => {
@@ -244,6 +255,20 @@ export class RelayConnection {
       this.#connect();
     }, delayMs);
     this.#opts.onDown(this, reason);
+  }
+
+  /**
+   * A lost connection is a warning. Failing to connect is news at first (info), a warning from
+   * the third failure in a row, and then repeated at warn once every 5 minutes, not at every
+   * retry of a relay that stays down (debug in between).
+   */
+  #downLevel(wasOpen: boolean): LogLevel {
+    if (wasOpen) return "warn";
+    if (this.#failedAttempts < WARN_AFTER_FAILURES) return "info";
+    const now = Date.now();
+    if (now - this.#lastFailureWarnAt < FAILURE_WARN_INTERVAL_MS) return "debug";
+    this.#lastFailureWarnAt = now;
+    return "warn";
   }
 
   #clearTimers(): void {

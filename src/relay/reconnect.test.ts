@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import WebSocket from "ws";
 import { eventually } from "../../tests/helpers/eventually.ts";
 import { RelayPool } from "./pool.ts";
-import { FakeRelay, randomHex64, testPoolOptions } from "./testing.ts";
+import { captureLog, closedPort, FakeRelay, randomHex64, testPoolOptions } from "./testing.ts";
 import type { WebSocketConstructor } from "./types.ts";
 
 type Filter = { "#p"?: string[]; since: number };
@@ -156,3 +156,15 @@ async function startSilentServer({ handshake = true } = {}) {
     },
   };
 }
+
+Deno.test("a relay that stays unreachable is logged at info, then warn once, then quietly", async () => {
+  const port = await closedPort();
+  const { log, records } = captureLog();
+  await using pool = new RelayPool(testPoolOptions({ log }));
+  pool.watch(randomHex64(), [`ws://127.0.0.1:${port}`]);
+  const failures = () => records.filter((r) => r.msg === "Cannot connect to relay");
+  await eventually("six failed attempts", () => failures().length >= 6, { intervalMs: 5 });
+  const levels = failures().slice(0, 6).map((r) => r.level);
+  assert.deepEqual(levels, ["info", "info", "warn", "debug", "debug", "debug"]);
+  assert.equal(failures()[2]!.failedAttempts, 3);
+});
