@@ -210,7 +210,6 @@ Deno.test("SignerPool replaces a crashed worker and rejects every job it held", 
   await pool.ready();
   const clientSecret = clientRoutedTo(0, 2);
   const event = clientRequest(clientSecret, bunker.pubkey, { id: "1", method: "ping", params: [] });
-  // Deno prints the worker's deliberate "Uncaught … crashed on purpose" error to stderr; expected.
   const crash = pool.debugOp({ op: "crash" }, 0);
   const held = pool.unwrapRequest({ bunker: bunker.ref, event });
   await assert.rejects(crash, WorkerCrashedError);
@@ -289,4 +288,24 @@ Deno.test("workerIndexFor() is deterministic per pair and spreads pairs over wor
     counts[index]!++;
   }
   for (const count of counts) assert.ok(count > 50, `uneven spread: ${counts.join(",")}`);
+});
+
+Deno.test("SignerPool replaces a worker whose module fails to load (its error event)", async () => {
+  const output = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--quiet",
+      "--allow-read",
+      "--unstable-worker-options",
+      new URL("./testdata/unloadable_pool.ts", import.meta.url).pathname,
+    ],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const stderr = new TextDecoder().decode(output.stderr);
+  assert.equal(output.code, 0, stderr);
+  const result = JSON.parse(new TextDecoder().decode(output.stdout));
+  assert.equal(result.error, "WorkerCrashedError");
+  assert.ok(result.crashes >= 1);
+  assert.match(result.reasons[0], /^crashed: .*failed to load on purpose/);
 });

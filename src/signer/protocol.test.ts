@@ -233,6 +233,10 @@ Deno.test("parseToWorker() rejects malformed envelopes and every malformed job f
 
 Deno.test("parseFromWorker() keeps ok values unchecked and rebuilds errors", () => {
   assert.deepEqual(parseFromWorker({ type: "ready" }), { type: "ready" });
+  assert.deepEqual(parseFromWorker({ type: "crashed", message: "Error: x", id: 1 }), {
+    type: "crashed",
+    message: "Error: x",
+  });
   assert.deepEqual(parseFromWorker({ type: "result", id: 3, ok: true, value: "nonsense" }), {
     type: "result",
     id: 3,
@@ -252,6 +256,7 @@ Deno.test("parseFromWorker() keeps ok values unchecked and rebuilds errors", () 
       { type: "result", id: "3", ok: true, value: 1 },
       { type: "result", id: 3, ok: false, error: { code: 1, message: "x" } },
       { type: "result", id: 3, ok: "no", error },
+      { type: "crashed", message: 7 },
     ]
   ) {
     assert.equal(parseFromWorker(message), undefined, JSON.stringify(message));

@@ -167,9 +167,13 @@ export type ToWorker =
   | { type: "init"; masterKey: Uint8Array; masterKeyId: number; debugOps: boolean }
   | { type: "job"; id: number; job: Job };
 
-/** Messages a worker sends to the pool: `ready` once its vault exists, then one result per job. */
+/**
+ * Messages a worker sends to the pool: `ready` once its vault exists, then one result per job;
+ * `crashed` when an error escaped a handler (the worker closes itself right after).
+ */
 export type FromWorker =
   | { type: "ready" }
+  | { type: "crashed"; message: string }
   | { type: "result"; id: number; ok: true; value: unknown }
   | { type: "result"; id: number; ok: false; error: WireError };
 
@@ -178,6 +182,11 @@ export function parseFromWorker(data: unknown): FromWorker | undefined {
   const message = asRecord(data);
   if (!message) return undefined;
   if (message.type === "ready") return { type: "ready" };
+  if (message.type === "crashed") {
+    return typeof message.message === "string"
+      ? { type: "crashed", message: message.message }
+      : undefined;
+  }
   const id = message.id;
   if (message.type !== "result" || !isSafeInteger(id)) return undefined;
   if (message.ok === true) return { type: "result", id, ok: true, value: message.value };

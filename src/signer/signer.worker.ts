@@ -22,6 +22,18 @@ const PERMISSION_NAMES = ["net", "env", "read", "write", "run", "ffi", "sys", "i
 let signer: Promise<SignerCore> | undefined;
 let debugOps = false;
 
+// An error that escapes a handler ends this worker: report it as one message and close, instead
+// of letting the runtime print a stack trace and raise an error event on the main thread. The
+// pool replaces the worker either way.
+function crashed(event: Event, error: unknown): void {
+  event.preventDefault();
+  const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+  post({ type: "crashed", message });
+  self.close();
+}
+self.addEventListener("error", (event) => crashed(event, event.error ?? event.message));
+self.addEventListener("unhandledrejection", (event) => crashed(event, event.reason));
+
 self.onmessage = (event: MessageEvent<unknown>) => {
   const message = parseToWorker(event.data);
   if (!message) {
@@ -42,7 +54,7 @@ self.onmessage = (event: MessageEvent<unknown>) => {
     return;
   }
   if (message.job.op === "crash" && debugOps) {
-    // Deliberately uncaught: the pool must see the worker's error event and replace it.
+    // Deliberately uncaught: the worker must report the crash and the pool must replace it.
     throw new Error("Signer worker crashed on purpose (debug op)");
   }
   void run(message.id, message.job);

@@ -171,6 +171,8 @@ export class WorkerSlot {
     worker.onmessage = (event: MessageEvent<unknown>) => {
       if (worker === this.#worker) this.#onMessage(event.data);
     };
+    // The worker reports its own uncaught errors as a `crashed` message; this catches the rest
+    // (a module that fails to load, an error inside that report).
     worker.onerror = (event: ErrorEvent) => {
       event.preventDefault(); // Handled here; otherwise it would be rethrown on the main thread.
       if (worker === this.#worker) this.#replace(`crashed: ${event.message}`);
@@ -196,6 +198,10 @@ export class WorkerSlot {
     if (message.type === "ready") {
       this.#ready = true;
       for (const waiter of this.#readyWaiters.splice(0)) waiter.resolve();
+      return;
+    }
+    if (message.type === "crashed") {
+      this.#replace(`crashed: ${message.message}`);
       return;
     }
     const pending = this.#take(message.id);
