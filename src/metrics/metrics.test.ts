@@ -56,7 +56,17 @@ Deno.test("Metrics.render() writes the listener's abuse counters when given, and
   const without = metrics.render(SNAPSHOT);
   assert.equal(without.includes("keycast_unconnected_dropped_total"), false);
   assert.equal(without.includes("keycast_replies_resent_total"), false);
-  const text = metrics.render({ ...SNAPSHOT, unconnectedDropped: 990, repliesResent: 3 });
+  assert.equal(without.includes("keycast_key_unavailable_total"), false);
+  const text = metrics.render({
+    ...SNAPSHOT,
+    unconnectedDropped: 990,
+    repliesResent: 3,
+    keyUnavailable: 2,
+  });
+  assert.match(
+    text,
+    /# TYPE keycast_key_unavailable_total counter\nkeycast_key_unavailable_total 2\n/,
+  );
   assert.match(
     text,
     /# TYPE keycast_unconnected_dropped_total counter\nkeycast_unconnected_dropped_total 990\n/,

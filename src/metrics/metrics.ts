@@ -43,6 +43,8 @@ export interface MetricsSnapshot {
   unconnectedDropped?: number;
   /** Kept replies published again for a repeated request id (listener `resent`). */
   repliesResent?: number;
+  /** Requests that met a key this server cannot open (listener `keyUnavailable`). */
+  keyUnavailable?: number;
 }
 
 /** Counts NIP-46 requests and renders everything for `GET /metrics`. */
@@ -177,6 +179,14 @@ export class Metrics {
         "keycast_replies_resent_total",
         "Kept replies published again for a repeated request id.",
         snapshot.repliesResent,
+        "counter",
+      );
+    }
+    if (snapshot.keyUnavailable !== undefined) {
+      gauge(
+        "keycast_key_unavailable_total",
+        "Requests that needed a key this server cannot open (see the error log).",
+        snapshot.keyUnavailable,
         "counter",
       );
     }

@@ -3,10 +3,10 @@
  * is dropped with which log line, what is reported to `onDecision`, and the counters.
  */
 import assert from "node:assert/strict";
-import { OverloadedError, WorkerCrashedError } from "../signer/errors.ts";
+import { KeyUnavailableError, OverloadedError, WorkerCrashedError } from "../signer/errors.ts";
 import { UNAVAILABLE } from "./decide.ts";
 import { droppedLine, fakeListener, RELAY_IN, REPLY } from "./listener_testing.ts";
-import { RETRY_LATER, SIGNER_FAILED } from "./reply.ts";
+import { KEY_UNAVAILABLE, RETRY_LATER, SIGNER_FAILED } from "./reply.ts";
 import {
   BUNKER_PUBKEY,
   CLIENT_PUBKEY,
@@ -56,6 +56,7 @@ Deno.test("Listener answers a request, reports the decision, then publishes", as
     duplicates: 0,
     unconnectedDropped: 0,
     resent: 0,
+    keyUnavailable: 0,
   });
   assert.deepEqual(t.records, []);
 });
@@ -139,6 +140,42 @@ Deno.test("Listener drops a crashed request when the reserved lane is full too",
   ]);
   assert.equal(t.listener.stats.overloaded, 0);
   assert.equal(t.publisher.published.length, 0);
+});
+
+Deno.test("Listener logs a bunker key it cannot open at error, once a minute per authorization", async () => {
+  const t = fakeListener();
+  t.signer.unwrapError = new KeyUnavailableError(
+    `Cannot open the sealed key of "${BUNKER_PUBKEY}"`,
+  );
+  await t.deliver(t.request({ id: "r1", method: "ping" }, CLIENT_PUBKEY, "first"));
+  t.clock.ms += 30_000;
+  await t.deliver(t.request({ id: "r2", method: "ping" }, CLIENT_PUBKEY, "second"));
+  t.clock.ms += 30_000;
+  await t.deliver(t.request({ id: "r3", method: "ping" }, CLIENT_PUBKEY, "third"));
+  const errors = t.records.filter((record) => record.level === "error");
+  assert.equal(errors.length, 2, "the second request falls inside the first minute");
+  assert.deepEqual(errors[0], {
+    level: "error",
+    ns: "nip46.listener",
+    msg: "Cannot open a key of an authorization: its requests fail until the key is restored",
+    authorizationId: testAuthorization().id,
+    error: `Cannot open the sealed key of "${BUNKER_PUBKEY}"`,
+  });
+  assert.equal(t.listener.stats.keyUnavailable, 3);
+  assert.equal(t.listener.stats.dropped, 3, "no key can answer: nothing is published");
+  assert.equal(t.publisher.published.length, 0);
+});
+
+Deno.test("Listener answers invalid when the user key cannot be opened, and logs it at error", async () => {
+  const t = fakeListener();
+  t.signer.respondError = new KeyUnavailableError("Cannot open the sealed key of the user");
+  await t.deliver(t.request({ id: "r1", method: "get_public_key" }));
+  assert.deepEqual(t.signer.responds.at(-1)?.action, { type: "error", error: KEY_UNAVAILABLE });
+  assert.match(KEY_UNAVAILABLE, /^invalid: /);
+  assert.equal(t.publisher.published.length, 1);
+  assert.equal(t.decisions[0]?.reason, KEY_UNAVAILABLE);
+  assert.equal(t.records.filter((record) => record.level === "error").length, 1);
+  assert.equal(t.listener.stats.keyUnavailable, 1);
 });
 
 Deno.test("Listener forgets an event it could not unwrap, so a later copy is tried again", async () => {

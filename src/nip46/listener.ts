@@ -23,6 +23,7 @@ import { type DecideDeps, decideRequest, refuse, type Verdict } from "./decide.t
 import { admitEvent, eventKey, type IntakeDeps } from "./intake.ts";
 import { isConnected } from "./connect.ts";
 import type { ListenerOptions, ListenerStats } from "./listener_types.ts";
+import type { KeyUnavailableError } from "../signer/errors.ts";
 import { ReplyCache } from "./replies.ts";
 import { decisionOf, rejectEvent, replyRelays, respondTo } from "./reply.ts";
 import { SeenSet } from "./seen.ts";
@@ -38,6 +39,9 @@ export type {
   ListenerSigner,
   ListenerStats,
 } from "./listener_types.ts";
+
+/** At most one error line per authorization whose key cannot be opened, per this many ms. */
+const KEY_ERROR_LOG_INTERVAL_MS = 60_000;
 
 /** How long event ids and request ids are remembered as seen, and replies kept, in ms. */
 export const DUPLICATE_WINDOW_MS = 600_000;
@@ -68,6 +72,8 @@ export class Listener {
   readonly #seenEvents = new SeenSet({ ttlMs: DUPLICATE_WINDOW_MS, max: 100_000 });
   readonly #seenRequests = new SeenSet({ ttlMs: DUPLICATE_WINDOW_MS, max: 100_000 });
   readonly #replies: ReplyCache;
+  /** When the last key error was logged, per authorization id. */
+  readonly #keyErrorsLogged = new Map<string, number>();
   readonly #throttle: UnconnectedThrottle;
   readonly #inflight = new Set<Promise<void>>();
   readonly #intake: IntakeDeps;
@@ -81,6 +87,7 @@ export class Listener {
     duplicates: 0,
     unconnectedDropped: 0,
     resent: 0,
+    keyUnavailable: 0,
   };
 
   /** Throws a RangeError when `unconnectedLimits` holds an unusable limit. */
@@ -158,6 +165,10 @@ export class Listener {
       case "drop":
         this.#seenEvents.delete(eventKey(event));
         return this.#drop(opened.reason, relayUrl);
+      case "unavailable":
+        this.#seenEvents.delete(eventKey(event));
+        this.#keyUnavailable(authorization.id, opened.error);
+        return this.#drop("bunker key unavailable", relayUrl);
     }
     const { unwrapped } = opened;
 
@@ -231,13 +242,18 @@ export class Listener {
   /** The reply stage: respond, keep the reply, report the decision (before publishing), publish. */
   async #reply(answer: Answer): Promise<void> {
     const { authorization, unwrapped, verdict } = answer;
-    const response = await respondTo(this.#o.signer, {
-      bunker: { pubkey: authorization.bunkerPubkey, sealed: authorization.bunkerSecretSealed },
-      clientPubkey: unwrapped.clientPubkey,
-      scheme: unwrapped.scheme,
-      requestId: answer.requestId,
-      createdAt: Math.floor(this.#o.now() / 1000),
-    }, verdict.action);
+    const response = await respondTo(
+      this.#o.signer,
+      {
+        bunker: { pubkey: authorization.bunkerPubkey, sealed: authorization.bunkerSecretSealed },
+        clientPubkey: unwrapped.clientPubkey,
+        scheme: unwrapped.scheme,
+        requestId: answer.requestId,
+        createdAt: Math.floor(this.#o.now() / 1000),
+      },
+      verdict.action,
+      (error) => this.#keyUnavailable(authorization.id, error),
+    );
     const key = requestKey(authorization.bunkerPubkey, unwrapped.clientPubkey, answer.requestId);
     // An `overloaded:` reply did nothing and asks for a retry: the request id is forgotten instead.
     if (!this.#replies.keep(key, response, unwrapped.eventId, this.#o.now())) {
@@ -276,6 +292,26 @@ export class Listener {
   async #publish(event: NostrEvent, authorization: ActiveAuthorization, relayUrl: string) {
     await this.#o.publisher.publish(event, replyRelays(relayUrl, authorization.relays));
     this.stats.answered++;
+  }
+
+  /**
+   * A key of `authorizationId` cannot be opened: counted, and logged at error at most once a minute
+   * per authorization (every request to it fails the same way until the operator acts).
+   */
+  #keyUnavailable(authorizationId: string, error: KeyUnavailableError): void {
+    this.stats.keyUnavailable++;
+    const now = this.#o.now();
+    const last = this.#keyErrorsLogged.get(authorizationId);
+    if (last !== undefined && now - last < KEY_ERROR_LOG_INTERVAL_MS) return;
+    if (this.#keyErrorsLogged.size >= 10_000) this.#keyErrorsLogged.clear();
+    this.#keyErrorsLogged.set(authorizationId, now);
+    this.#o.log({
+      level: "error",
+      ns: "nip46.listener",
+      msg: "Cannot open a key of an authorization: its requests fail until the key is restored",
+      authorizationId,
+      error: error.message,
+    });
   }
 
   #drop(reason: string, relayUrl: string): void {

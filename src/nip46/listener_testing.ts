@@ -51,6 +51,8 @@ export class FakeSigner implements ListenerSigner {
   readonly rejects: { bunker: KeyRef; error: string }[] = [];
   /** When set, every `respond` waits for it before answering. */
   respondGate: Promise<void> | undefined;
+  /** When set, every `respond` of an action other than an error throws it. */
+  respondError: unknown;
 
   /** Opens a known event; else throws {@link unwrapError} or a {@link DecryptError}. */
   unwrapRequest(input: { bunker: KeyRef; event: unknown }): Promise<UnwrapResult> {
@@ -62,12 +64,13 @@ export class FakeSigner implements ListenerSigner {
 
   /**
    * Answers {@link REPLY} with the action's result or error (`"done"` for key operations), after
-   * {@link respondGate} when set.
+   * {@link respondGate} when set; throws {@link respondError} instead when set.
    */
   async respond(input: RespondInput): Promise<RespondResult> {
     this.responds.push(input);
     await this.respondGate;
     const { action } = input;
+    if (this.respondError !== undefined && action.type !== "error") throw this.respondError;
     return action.type === "error"
       ? { event: REPLY, result: "", error: action.error }
       : { event: REPLY, result: action.type === "result" ? action.result : "done" };

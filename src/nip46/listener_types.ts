@@ -51,6 +51,8 @@ export interface ListenerStats {
   unconnectedDropped: number;
   /** Kept replies published again for a repeated request id. */
   resent: number;
+  /** Requests that met a key this server cannot open (logged at error). */
+  keyUnavailable: number;
 }
 
 /** One decision, for the audit log and metrics. */

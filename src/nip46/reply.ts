@@ -5,7 +5,12 @@
  * authorization's relays ({@link replyRelays}).
  */
 import type { NostrEvent } from "../nostr/event.ts";
-import { OverloadedError, SignerClosedError, SignerError } from "../signer/errors.ts";
+import {
+  KeyUnavailableError,
+  OverloadedError,
+  SignerClosedError,
+  SignerError,
+} from "../signer/errors.ts";
 import type { KeyRef, ReplyAction, RespondInput, RespondResult } from "../signer/protocol.ts";
 import { signedEventId } from "./action_fields.ts";
 import type { Decision, ListenerSigner } from "./listener_types.ts";
@@ -19,24 +24,37 @@ export const SIGNER_FAILED: string = errorReason(
   "the signer could not complete the request",
 );
 
+/** Reply when a key the request needs cannot be opened on this server. */
+export const KEY_UNAVAILABLE: string = errorReason(
+  "invalid",
+  "the signing key cannot be opened on this server",
+);
+
 /** A reply job without its action: who answers whom, how, and when (`createdAt` in Unix seconds). */
 export type ReplyJob = Omit<RespondInput, "action"> & { createdAt: number };
 
 /**
  * The respond stage: runs `action` and returns the signed reply. When the action fails in a way
- * the worker could not turn into a reply (crash, timeout, overload), answers with an error instead,
- * so the client is never left waiting; a closed signer is rethrown.
+ * the worker could not turn into a reply (crash, timeout, overload, a key that cannot be opened),
+ * answers with an error instead, so the client is never left waiting; a closed signer is rethrown.
+ * `onKeyUnavailable` hears of a key that cannot be opened.
  */
 export async function respondTo(
   signer: Pick<ListenerSigner, "respond">,
   job: ReplyJob,
   action: ReplyAction,
+  onKeyUnavailable?: (error: KeyUnavailableError) => void,
 ): Promise<RespondResult> {
   try {
     return await signer.respond({ ...job, action });
   } catch (error) {
     if (error instanceof SignerClosedError) throw error;
-    const reason = error instanceof OverloadedError ? RETRY_LATER : SIGNER_FAILED;
+    if (error instanceof KeyUnavailableError) onKeyUnavailable?.(error);
+    const reason = error instanceof OverloadedError
+      ? RETRY_LATER
+      : error instanceof KeyUnavailableError
+      ? KEY_UNAVAILABLE
+      : SIGNER_FAILED;
     return await signer.respond({ ...job, action: { type: "error", error: reason } });
   }
 }

@@ -68,7 +68,6 @@ Deno.test("unwrapEvent() drops a forged or undecryptable event, named by its err
   const cases: [unknown, string][] = [
     [new InvalidEventError("bad sig"), "InvalidEventError"],
     [new DecryptError("bad mac"), "DecryptError"],
-    [new KeyUnavailableError("sealed"), "KeyUnavailableError"],
     [new SignerClosedError("closed"), "SignerClosedError"],
     [new Error("boom"), "unwrap failed"],
     ["not an error", "unwrap failed"],
@@ -77,6 +76,14 @@ Deno.test("unwrapEvent() drops a forged or undecryptable event, named by its err
     const result = await unwrapEvent(failing(error), BUNKER, requestEvent());
     assert.deepEqual(result, { kind: "drop", reason });
   }
+});
+
+Deno.test("unwrapEvent() reports a bunker key that cannot be opened apart from a bad event", async () => {
+  const error = new KeyUnavailableError("sealed");
+  assert.deepEqual(await unwrapEvent(failing(error), BUNKER, requestEvent()), {
+    kind: "unavailable",
+    error,
+  });
 });
 
 /** Reads `plaintext` from `clientPubkey` to `bunkerPubkey` against `seen`, counting clock reads. */

@@ -5,6 +5,7 @@
  */
 import type { NostrEvent } from "../nostr/event.ts";
 import {
+  KeyUnavailableError,
   OverloadedError,
   SignerError,
   SignerTimeoutError,
@@ -22,12 +23,17 @@ export type Unwrap =
   /** Answer with `reason` through the signer's reserved lane; `overloaded` when its queue was full. */
   | { kind: "reject"; reason: string; overloaded: boolean }
   /** Drop without a reply, and forget the event was seen (it had no effect). */
-  | { kind: "drop"; reason: string };
+  | { kind: "drop"; reason: string }
+  /**
+   * The bunker key cannot be opened (a corrupt row, a master key that does not match): nothing
+   * can decrypt the request or sign an answer, so it is dropped, and the operator must hear of it.
+   */
+  | { kind: "unavailable"; error: KeyUnavailableError };
 
 /**
  * The unwrap stage: verifies and decrypts `event` with the `bunker` key. A full queue, a crashed
  * or hung worker still get an answer (through the reserved lane); a forged or undecryptable event
- * is dropped, named by its error class.
+ * is dropped, named by its error class; a bunker key that cannot be opened is reported apart.
  */
 export async function unwrapEvent(
   signer: Pick<ListenerSigner, "unwrapRequest">,
@@ -45,6 +51,7 @@ export async function unwrapEvent(
       // its replacement answers with an error through the reserved lane, so nobody waits forever.
       return { kind: "reject", reason: SIGNER_FAILED, overloaded: false };
     }
+    if (error instanceof KeyUnavailableError) return { kind: "unavailable", error };
     return { kind: "drop", reason: error instanceof SignerError ? error.name : "unwrap failed" };
   }
 }

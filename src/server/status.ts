@@ -60,5 +60,6 @@ export function renderMetrics(metrics: Metrics, sources: StatusSources): string 
     eventsDropped: sources.listener.stats.dropped,
     unconnectedDropped: sources.listener.stats.unconnectedDropped,
     repliesResent: sources.listener.stats.resent,
+    keyUnavailable: sources.listener.stats.keyUnavailable,
   });
 }
