@@ -23,6 +23,19 @@ Deno.test("parseNostrConnectUri() reads what nostr-tools' createNostrConnectURI 
   });
 });
 
+Deno.test("parseNostrConnectUri() keeps display hints as one line of plain text", () => {
+  const query = new URLSearchParams({
+    relay: "ws://127.0.0.1:7777",
+    secret: "s",
+    name: "Evil\u0000 App\nline2\u202e ✍️",
+    url: "https://app.example/\u0007",
+    perms: "sign_event:1\u0000,\r\nnip44_encrypt",
+  });
+  const parsed = parseNostrConnectUri(`nostrconnect://${CLIENT}?${query}`);
+  assert.deepEqual(parsed.metadata, { name: "Evil Appline2 ✍️", url: "https://app.example/" });
+  assert.deepEqual(parsed.perms, ["sign_event:1", "nip44_encrypt"]);
+});
+
 Deno.test("parseNostrConnectUri() rejects what would be unsafe, naming the part", () => {
   const cases: [string, string][] = [
     ["bunker://" + CLIENT + "?relay=wss://r&secret=x", "nostrconnect://"],

@@ -3,7 +3,8 @@
  * `nostrconnect://<client pubkey hex>?relay=<url>&…&secret=<s>&perms=<a,b>&name=…&url=…&image=…`
  * and the signer answers its `connect` with `result = <secret>` from a fresh bunker key on those
  * relays. Parsing is strict where it protects the user (pubkey, relays, secret) and lenient where
- * it only affects display (name, url, image are kept as hints, capped in length).
+ * it only affects display (name, url, image and perms are kept as hints: one line each, without
+ * control or bidirectional-override characters, capped in length).
  */
 import { parseRelayUrl, RelayUrlError } from "../nostr/relay_url.ts";
 import { isHex64 } from "../util/hex.ts";
@@ -64,14 +65,22 @@ export function parseNostrConnectUri(input: string): NostrConnectRequest {
       "Cannot use the URI: it needs a secret of 1 to 256 printable characters",
     );
   }
-  const perms = (params.get("perms") ?? "").split(",").map((p) => p.trim()).filter(Boolean)
-    .slice(0, 64).map((p) => p.slice(0, 64));
+  const perms = displayText(params.get("perms") ?? "").split(",").map((p) => p.trim())
+    .filter(Boolean).slice(0, 64).map((p) => p.slice(0, 64));
   const metadata: NostrConnectRequest["metadata"] = {};
   for (const field of ["name", "url", "image"] as const) {
-    const value = params.get(field)?.trim();
+    const value = displayText(params.get(field) ?? "").trim();
     if (value) metadata[field] = value.slice(0, field === "name" ? 100 : 500);
   }
   return { clientPubkey, relays, secret, perms, metadata };
+}
+
+// Control characters (line breaks included), lone surrogates and bidirectional overrides.
+const NOT_DISPLAYABLE = /[\p{Cc}\p{Cs}\u202a-\u202e\u2066-\u2069]/gu;
+
+/** A display hint as one line of plain text: see {@link NOT_DISPLAYABLE}. */
+function displayText(text: string): string {
+  return text.replace(NOT_DISPLAYABLE, "");
 }
 
 function hasControlOrSpace(text: string): boolean {
