@@ -1,7 +1,8 @@
 /**
  * Replies kept for repeated request ids. A client that lost a reply and sends the same request id
- * again (in a new event) gets the same signed reply event again, with no second action, signature
- * or audit row; while the first is in flight the repeat gets nothing (the first reply will come).
+ * again (in a new event) gets the same encrypted reply again (in a freshly signed envelope, see the
+ * listener), with no second action or audit row; while the first is in flight the repeat gets
+ * nothing (the first reply will come).
  * A reply that asks for a retry (`overloaded:`) is not kept: the retry is served afresh.
  *
  * One TTL for all entries (the duplicate window), so insertion order is expiry order; bounded
