@@ -59,6 +59,34 @@ Deno.test("CLI: keys generate, authorize, a BunkerSigner signs, authorizations r
     assert.ok(verifyEvent(signed));
   });
 
+  await t.step("README's try-it client signs through a second authorization", async () => {
+    const authorized = await cli([
+      "authorize",
+      "--key",
+      "alice",
+      "--relay",
+      keycast.relays[0]!.url,
+    ]);
+    assert.equal(authorized.code, 0, authorized.stderr);
+    const child = new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", new URL("../examples/try_client.ts", import.meta.url).pathname],
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    const writer = child.stdin.getWriter();
+    await writer.write(new TextEncoder().encode(authorized.stdout));
+    await writer.close();
+    const output = await within(child.output(), 30_000);
+    const stderr = new TextDecoder().decode(output.stderr);
+    assert.equal(output.code, 0, stderr);
+    const { pubkey, event } = JSON.parse(new TextDecoder().decode(output.stdout));
+    const [key] = (await keycast.api("GET", "/api/keys")).body.keys;
+    assert.equal(pubkey, key.pubkey);
+    assert.ok(verifyEvent(event));
+    assert.equal(event.content, "Hello from a keycast bunker");
+  });
+
   await t.step("authorizations list shows it and revoke works", async () => {
     const listed = await cli(["authorizations", "list", "--json"]);
     assert.equal(listed.code, 0, listed.stderr);
