@@ -73,14 +73,17 @@ export async function listFiles(dir: string, root: URL = REPO_ROOT): Promise<str
   return files.sort();
 }
 
-/** Every `import.meta.url`-relative reference in the non-test TypeScript files under `dir`. */
+/**
+ * Every `import.meta.url`-relative reference in the non-test TypeScript files under `dir` (test
+ * fixtures under a `testdata/` folder are never compiled in).
+ */
 export async function findAssetReferences(
   dir = "src",
   root: URL = REPO_ROOT,
 ): Promise<AssetReference[]> {
   const references: AssetReference[] = [];
   for (const file of await listFiles(dir, root)) {
-    if (!file.endsWith(".ts") || /\.(test|bench)\.ts$/.test(file)) continue;
+    if (!file.endsWith(".ts") || /\.(test|bench)\.ts$|(^|\/)testdata\//.test(file)) continue;
     const source = await Deno.readTextFile(new URL(file, root));
     references.push(...referencesIn(file, source, root));
   }

@@ -10,7 +10,7 @@ const reasons: string[] = [];
 const pool = new SignerPool({
   masterKey: TEST_MASTER_KEY,
   workers: 1,
-  workerUrl: new URL("./unloadable.worker.ts", import.meta.url),
+  workerUrl: new URL("./unloadable_worker.ts", import.meta.url),
   log: (record) => {
     if (typeof record.reason === "string") reasons.push(record.reason);
   },
