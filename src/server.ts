@@ -36,6 +36,7 @@ import {
   StartupError,
 } from "./server/startup.ts";
 import { renderMetrics, signerStatus, type StatusSources } from "./server/status.ts";
+import { removeBackupLeftovers } from "./service/backup.ts";
 import { AuthorizationChanges } from "./service/changes.ts";
 import type { ServiceDeps } from "./service/deps.ts";
 import { syncBuiltinPolicies } from "./service/policies.ts";
@@ -76,6 +77,8 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
     probePort(config.host, config.port);
     await prepareDataDir(config.dataDir);
     stack.use(await lockDataDir(config.dataDir));
+    // Holding the lock: no backup of another process can be under way.
+    await removeBackupLeftovers(config.dataDir, log);
 
     const { db, applied } = await openDatabaseAtStart(config, log);
     stack.use(db);
@@ -139,6 +142,7 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
           await relays.ready(bunkerPubkey, { signal }),
         sendPairingReply: pairingReplySender(signer, relays),
       },
+      snapshots: { dir: config.dataDir, snapshot: (path) => db.snapshot(path) },
     };
     await syncBuiltinPolicies(services);
     await registry.start(channel);

@@ -5,12 +5,24 @@
  * key, a connection secret or a `bunker://` URL). Redirects are never followed (bodies hold
  * secret keys and the token travels in every request): a 3xx answer is an error.
  */
+import { BACKUP_MEDIA_TYPE } from "../domain/backup.ts";
 import type { AuthorizationView, KeyView, PolicyView } from "../http/views.ts";
 
 export type { AuthorizationView, KeyView, PolicyView };
 
 /** Default time for one request, response body included, in ms. */
 export const REQUEST_TIMEOUT_MS = 15_000;
+
+/** Default time for a whole backup download, in ms (10 min, like the server's own bound). */
+export const BACKUP_TIMEOUT_MS = 10 * 60_000;
+
+/** The answer to `POST /api/backup`: the snapshot's bytes, still to be read. */
+export interface BackupDownload {
+  /** The file's bytes. */
+  body: ReadableStream<Uint8Array>;
+  /** Its size from `Content-Length`, when the server gave one. */
+  size: number | undefined;
+}
 
 /** A failed admin request: `status` is the HTTP status, or 0 when no response came. */
 export class AdminError extends Error {
@@ -218,19 +230,85 @@ export class AdminClient {
     );
   }
 
+  /**
+   * `POST /api/backup`: hands the snapshot's bytes to `save`, which reads them to the end (and
+   * may fail with its own errors, which pass through unchanged). The whole exchange, body
+   * included, is bounded by `timeoutMs` (default {@link BACKUP_TIMEOUT_MS}).
+   */
+  async downloadBackup<T>(
+    save: (download: BackupDownload) => Promise<T>,
+    timeoutMs: number = BACKUP_TIMEOUT_MS,
+  ): Promise<T> {
+    return await this.#exchange("POST", "/api/backup", {
+      accept: BACKUP_MEDIA_TYPE,
+      timeoutMs,
+      passReadErrors: true,
+      read: async (response) => {
+        const type = response.headers.get("content-type")?.split(";")[0]?.trim() ?? "";
+        const length = response.headers.get("content-length");
+        if (type !== BACKUP_MEDIA_TYPE || !response.body) {
+          await response.body?.cancel();
+          throw new AdminError(
+            response.status,
+            `keycast at ${this.server} answered with ${clip(type || "no content type", 100)}, ` +
+              "not a backup",
+          );
+        }
+        const size = length !== null && /^\d{1,15}$/.test(length) ? Number(length) : undefined;
+        return await save({ body: response.body, size });
+      },
+    });
+  }
+
   async #request<T = unknown>(
     method: string,
     path: string,
     body?: unknown,
     signal?: AbortSignal,
   ): Promise<T> {
+    return await this.#exchange(method, path, {
+      body,
+      signal,
+      accept: "application/json",
+      timeoutMs: this.#timeoutMs,
+      read: async (response) => {
+        const text = await response.text();
+        if (text === "") return undefined as T;
+        try {
+          return JSON.parse(text) as T;
+        } catch {
+          throw new AdminError(response.status, `keycast at ${this.server} answered with non-JSON`);
+        }
+      },
+    });
+  }
+
+  /**
+   * One request: a 3xx or an error status becomes an {@link AdminError}; a 2xx goes to `read`.
+   * Failures to connect or to answer in time become AdminErrors too, and so do `read`'s errors
+   * unless `passReadErrors`.
+   */
+  async #exchange<T>(
+    method: string,
+    path: string,
+    opts: {
+      body?: unknown;
+      signal?: AbortSignal;
+      accept: string;
+      timeoutMs: number;
+      read: (response: Response) => Promise<T>;
+      passReadErrors?: boolean;
+    },
+  ): Promise<T> {
+    const { body, signal, timeoutMs } = opts;
     const timeout = new AbortController();
-    const timer = setTimeout(() => timeout.abort(), this.#timeoutMs);
+    const timer = setTimeout(() => timeout.abort(), timeoutMs);
     const headers: Record<string, string> = {
       authorization: `Bearer ${this.#token}`,
-      accept: "application/json",
+      accept: opts.accept,
     };
     if (body !== undefined) headers["content-type"] = "application/json";
+    let reading = false;
     try {
       const response = await this.#fetch(`${this.server}${path}`, {
         method,
@@ -244,22 +322,20 @@ export class AdminClient {
         await response.body?.cancel();
         throw new AdminError(response.status, this.#redirectMessage(response));
       }
-      const text = await response.text();
-      if (!response.ok) throw new AdminError(response.status, errorMessage(response, text));
-      if (text === "") return undefined as T;
-      try {
-        return JSON.parse(text) as T;
-      } catch {
-        throw new AdminError(response.status, `keycast at ${this.server} answered with non-JSON`);
+      if (!response.ok) {
+        throw new AdminError(response.status, errorMessage(response, await response.text()));
       }
+      reading = true;
+      return await opts.read(response);
     } catch (error: unknown) {
-      if (error instanceof AdminError || signal?.aborted) throw error;
+      if (signal?.aborted) throw error;
       if (timeout.signal.aborted) {
         throw new AdminError(
           0,
-          `keycast at ${this.server} did not answer within ${this.#timeoutMs / 1000} s`,
+          `keycast at ${this.server} did not answer within ${timeoutMs / 1000} s`,
         );
       }
+      if (error instanceof AdminError || (reading && opts.passReadErrors)) throw error;
       throw new AdminError(
         0,
         `Cannot reach keycast at ${this.server}: is \`keycast serve\` running? ` +

@@ -8,6 +8,16 @@ export interface CliIo {
   err(text: string): void;
   /** Reads all of standard input as text (for secrets that must not go through argv). */
   readStdin(): Promise<string>;
+  /** Standard output for bytes (a backup written to `-`); the caller must not close it. */
+  binaryOut(): BinaryOut;
+}
+
+/** Standard output as a byte stream. */
+export interface BinaryOut {
+  /** The stream: write to it, never close it (the process's own stdout). */
+  writable: WritableStream<Uint8Array>;
+  /** True when it is a terminal (binary data would garble it). */
+  isTerminal: boolean;
 }
 
 /** Exit codes: 0 success, 1 the operation failed (e.g. the server refused), 2 usage error. */
@@ -31,5 +41,6 @@ export function processIo(): CliIo {
     out: (text) => void Deno.stdout.writeSync(encoder.encode(text)),
     err: (text) => void Deno.stderr.writeSync(encoder.encode(text)),
     readStdin: async () => await new Response(Deno.stdin.readable).text(),
+    binaryOut: () => ({ writable: Deno.stdout.writable, isTerminal: Deno.stdout.isTerminal() }),
   };
 }

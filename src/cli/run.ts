@@ -3,9 +3,11 @@ import { Config } from "../config/config.ts";
 import { parseFlags } from "../config/flags.ts";
 import { createLogger } from "../log.ts";
 import { VERSION } from "../version.ts";
+import { backupCommand } from "./admin/backup.ts";
 import { ADMIN_COMMANDS, type Subcommand } from "./admin/commands.ts";
 import { helpText } from "./admin/common.ts";
 import { type CommandContext, EXIT } from "./io.ts";
+import { restoreCommand } from "./restore.ts";
 import { DATABASE_FLAGS, SERVE_FLAGS } from "./serve_flags.ts";
 
 /** Runs `keycast serve` with a validated config; supplied by main.ts (the composition root). */
@@ -34,7 +36,14 @@ export async function runCli(ctx: CommandContext, serve: ServeFn): Promise<numbe
 }
 
 function allCommands(serve: ServeFn): Subcommand[] {
-  return [serveCommand(serve), migrateCommand, ...ADMIN_COMMANDS, versionCommand];
+  return [
+    serveCommand(serve),
+    migrateCommand,
+    ...ADMIN_COMMANDS,
+    backupCommand,
+    restoreCommand,
+    versionCommand,
+  ];
 }
 
 function serveCommand(serve: ServeFn): Subcommand {

@@ -30,6 +30,12 @@ export interface Db extends AsyncDisposable {
   json(value: unknown): RawBuilder<string>;
   /** True when the database answers `select 1` within `timeoutMs` (default 2000). */
   ping(timeoutMs?: number): Promise<boolean>;
+  /**
+   * Writes a consistent copy of the whole database to `path` (a new file) while it stays in use:
+   * SQLite's online backup, run between statements, never inside a transaction. PostgreSQL throws
+   * {@link SnapshotUnsupportedError}, whose message says how to back it up instead.
+   */
+  snapshot(path: string): Promise<void>;
   /** Closes connections; later calls fail. */
   close(): Promise<void>;
 }
@@ -81,6 +87,11 @@ export class DatabaseUnavailableError extends Error {
     super(`The database is unavailable: ${reason}`, options);
     this.reason = reason;
   }
+}
+
+/** Raised by {@link Db.snapshot} on an engine keycast cannot copy itself; the message says how. */
+export class SnapshotUnsupportedError extends Error {
+  override name = "SnapshotUnsupportedError";
 }
 
 /** PostgreSQL driver and socket codes that mean "no usable connection", not a bad statement. */

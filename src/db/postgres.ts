@@ -6,6 +6,7 @@ import {
   type Db,
   type Executor,
   postgresJson,
+  SnapshotUnsupportedError,
   translatePostgresError,
 } from "./db.ts";
 import type { Database } from "./schema.ts";
@@ -22,6 +23,9 @@ export interface PostgresOptions {
   /** Seconds an idle connection is kept. Default 30. */
   idleTimeoutSeconds?: number;
 }
+
+/** How to back up a PostgreSQL database; the URL stays in its variable (it holds a password). */
+export const PG_DUMP_COMMAND = 'pg_dump --format=custom "$DATABASE_URL" > keycast.dump';
 
 /** Opens a pool for `url`; the first query connects. */
 export function openPostgres(url: string, options: PostgresOptions = {}): Db {
@@ -50,6 +54,13 @@ export function openPostgres(url: string, options: PostgresOptions = {}): Db {
     json: postgresJson,
     ping: (timeoutMs = 2_000) =>
       closed ? Promise.resolve(false) : answersWithin(client.unsafe("select 1"), timeoutMs),
+    snapshot: () =>
+      Promise.reject(
+        new SnapshotUnsupportedError(
+          "Cannot take a backup through keycast: the database is PostgreSQL, back it up with " +
+            `pg_dump: ${PG_DUMP_COMMAND} (and restore it with pg_restore)`,
+        ),
+      ),
     close,
     [Symbol.asyncDispose]: close,
   };

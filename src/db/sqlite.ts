@@ -76,6 +76,15 @@ export async function openSqlite(options: SqliteOptions): Promise<Db> {
       closed
         ? Promise.resolve(false)
         : answersWithin(worker.query("select 1", []).then(ensureOk), timeoutMs),
+    // Holding the connection: no transaction of ours is open while the pages are copied.
+    snapshot: (path) =>
+      kysely.connection().execute(async () => {
+        try {
+          ensureOk(await worker.backup(path));
+        } catch (error) {
+          throw translateSqliteError(error);
+        }
+      }),
     close,
     [Symbol.asyncDispose]: close,
   };
@@ -209,12 +218,12 @@ class SqliteWorker {
 
   /** Runs one statement in the worker. */
   query(sql: string, params: SqliteValue[]): Promise<Result> {
-    if (this.#failed) return Promise.reject(this.#failed);
-    const id = this.#nextId++;
-    const pending = Promise.withResolvers<Result>();
-    this.#pending.set(id, pending);
-    this.#post({ type: "query", id, sql, params });
-    return pending.promise;
+    return this.#call((id) => ({ type: "query", id, sql, params }));
+  }
+
+  /** Copies the database to the new file `path` (which must be in the database's directory). */
+  backup(path: string): Promise<Result> {
+    return this.#call((id) => ({ type: "backup", id, path }));
   }
 
   /** Closes the database and stops the worker; later queries fail. */
@@ -250,6 +259,15 @@ class SqliteWorker {
     this.#failed ??= error;
     for (const pending of this.#pending.values()) pending.reject(error);
     this.#pending.clear();
+  }
+
+  #call(message: (id: number) => ToSqliteWorker): Promise<Result> {
+    if (this.#failed) return Promise.reject(this.#failed);
+    const id = this.#nextId++;
+    const pending = Promise.withResolvers<Result>();
+    this.#pending.set(id, pending);
+    this.#post(message(id));
+    return pending.promise;
   }
 
   #post(message: ToSqliteWorker): void {

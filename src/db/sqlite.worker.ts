@@ -7,7 +7,7 @@
  * why it runs here and not on the main thread.
  */
 /// <reference lib="deno.worker" />
-import { DatabaseSync, type StatementSync } from "node:sqlite";
+import { backup, DatabaseSync, type StatementSync } from "node:sqlite";
 import type {
   FromSqliteWorker,
   SqliteFailure,
@@ -31,6 +31,9 @@ self.onmessage = (event: MessageEvent<ToSqliteWorker>) => {
       return;
     case "query":
       post(query(message.id, message.sql, message.params));
+      return;
+    case "backup":
+      void snapshot(message.id, message.path).then(post);
       return;
     case "close":
       statements.clear();
@@ -75,6 +78,21 @@ function query(id: number, sql: string, params: SqliteValue[]): FromSqliteWorker
       changes: Number(changes),
       lastInsertRowid: Number(lastInsertRowid),
     };
+  } catch (error) {
+    return { type: "result", id, ok: false, failure: failureOf(error) };
+  }
+}
+
+/**
+ * Copies the database to `path` with SQLite's online backup, every page in one step (`rate: -1`),
+ * so the copy is one consistent state. The main thread sends this only while it holds the
+ * connection, never inside a transaction.
+ */
+async function snapshot(id: number, path: string): Promise<FromSqliteWorker> {
+  try {
+    if (!db) throw new Error("The database is not open");
+    await backup(db, path, { rate: -1 });
+    return { type: "result", id, ok: true, rows: [], changes: 0, lastInsertRowid: 0 };
   } catch (error) {
     return { type: "result", id, ok: false, failure: failureOf(error) };
   }

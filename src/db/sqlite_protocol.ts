@@ -16,6 +16,8 @@ export interface SqliteOpenOptions {
 export type ToSqliteWorker =
   | { type: "open"; options: SqliteOpenOptions }
   | { type: "query"; id: number; sql: string; params: SqliteValue[] }
+  /** Copies the database to `path` (SQLite's online backup); answered with a `result`. */
+  | { type: "backup"; id: number; path: string }
   | { type: "close" };
 
 /** A value SQLite binds or returns. */

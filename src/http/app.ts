@@ -7,6 +7,7 @@ import { Hono } from "hono";
 import { auditRoutes } from "./audit.ts";
 import { adminAuth, nip98Payload } from "./auth.ts";
 import { authorizationRoutes } from "./authorizations.ts";
+import { backupRoutes } from "./backup.ts";
 import { bodyMiddleware } from "./body.ts";
 import { connectRoutes } from "./connect.ts";
 import { contextMiddleware, resolveDeps } from "./context.ts";
@@ -48,5 +49,6 @@ export function createApp(deps: AppDeps): Hono<{ Variables: AppVariables }> {
   app.route("/api/authorizations", authorizationRoutes());
   app.route("/api/audit", auditRoutes());
   app.route("/api/connect", connectRoutes());
+  app.route("/api/backup", backupRoutes());
   return app;
 }

@@ -18,7 +18,7 @@ import { Vault } from "../vault/vault.ts";
 import { StartupError } from "./startup.ts";
 
 /** The master key id new secrets are sealed under. */
-const KEY_ID = 1;
+export const KEY_ID = 1;
 
 /** The checked master key and a vault over it. The caller zeroes `key` once workers have it. */
 export async function openMasterKey(

@@ -95,9 +95,9 @@ export const LOCK_FILE = "keycast.lock";
 /**
  * Takes an exclusive lock on `<dataDir>/keycast.lock` (released when the process exits, even when
  * it is killed) and writes this process's pid in it; a second process fails with the pid of the
- * holder. Dispose to release.
+ * holder, its message starting "Cannot <action>:" (default "start"). Dispose to release.
  */
-export async function lockDataDir(dataDir: string): Promise<Disposable> {
+export async function lockDataDir(dataDir: string, action = "start"): Promise<Disposable> {
   const path = join(dataDir, LOCK_FILE);
   const file = await Deno.open(path, { read: true, write: true, create: true, mode: 0o600 });
   try {
@@ -105,8 +105,8 @@ export async function lockDataDir(dataDir: string): Promise<Disposable> {
     if (!locked) {
       const holder = (await Deno.readTextFile(path).catch(() => "")).trim() || "unknown";
       throw new StartupError(
-        `Cannot start: another keycast (pid ${holder}) is using the data directory "${dataDir}"; ` +
-          "stop it first, or give this one another --data-dir",
+        `Cannot ${action}: another keycast (pid ${holder}) is using the data directory ` +
+          `"${dataDir}"; stop it first, or give this one another --data-dir`,
         { exitCode: 1 },
       );
     }

@@ -29,6 +29,14 @@ export interface ListenerLink {
   sendPairingReply(pairing: PairingReply): Promise<boolean>;
 }
 
+/** Where and how a backup is taken (the server's database and data dir). */
+export interface SnapshotSource {
+  /** Directory the snapshot is written in: the data dir (the SQLite worker may write only there). */
+  dir: string;
+  /** Writes a consistent copy of the database to the new file `path` (`Db.snapshot`). */
+  snapshot(path: string): Promise<void>;
+}
+
 /** Dependencies of every service function. */
 export interface ServiceDeps {
   /** Repositories over the database. */
@@ -47,4 +55,6 @@ export interface ServiceDeps {
   listener?: ListenerLink;
   /** How long creating an authorization waits for the listener to subscribe, in ms. Default 5_000. */
   subscribeTimeoutMs?: number;
+  /** The database copier behind backups; absent when none is wired (then backups are unavailable). */
+  snapshots?: SnapshotSource;
 }

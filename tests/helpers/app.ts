@@ -32,7 +32,7 @@ import { type Log, silentLog } from "../../src/log.ts";
 import { encodeHex } from "../../src/util/hex.ts";
 import { Vault } from "../../src/vault/vault.ts";
 import { AuthorizationChanges } from "../../src/service/changes.ts";
-import type { ListenerLink, ServiceDeps } from "../../src/service/deps.ts";
+import type { ListenerLink, ServiceDeps, SnapshotSource } from "../../src/service/deps.ts";
 
 /** A parsed JSON response body (a parsed boundary: tests index into it freely). */
 // deno-lint-ignore no-explicit-any
@@ -64,6 +64,8 @@ export interface TestAppOptions
   token?: string;
   /** The logger. Default silent. */
   log?: Log;
+  /** The database copier behind `POST /api/backup`. Default none (backups answer 503). */
+  snapshots?: SnapshotSource;
 }
 
 /** Fields of a NIP-98 event a test may override. */
@@ -145,6 +147,7 @@ export class TestApp implements AsyncDisposable {
         sendPairingReply: opts.sendPairingReply ?? (() => Promise.resolve(true)),
       },
       subscribeTimeoutMs: opts.subscribeTimeoutMs,
+      snapshots: opts.snapshots,
     };
     testApp.app = createApp({
       services: testApp.services,

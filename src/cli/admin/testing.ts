@@ -60,16 +60,25 @@ export interface TestContext extends CommandContext {
   stderr(): string;
   /** How many times a command read standard input. */
   stdinReads(): number;
+  /** The bytes written to standard output as a stream ({@link CliIo.binaryOut}). */
+  stdoutBytes(): Uint8Array;
 }
 
 /** Builds a {@link TestContext} for `args`. */
 export function testContext(
   args: string[],
-  options: { fetch?: typeof fetch; env?: Record<string, string>; stdin?: string } = {},
+  options: {
+    fetch?: typeof fetch;
+    env?: Record<string, string>;
+    stdin?: string;
+    /** Whether standard output claims to be a terminal. Default false. */
+    stdoutIsTerminal?: boolean;
+  } = {},
 ): TestContext {
   let out = "";
   let err = "";
   let reads = 0;
+  const bytes: Uint8Array[] = [];
   const io: CliIo = {
     out: (text) => void (out += text),
     err: (text) => void (err += text),
@@ -77,6 +86,10 @@ export function testContext(
       reads++;
       return Promise.resolve(options.stdin ?? "");
     },
+    binaryOut: () => ({
+      writable: new WritableStream<Uint8Array>({ write: (chunk) => void bytes.push(chunk) }),
+      isTerminal: options.stdoutIsTerminal ?? false,
+    }),
   };
   return {
     args,
@@ -86,5 +99,6 @@ export function testContext(
     stdout: () => out,
     stderr: () => err,
     stdinReads: () => reads,
+    stdoutBytes: () => new Uint8Array(bytes.flatMap((chunk) => [...chunk])),
   };
 }

@@ -1,0 +1,227 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { base64 } from "@scure/base";
+import { generateSecretKey, getPublicKey } from "nostr-tools/pure";
+import { sql } from "kysely";
+import { Config } from "../config/config.ts";
+import { migrate, readMigrations } from "../db/migrate.ts";
+import { createRepos } from "../db/repos/repos.ts";
+import { openSqlite } from "../db/sqlite.ts";
+import { checkMasterKey } from "../vault/key_check.ts";
+import { Vault } from "../vault/vault.ts";
+import { restoreBackup, RestoreError } from "./restore.ts";
+
+const FIXED_NOW = Date.parse("2099-01-02T03:04:05Z");
+
+/** A temp dir, removed when disposed. */
+async function tempDir(): Promise<{ path: string } & AsyncDisposable> {
+  const path = await Deno.makeTempDir({ prefix: "keycast-restore-test-" });
+  return { path, [Symbol.asyncDispose]: () => Deno.remove(path, { recursive: true }) };
+}
+
+async function entries(dir: string): Promise<string[]> {
+  const names: string[] = [];
+  for await (const entry of Deno.readDir(dir)) names.push(entry.name);
+  return names.sort();
+}
+
+/**
+ * A backup file in `dir` holding one user key sealed with `masterKey`, with the master key check
+ * value (`checked`) or without one (a backup from before the check existed).
+ */
+async function makeBackup(
+  dir: string,
+  masterKey: Uint8Array,
+  opts: { checked?: boolean; name?: string; migrations?: number } = {},
+): Promise<string> {
+  const path = join(dir, opts.name ?? "backup.db");
+  const db = await openSqlite({ path });
+  try {
+    await migrate(db, (await readMigrations("sqlite")).slice(0, opts.migrations));
+    const vault = await Vault.create(masterKey);
+    const secretKey = generateSecretKey();
+    const pubkey = getPublicKey(secretKey);
+    await createRepos(db).keys.create({
+      id: crypto.randomUUID(),
+      name: "alice",
+      pubkey,
+      secretSealed: await vault.seal(secretKey, pubkey),
+    });
+    if (opts.checked ?? true) await checkMasterKey(db, vault, masterKey);
+  } finally {
+    await db.close();
+  }
+  return path;
+}
+
+function config(dataDir: string, env: Record<string, string> = {}): Config {
+  return new Config(new Map(Object.entries(env)), new Map([["data-dir", dataDir]]));
+}
+
+function keyEnv(key: Uint8Array): Record<string, string> {
+  return { KEYCAST_MASTER_KEY: base64.encode(key) };
+}
+
+async function restoreError(promise: Promise<unknown>): Promise<RestoreError> {
+  let caught: unknown;
+  await assert.rejects(promise, (error: unknown) => {
+    caught = error;
+    return true;
+  });
+  assert.ok(caught instanceof RestoreError, `expected a RestoreError, got ${String(caught)}`);
+  return caught;
+}
+
+Deno.test("restoreBackup() puts the backup in place, mode 0600, and counts what it holds", async () => {
+  await using dir = await tempDir();
+  const key = crypto.getRandomValues(new Uint8Array(32));
+  const file = await makeBackup(dir.path, key);
+  const dataDir = join(dir.path, "data");
+
+  const restored = await restoreBackup(config(dataDir, keyEnv(key)), { file });
+  assert.deepEqual(restored, {
+    path: join(dataDir, "keycast.db"),
+    keys: 1,
+    authorizations: 0,
+    revoked: 0,
+    applied: [],
+    keptAs: undefined,
+  });
+  assert.deepEqual(await entries(dataDir), ["keycast.db", "keycast.lock"]);
+  assert.equal((await Deno.stat(restored.path)).mode! & 0o777, 0o600);
+  await using db = await openSqlite({ path: restored.path });
+  assert.equal((await checkMasterKey(db, await Vault.create(key), key)).status, "match");
+});
+
+Deno.test("restoreBackup() migrates a backup from an older keycast, then checks its key", async () => {
+  await using dir = await tempDir();
+  const key = crypto.getRandomValues(new Uint8Array(32));
+  // Schema version 1: no vault_keys table yet, so the key is proved by opening the sealed row.
+  const file = await makeBackup(dir.path, key, { checked: false, migrations: 1 });
+  const dataDir = join(dir.path, "data");
+  const restored = await restoreBackup(config(dataDir, keyEnv(key)), { file });
+  const all = await readMigrations("sqlite");
+  assert.deepEqual(restored.applied, all.slice(1).map((migration) => migration.name));
+  assert.equal(restored.keys, 1);
+  const wrong = join(dir.path, "again");
+  const other = keyEnv(crypto.getRandomValues(new Uint8Array(32)));
+  const error = await restoreError(restoreBackup(config(wrong, other), { file }));
+  assert.match(error.message, /is not the one this backup's secrets were sealed with/);
+});
+
+Deno.test("restoreBackup() reads the master key file of the data dir", async () => {
+  await using dir = await tempDir();
+  const key = crypto.getRandomValues(new Uint8Array(32));
+  const file = await makeBackup(dir.path, key);
+  const dataDir = join(dir.path, "data");
+  await Deno.mkdir(dataDir, { mode: 0o700 });
+  await Deno.writeTextFile(join(dataDir, "master.key"), `${base64.encode(key)}\n`, { mode: 0o600 });
+  const restored = await restoreBackup(config(dataDir), { file });
+  assert.equal(restored.keys, 1);
+});
+
+for (const checked of [true, false]) {
+  Deno.test(`restoreBackup() with another master key fails and changes nothing (${checked ? "check value" : "no check value: a sealed row"})`, async () => {
+    await using dir = await tempDir();
+    const file = await makeBackup(dir.path, crypto.getRandomValues(new Uint8Array(32)), {
+      checked,
+    });
+    const dataDir = join(dir.path, "data");
+    const other = keyEnv(crypto.getRandomValues(new Uint8Array(32)));
+    const error = await restoreError(restoreBackup(config(dataDir, other), { file }));
+    assert.equal(error.exitCode, 2);
+    assert.equal(
+      error.message,
+      `Cannot restore "${file}": the master key in KEYCAST_MASTER_KEY is not the one this ` +
+        "backup's secrets were sealed with; use the master key of the server the backup was " +
+        "taken from",
+    );
+    assert.deepEqual(await entries(dataDir), ["keycast.lock"]);
+  });
+}
+
+Deno.test("restoreBackup() without a master key says where to put it and never creates one", async () => {
+  await using dir = await tempDir();
+  const file = await makeBackup(dir.path, crypto.getRandomValues(new Uint8Array(32)));
+  const dataDir = join(dir.path, "data");
+  const error = await restoreError(restoreBackup(config(dataDir), { file }));
+  assert.equal(error.exitCode, 2);
+  assert.match(
+    error.message,
+    /^Cannot restore: the master key file ".*master\.key" does not exist; put the master key of the server the backup was taken from there, or set KEYCAST_MASTER_KEY/,
+  );
+  assert.equal(await Deno.stat(dataDir).then(() => true, () => false), false);
+});
+
+Deno.test("restoreBackup() over an existing database needs force, then keeps the old one aside", async () => {
+  await using dir = await tempDir();
+  const key = crypto.getRandomValues(new Uint8Array(32));
+  const file = await makeBackup(dir.path, key);
+  const dataDir = join(dir.path, "data");
+  await Deno.mkdir(dataDir);
+  await Deno.writeTextFile(join(dataDir, "keycast.db"), "the old database");
+  await Deno.writeTextFile(join(dataDir, "keycast.db-wal"), "the old database's WAL");
+
+  const refused = await restoreError(restoreBackup(config(dataDir, keyEnv(key)), { file }));
+  assert.equal(refused.exitCode, 2);
+  assert.match(refused.message, /it already has a database \(keycast\.db\); pass --force/);
+  assert.equal(await Deno.readTextFile(join(dataDir, "keycast.db")), "the old database");
+
+  const restored = await restoreBackup(config(dataDir, keyEnv(key)), {
+    file,
+    force: true,
+    now: () => FIXED_NOW,
+  });
+  const kept = join(dataDir, "keycast.db.before-restore-20990102T030405Z");
+  assert.equal(restored.keptAs, kept);
+  assert.equal(await Deno.readTextFile(kept), "the old database");
+  assert.equal(await Deno.readTextFile(`${kept}-wal`), "the old database's WAL");
+  assert.deepEqual(await entries(dataDir), [
+    "keycast.db",
+    "keycast.db.before-restore-20990102T030405Z",
+    "keycast.db.before-restore-20990102T030405Z-wal",
+    "keycast.lock",
+  ]);
+});
+
+Deno.test("restoreBackup() refuses PostgreSQL, pointing at pg_restore", async () => {
+  await using dir = await tempDir();
+  const error = await restoreError(restoreBackup(
+    config(join(dir.path, "data"), { DATABASE_URL: "postgres://keycast:hunter2@db/keycast" }),
+    { file: join(dir.path, "backup.db") },
+  ));
+  assert.equal(error.exitCode, 2);
+  assert.match(error.message, /is for the embedded database.*pg_restore/);
+  assert.equal(error.message.includes("hunter2"), false);
+});
+
+Deno.test("restoreBackup() refuses files that are not keycast backups", async () => {
+  await using dir = await tempDir();
+  const key = crypto.getRandomValues(new Uint8Array(32));
+  const dataDir = join(dir.path, "data");
+  const text = join(dir.path, "notes.txt");
+  await Deno.writeTextFile(text, "not a database at all, but long enough to have a header");
+  const other = join(dir.path, "other.db");
+  const db = await openSqlite({ path: other });
+  await sql`create table notes (body text)`.execute(db.kysely);
+  await db.close();
+  const newer = await makeBackup(dir.path, key, { name: "newer.db" });
+  const newerDb = await openSqlite({ path: newer });
+  await newerDb.kysely.insertInto("schema_migrations")
+    .values({ version: 9999, name: "9999_future.sql", applied_at: new Date() }).execute();
+  await newerDb.close();
+
+  const cases: [string, RegExp][] = [
+    [join(dir.path, "missing.db"), /Cannot restore ".*missing\.db": it does not exist$/],
+    [dir.path, /it is not a file$/],
+    [text, /it is not a keycast backup \(it is not an SQLite database file\)$/],
+    [other, /it is not a keycast backup \(it has no schema_migrations\)$/],
+    [newer, /it was taken by a newer keycast \(schema version 9999, this one knows up to \d+\)/],
+  ];
+  for (const [file, message] of cases) {
+    const error = await restoreError(restoreBackup(config(dataDir, keyEnv(key)), { file }));
+    assert.equal(error.exitCode, 2, error.message);
+    assert.match(error.message, message);
+  }
+  assert.deepEqual(await entries(dataDir), ["keycast.lock"]);
+});
