@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { sql } from "kysely";
 import { postgresTestDb, postgresUnavailable, sqliteTestDb } from "../../tests/helpers/db.ts";
-import type { Db } from "./db.ts";
+import { type Db, ForeignKeyViolationError } from "./db.ts";
 import { migrate, readMigrations, splitStatements } from "./migrate.ts";
 import { openSqlite } from "./sqlite.ts";
 
@@ -71,7 +71,8 @@ async function postgresSchema(db: Db): Promise<Schema> {
        and indexname not in (select conname from pg_constraint)`,
   )).map((row) => {
     const cols = /\(([^)]*)\)/.exec(row.def)![1]!.replace(/\s/g, "");
-    return `${row.name}: ${row.t}(${cols})${/ WHERE /i.test(row.def) ? " partial" : ""}`;
+    const unique = /^CREATE UNIQUE /i.test(row.def) ? "unique " : "";
+    return `${row.name}: ${unique}${row.t}(${cols})${/ WHERE /i.test(row.def) ? " partial" : ""}`;
   });
   return {
     columns,
@@ -115,10 +116,15 @@ async function sqliteSchema(db: Db): Promise<Schema> {
       if (index.origin === "pk") continue;
       const cols = (await run<{ name: string }>(`pragma index_info(${index.name})`))
         .map((c) => c.name).join(",");
-      if (index.unique === 1) schema.uniques.push(`${table}(${cols})`);
-      else {schema.indexes.push(
-          `${index.name}: ${table}(${cols})${index.partial ? " partial" : ""}`,
-        );}
+      // A unique constraint (origin "u") is a constraint in PostgreSQL too; a unique index made
+      // with CREATE UNIQUE INDEX (origin "c") is an index in both.
+      if (index.unique === 1 && index.origin === "u") schema.uniques.push(`${table}(${cols})`);
+      else {
+        const unique = index.unique === 1 ? "unique " : "";
+        schema.indexes.push(
+          `${index.name}: ${unique}${table}(${cols})${index.partial ? " partial" : ""}`,
+        );
+      }
     }
     const keys = await run<
       { id: number; table: string; from: string; to: string; on_delete: string }
@@ -181,4 +187,67 @@ Deno.test("splitStatements() splits on line-ending semicolons and drops comment 
     "create table a (x int)",
     "create index i on a (x)",
   ]);
+});
+
+Deno.test("the accounts migration rebuilds SQLite's keys table and keeps every reference to it", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await using db = await openSqlite({ path: `${dir}/keycast.db` });
+    const all = await readMigrations("sqlite");
+    await migrate(db, all.filter((m) => m.version < 3));
+    const keyId = crypto.randomUUID();
+    const pubkey = "a".repeat(64);
+    await sql`insert into keys (id, name, pubkey, secret_sealed) values
+      (${keyId}, 'alice', ${pubkey}, 'sealed')`.execute(db.kysely);
+    await sql`insert into authorizations (id, key_id, bunker_pubkey, bunker_secret_sealed,
+      secret_hash) values (${crypto.randomUUID()}, ${keyId}, ${"b".repeat(64)}, 'sealed',
+      ${"c".repeat(64)})`.execute(db.kysely);
+
+    assert.deepEqual(await migrate(db, all), all.filter((m) => m.version >= 3).map((m) => m.name));
+    const key = await db.kysely.selectFrom("keys").selectAll().executeTakeFirstOrThrow();
+    assert.deepEqual({ ...key, created_at: 0 }, {
+      id: keyId,
+      name: "alice",
+      pubkey,
+      secret_sealed: "sealed",
+      created_at: 0,
+      account_id: null,
+    });
+    const enforced = await sql<{ foreign_keys: number }>`pragma foreign_keys`.execute(db.kysely);
+    assert.equal(enforced.rows[0]?.foreign_keys, 1, "foreign keys are on again");
+    await assert.rejects(
+      sql`delete from keys where id = ${keyId}`.execute(db.kysely),
+      ForeignKeyViolationError,
+      "authorizations still reference keys",
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("a foreign-keys-off migration that leaves a dangling reference is rolled back", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await using db = await openSqlite({ path: `${dir}/keycast.db` });
+    const migrations = [
+      { version: 1, name: "0001_a.sql", sql: "create table p (id integer primary key);\n" },
+      {
+        version: 2,
+        name: "0002_b.sql",
+        sql: "-- keycast: foreign-keys off\n" +
+          "create table c (p integer references p (id));\ninsert into c values (42);\n",
+      },
+    ];
+    await assert.rejects(
+      migrate(db, migrations),
+      /0002_b\.sql: 1 rows of c reference missing rows of p/,
+    );
+    const tables = await sql<{ name: string }>`select name from sqlite_schema where name = 'c'`
+      .execute(db.kysely);
+    assert.deepEqual(tables.rows, [], "the migration was rolled back");
+    const enforced = await sql<{ foreign_keys: number }>`pragma foreign_keys`.execute(db.kysely);
+    assert.equal(enforced.rows[0]?.foreign_keys, 1);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });

@@ -6,6 +6,11 @@
  * start together; a migration already recorded by another instance is skipped, so restarts are
  * idempotent. The files are read through `import.meta.url`, which `deno compile --include
  * migrations` embeds in the binary.
+ *
+ * An SQLite migration that rebuilds a table others reference (SQLite cannot drop a constraint in
+ * place) starts with the line `-- keycast: foreign-keys off`: it then runs the way SQLite's
+ * documentation prescribes — foreign keys off outside the transaction, `foreign_key_check` before
+ * the commit (any dangling reference rolls it back), foreign keys on again whatever happened.
  */
 import { sql } from "kysely";
 import type { Db, DbKind, Executor } from "./db.ts";
@@ -26,6 +31,7 @@ export const MIGRATIONS_DIR = new URL("../../migrations/", import.meta.url);
 /** Advisory lock key shared by every keycast instance migrating the same PostgreSQL database. */
 const MIGRATION_LOCK_KEY = 7_341_029_118;
 const FILE_PATTERN = /^(\d{4})_[a-z0-9_]+\.sql$/;
+const FOREIGN_KEYS_OFF = /^-- keycast: foreign-keys off\s*$/m;
 
 const CREATE_TABLE: Record<DbKind, string> = {
   postgres: `create table if not exists schema_migrations (
@@ -74,20 +80,42 @@ export async function migrate(db: Db, migrations?: Migration[]): Promise<string[
   });
   const applied: string[] = [];
   for (const migration of all) {
-    const ran = await db.transaction(async (tx) => {
-      await lock(db, tx);
-      const done = await tx.selectFrom("schema_migrations").select("version")
-        .where("version", "=", migration.version).executeTakeFirst();
-      if (done) return false;
-      for (const statement of splitStatements(migration.sql)) await sql.raw(statement).execute(tx);
-      await tx.insertInto("schema_migrations")
-        .values({ version: migration.version, name: migration.name, applied_at: new Date() })
-        .execute();
-      return true;
-    });
-    if (ran) applied.push(migration.name);
+    const rebuild = db.kind === "sqlite" && FOREIGN_KEYS_OFF.test(migration.sql);
+    if (rebuild) await sql`pragma foreign_keys = off`.execute(db.kysely);
+    try {
+      const ran = await db.transaction(async (tx) => {
+        await lock(db, tx);
+        const done = await tx.selectFrom("schema_migrations").select("version")
+          .where("version", "=", migration.version).executeTakeFirst();
+        if (done) return false;
+        for (const statement of splitStatements(migration.sql)) {
+          await sql.raw(statement).execute(tx);
+        }
+        if (rebuild) await checkForeignKeys(tx, migration.name);
+        await tx.insertInto("schema_migrations")
+          .values({ version: migration.version, name: migration.name, applied_at: new Date() })
+          .execute();
+        return true;
+      });
+      if (ran) applied.push(migration.name);
+    } finally {
+      if (rebuild) await sql`pragma foreign_keys = on`.execute(db.kysely);
+    }
   }
   return applied;
+}
+
+/** Throws (rolling the migration back) when any row references a row that does not exist. */
+async function checkForeignKeys(tx: Executor, name: string): Promise<void> {
+  const dangling = await sql<{ table: string; parent: string }>`pragma foreign_key_check`
+    .execute(tx);
+  const first = dangling.rows[0];
+  if (first) {
+    throw new Error(
+      `Cannot apply migration ${name}: ${dangling.rows.length} rows of ${first.table} reference ` +
+        `missing rows of ${first.parent}`,
+    );
+  }
 }
 
 /** Serializes migrating instances (PostgreSQL); SQLite's `BEGIN IMMEDIATE` already does. */

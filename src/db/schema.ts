@@ -23,13 +23,64 @@ export type NullableJsonColumn = ColumnType<unknown, string | null | undefined, 
 /** An aggregate count: a bigint as text (PostgreSQL) or a number (SQLite). */
 export type Count = number | string | bigint;
 
-/** `keys`: users' Nostr keys, the secret sealed by the vault. */
+/** A nullable column that may be left out of an insert. */
+export type Optional<T> = ColumnType<T | null, T | null | undefined, T | null>;
+
+/**
+ * `keys`: Nostr keys, the secret sealed by the vault; a person's (`account_id`) or the operator's
+ * (null). Names are unique per owner.
+ */
 export interface KeysTable {
   id: string;
   name: string;
   pubkey: string;
   secret_sealed: string;
   created_at: Timestamp;
+  account_id: Optional<string>;
+}
+
+/** `accounts`: people who log in with a password. */
+export interface AccountsTable {
+  id: string;
+  username: string;
+  email: Optional<string>;
+  password_hash: string;
+  role: "user" | "admin";
+  disabled_at: NullableTimestamp;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+/** `sessions`: logged-in browsers, by the sha256 of their cookie's session id. */
+export interface SessionsTable {
+  id_hash: string;
+  account_id: string;
+  created_at: Timestamp;
+  last_seen_at: Timestamp;
+  expires_at: Timestamp;
+  user_agent: Optional<string>;
+}
+
+/** `invites`: single-use registration codes, by their sha256. */
+export interface InvitesTable {
+  id: string;
+  code_hash: string;
+  role: "user" | "admin";
+  created_by: Optional<string>;
+  created_at: Timestamp;
+  expires_at: Timestamp;
+  used_at: NullableTimestamp;
+  used_by: Optional<string>;
+}
+
+/** `account_events`: what happened to an account (logins, password changes, exports, …). */
+export interface AccountEventsTable {
+  id: Generated<Count>;
+  account_id: string;
+  at: Timestamp;
+  action: string;
+  detail: Optional<string>;
+  ip: Optional<string>;
 }
 
 /** `policies`: named policy documents. */
@@ -111,6 +162,10 @@ export interface Database {
   audit_log: AuditLogTable;
   nip98_replays: Nip98ReplaysTable;
   vault_keys: VaultKeysTable;
+  accounts: AccountsTable;
+  sessions: SessionsTable;
+  invites: InvitesTable;
+  account_events: AccountEventsTable;
   schema_migrations: SchemaMigrationsTable;
 }
 

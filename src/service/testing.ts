@@ -51,6 +51,10 @@ const WRITES: Readonly<Record<keyof Repos, readonly string[]>> = {
   clients: ["redeem", "logout", "touch"],
   audit: ["insertMany", "pruneBefore"],
   nip98Replays: ["remember", "pruneExpired"],
+  accounts: ["register", "setPasswordHash", "setDisabled"],
+  sessions: ["create", "touch", "delete", "deleteAllOf", "prune"],
+  invites: ["create", "deleteUnused"],
+  accountEvents: ["add", "prune"],
 };
 
 /** Service dependencies over a test database, with what they did recorded for assertions. */
@@ -69,6 +73,8 @@ export class ServiceHarness implements Disposable {
   readonly repos: Repos;
   /** What the services are called with. */
   readonly deps: ServiceDeps;
+  /** The services' clock (ms since the epoch); tests move it. */
+  readonly clock = { ms: FIXED_NOW };
   readonly #subscription: ChannelSubscription;
 
   private constructor(db: Db, readonly vault: Vault, opts: HarnessOptions) {
@@ -76,6 +82,9 @@ export class ServiceHarness implements Disposable {
     this.channel = new JournaledChannel(journal);
     this.#subscription = this.channel.subscribe();
     const repos = createRepos(db);
+    // The people's tables follow the harness clock, so session expiry and throttling can be
+    // tested by moving it.
+    const clocked = createRepos(db, { now: () => this.clock.ms });
     this.repos = {
       keys: journaled(repos.keys, "keys", journal),
       policies: journaled(repos.policies, "policies", journal),
@@ -83,8 +92,12 @@ export class ServiceHarness implements Disposable {
       clients: journaled(repos.clients, "clients", journal),
       audit: journaled(repos.audit, "audit", journal),
       nip98Replays: journaled(repos.nip98Replays, "nip98Replays", journal),
+      accounts: journaled(clocked.accounts, "accounts", journal),
+      sessions: journaled(clocked.sessions, "sessions", journal),
+      invites: journaled(clocked.invites, "invites", journal),
+      accountEvents: journaled(clocked.accountEvents, "accountEvents", journal),
     };
-    const now = opts.now ?? FIXED_NOW;
+    this.clock.ms = opts.now ?? FIXED_NOW;
     const awaitSubscribed = opts.awaitSubscribed ?? (() => Promise.resolve(true));
     const sendPairingReply = opts.sendPairingReply ?? (() => Promise.resolve(true));
     this.deps = {
@@ -92,7 +105,7 @@ export class ServiceHarness implements Disposable {
       vault,
       changes: new AuthorizationChanges(this.repos.authorizations, this.channel),
       log: (record) => this.logs.push(record),
-      now: () => now,
+      now: () => this.clock.ms,
       defaultRelays: opts.defaultRelays ?? DEFAULT_RELAYS,
       listener: opts.noListener ? undefined : {
         awaitSubscribed: (bunkerPubkey, signal) => {

@@ -95,6 +95,63 @@ export class AuditRepo {
       .execute();
     return rows.map(toRecord);
   }
+
+  /**
+   * The latest decisions, newest first: of one authorization, or of every authorization of the
+   * keys `accountId` holds.
+   */
+  async latest(
+    filter: { authorizationId?: string; accountId?: string; limit?: number },
+  ): Promise<AuditRecord[]> {
+    const rows = await this.db.kysely.selectFrom("audit_log as l").selectAll("l")
+      .$if(
+        filter.authorizationId !== undefined,
+        (q) => q.where("l.authorization_id", "=", filter.authorizationId!),
+      )
+      .$if(
+        filter.accountId !== undefined,
+        (q) =>
+          q.where(
+            "l.authorization_id",
+            "in",
+            (eb) =>
+              eb.selectFrom("authorizations as a").innerJoin("keys as k", "k.id", "a.key_id")
+                .select("a.id").where("k.account_id", "=", filter.accountId!),
+          ),
+      )
+      .orderBy("l.id", "desc")
+      .limit(Math.min(Math.max(filter.limit ?? 50, 1), 1000))
+      .execute();
+    return rows.map(toRecord);
+  }
+
+  /** Requests answered and the time of the last one, per authorization id of `ids`. */
+  async activity(ids: readonly string[]): Promise<Map<string, Activity>> {
+    const out = new Map<string, Activity>();
+    if (ids.length === 0) return out;
+    const rows = await this.db.kysely.selectFrom("audit_log")
+      .select((eb) => [
+        "authorization_id",
+        eb.fn.countAll<number | string>().as("requests"),
+        eb.fn.max("at").as("last_at"),
+      ])
+      .where("authorization_id", "in", [...ids])
+      .groupBy("authorization_id").execute();
+    for (const row of rows) {
+      if (row.authorization_id === null) continue;
+      out.set(row.authorization_id, {
+        requests: Number(row.requests),
+        lastAt: row.last_at === null ? null : toDate(row.last_at as Date | number),
+      });
+    }
+    return out;
+  }
+}
+
+/** How much an authorization was used, from its audit rows. */
+export interface Activity {
+  requests: number;
+  lastAt: Date | null;
 }
 
 function toRecord(row: Selectable<AuditLogTable>): AuditRecord {

@@ -27,6 +27,8 @@ export interface AuthorizationRecord {
   createdAt: Date;
   /** Number of distinct clients that redeemed the secret. */
   clientCount: number;
+  /** The account holding the key; null for the operator's keys. */
+  accountId: string | null;
 }
 
 /** Fields needed to store a new authorization. */
@@ -82,10 +84,23 @@ export class AuthorizationsRepo {
     return row && toRecord(row);
   }
 
-  /** Every authorization, newest first; revoked ones only when asked. */
-  async list(opts: { includeRevoked?: boolean } = {}): Promise<AuthorizationRecord[]> {
+  /** The authorization with this bunker pubkey, revoked or not. */
+  async getByBunkerPubkey(bunkerPubkey: string): Promise<AuthorizationRecord | undefined> {
+    const row = await this.#records().where("a.bunker_pubkey", "=", bunkerPubkey)
+      .executeTakeFirst();
+    return row && toRecord(row);
+  }
+
+  /**
+   * Every authorization, newest first; revoked ones only when asked; only those of the keys of
+   * `accountId` when given.
+   */
+  async list(
+    opts: { includeRevoked?: boolean; accountId?: string } = {},
+  ): Promise<AuthorizationRecord[]> {
     const rows = await this.#records()
       .$if(!opts.includeRevoked, (q) => q.where("a.revoked_at", "is", null))
+      .$if(opts.accountId !== undefined, (q) => q.where("k.account_id", "=", opts.accountId!))
       .orderBy("a.created_at", "desc").orderBy("a.id").execute();
     return rows.map(toRecord);
   }
@@ -132,6 +147,7 @@ export class AuthorizationsRepo {
       "a.revoked_at",
       "a.label",
       "a.created_at",
+      "k.account_id",
       clientCount(eb).as("client_count"),
     ]);
   }
@@ -233,6 +249,7 @@ function toRecord(row: {
   revoked_at: Date | number | null;
   label: string | null;
   created_at: Date | number;
+  account_id: string | null;
   client_count: Count | null;
 }): AuthorizationRecord {
   return {
@@ -249,5 +266,6 @@ function toRecord(row: {
     label: row.label,
     createdAt: toDate(row.created_at),
     clientCount: Number(row.client_count ?? 0),
+    accountId: row.account_id,
   };
 }

@@ -27,7 +27,7 @@ testEachDatabase("KeysRepo.create() rejects a duplicate name or pubkey", async (
       }),
     (error) => {
       assert.ok(error instanceof UniqueViolationError);
-      assert.equal(error.constraint, "keys_name_key");
+      assert.match(error.constraint ?? "", /name_key$/);
       return true;
     },
   );

@@ -1,11 +1,15 @@
 /** One object holding every repository over the same database. */
 import type { Db } from "../db.ts";
+import { AccountEventsRepo } from "./account_events.ts";
+import { AccountsRepo } from "./accounts.ts";
 import { AuditRepo } from "./audit.ts";
 import { AuthorizationsRepo } from "./authorizations.ts";
 import { ClientsRepo } from "./clients.ts";
 import { KeysRepo } from "./keys.ts";
+import { InvitesRepo } from "./invites.ts";
 import { PoliciesRepo } from "./policies.ts";
 import { Nip98ReplaysRepo } from "./replays.ts";
+import { SessionsRepo } from "./sessions.ts";
 
 /** The repositories, one per table. */
 export interface Repos {
@@ -15,6 +19,10 @@ export interface Repos {
   clients: ClientsRepo;
   audit: AuditRepo;
   nip98Replays: Nip98ReplaysRepo;
+  accounts: AccountsRepo;
+  sessions: SessionsRepo;
+  invites: InvitesRepo;
+  accountEvents: AccountEventsRepo;
 }
 
 /** Builds every repository over `db`; `now` (ms) stamps rows and decides expiry. */
@@ -27,5 +35,9 @@ export function createRepos(db: Db, opts: { now?: () => number } = {}): Repos {
     clients: new ClientsRepo(db, now),
     audit: new AuditRepo(db),
     nip98Replays: new Nip98ReplaysRepo(db, now),
+    accounts: new AccountsRepo(db, now),
+    sessions: new SessionsRepo(db, now),
+    invites: new InvitesRepo(db, now),
+    accountEvents: new AccountEventsRepo(db, now),
   };
 }
