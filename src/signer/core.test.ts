@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { finalizeEvent, generateSecretKey, getPublicKey, verifyEvent } from "nostr-tools/pure";
+import { decrypt as decryptNip49 } from "nostr-tools/nip49";
 import { Vault } from "../vault/vault.ts";
 import { SignerCore } from "./core.ts";
 import { DecryptError, InvalidEventError, InvalidJobError, KeyUnavailableError } from "./errors.ts";
@@ -269,4 +270,29 @@ Deno.test("SignerCore rejects keys it cannot open or that belong to another pubk
     content: "",
   });
   assert.ok(verifyEvent(event));
+});
+
+Deno.test("SignerCore.generateKey() seals a fresh key the vault opens to the same pubkey", async () => {
+  const { core, vault } = await setup();
+  const first = await core.generateKey();
+  const second = await core.generateKey();
+  assert.notEqual(first.pubkey, second.pubkey);
+  const secret = await vault.open(first.sealed, first.pubkey);
+  assert.equal(getPublicKey(secret), first.pubkey);
+  await assert.rejects(vault.open(first.sealed, second.pubkey), "sealed to its own pubkey");
+});
+
+Deno.test("SignerCore.exportKey() writes an ncryptsec that decrypts to the key with the password", async () => {
+  const { core, user } = await setup();
+  const ncryptsec = await core.exportKey(user.ref, "export password 1", 16);
+  assert.match(ncryptsec, /^ncryptsec1[02-9ac-hj-np-z]+$/);
+  assert.deepEqual(decryptNip49(ncryptsec, "export password 1"), user.secret);
+  assert.throws(() => decryptNip49(ncryptsec, "another password"));
+  await assert.rejects(core.exportKey(user.ref, "pw", 12), InvalidJobError, "cost too low");
+  await assert.rejects(core.exportKey(user.ref, "pw", 19), InvalidJobError, "cost too high");
+  await assert.rejects(core.exportKey(user.ref, "", 16), InvalidJobError, "no password");
+  await assert.rejects(
+    core.exportKey({ ...user.ref, pubkey: getPublicKey(generateSecretKey()) }, "pw", 16),
+    KeyUnavailableError,
+  );
 });

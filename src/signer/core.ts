@@ -17,10 +17,12 @@ import {
   parseEventTemplate,
   parseSignedEvent,
 } from "../nostr/event.ts";
+import { encrypt as encryptNip49 } from "nostr-tools/nip49";
+import { generateSecretKey, getPublicKey } from "nostr-tools/pure";
 import { isHex64 } from "../util/hex.ts";
-import type { Vault } from "../vault/vault.ts";
+import { type Vault, VaultError } from "../vault/vault.ts";
 import { detectScheme, isScheme, NIP44_MAX_PLAINTEXT_BYTES, PairCipher } from "./ciphers.ts";
-import { InvalidEventError, InvalidJobError } from "./errors.ts";
+import { InvalidEventError, InvalidJobError, KeyUnavailableError } from "./errors.ts";
 import { checkKeyRef, KeyCache } from "./keys.ts";
 import { checkEvent, signEvent } from "./events.ts";
 import { LruCache } from "./lru.ts";
@@ -39,6 +41,10 @@ import { NIP46_KIND } from "../nostr/kinds.ts";
 import { MAX_REQUEST_CONTENT_CHARS } from "../nostr/nip46.ts";
 
 const MAX_REQUEST_TAGS = 256;
+/** scrypt cost range of an export: NIP-49 suggests 16 and up; 18 (256 MiB) is the ceiling. */
+const MIN_EXPORT_LOG_N = 16;
+const MAX_EXPORT_LOG_N = 18;
+const MAX_EXPORT_PASSWORD_CHARS = 1_024;
 const MAX_REQUEST_ID_LENGTH = 4_096;
 const encoder = new TextEncoder();
 
@@ -54,12 +60,14 @@ export interface SignerCoreOptions {
 
 /** Verifies, decrypts, signs and encrypts with sealed keys opened through one {@link Vault}. */
 export class SignerCore {
+  readonly #vault: Vault;
   readonly #keys: KeyCache;
   readonly #pairs: LruCache<string, PairCipher>;
   readonly #verifier: SchnorrVerifier;
 
   /** Opens keys with `vault`; cache sizes from `options`. */
   constructor(vault: Vault, options: SignerCoreOptions = {}) {
+    this.#vault = vault;
     this.#keys = new KeyCache(vault, options.keyCacheSize ?? 4_096);
     this.#pairs = new LruCache(options.pairCacheSize ?? 8_192);
     this.#verifier = new SchnorrVerifier({ capacity: options.verifierCacheSize ?? 256 });
@@ -179,6 +187,54 @@ export class SignerCore {
       throw error;
     }
     return signEvent(key, parsed);
+  }
+
+  /** A fresh key: its pubkey and its secret sealed by the vault (the secret is then zeroed). */
+  async generateKey(): Promise<{ pubkey: string; sealed: string }> {
+    const secret = generateSecretKey();
+    try {
+      const pubkey = getPublicKey(secret);
+      return { pubkey, sealed: await this.#vault.seal(secret, pubkey) };
+    } finally {
+      secret.fill(0);
+    }
+  }
+
+  /**
+   * The key `ref` encrypted with `password` as NIP-49 `ncryptsec` (scrypt cost 2^`logN`, key
+   * security byte 0x02: "not known"). The opened secret is zeroed afterwards.
+   */
+  async exportKey(ref: KeyRef, password: string, logN: number): Promise<string> {
+    const keyRef = checkKeyRef(ref, "exported");
+    if (!Number.isSafeInteger(logN) || logN < MIN_EXPORT_LOG_N || logN > MAX_EXPORT_LOG_N) {
+      throw new InvalidJobError(
+        `Cannot export with scrypt cost 2^${
+          clip(logN)
+        }: use ${MIN_EXPORT_LOG_N} to ${MAX_EXPORT_LOG_N}`,
+      );
+    }
+    if (password.length === 0 || password.length > MAX_EXPORT_PASSWORD_CHARS) {
+      throw new InvalidJobError(
+        `Cannot export with a password of ${password.length} characters: use 1 to ${MAX_EXPORT_PASSWORD_CHARS}`,
+      );
+    }
+    let secret: Uint8Array;
+    try {
+      secret = await this.#vault.open(keyRef.sealed, keyRef.pubkey);
+    } catch (error) {
+      const reason = error instanceof VaultError ? error.message : "unexpected error";
+      throw new KeyUnavailableError(`Cannot open the sealed key of "${keyRef.pubkey}": ${reason}`);
+    }
+    try {
+      if (getPublicKey(secret) !== keyRef.pubkey) {
+        throw new KeyUnavailableError(
+          `Cannot export the key of "${keyRef.pubkey}": the sealed secret belongs to another key`,
+        );
+      }
+      return encryptNip49(secret, password, logN, 0x02);
+    } finally {
+      secret.fill(0);
+    }
   }
 
   /** The opened key for `ref` (from the cache when possible); validates `ref` first. */

@@ -38,6 +38,14 @@ export function parseJob(value: unknown): Job | undefined {
       const key = parseKeyRef(job.key);
       return key && { op: "sign", key, template: job.template };
     }
+    case "generate":
+      return { op: "generate" };
+    case "export": {
+      const key = parseKeyRef(job.key);
+      const { password, logN } = job;
+      if (!key || !isString(password) || !isSafeInteger(logN)) return undefined;
+      return { op: "export", key, password, logN };
+    }
     case "stall":
       return typeof job.ms === "number" ? { op: "stall", ms: job.ms } : undefined;
     case "crash":

@@ -4,6 +4,7 @@
 import assert from "node:assert/strict";
 import { finalizeEvent, generateSecretKey, getPublicKey, verifyEvent } from "nostr-tools/pure";
 import type { LogRecord } from "../log.ts";
+import { decrypt as decryptNip49 } from "nostr-tools/nip49";
 import { Vault } from "../vault/vault.ts";
 import {
   DecryptError,
@@ -308,4 +309,20 @@ Deno.test("SignerPool replaces a worker whose module fails to load (its error ev
   assert.equal(result.error, "WorkerCrashedError");
   assert.ok(result.crashes >= 1);
   assert.match(result.reasons[0], /^crashed: .*failed to load on purpose/);
+});
+
+Deno.test("SignerPool generates keys and exports them as ncryptsec in its workers", async () => {
+  await using pool = new SignerPool({ masterKey: TEST_MASTER_KEY, workers: 1 });
+  await pool.ready();
+  const generated = await pool.generateKey();
+  assert.equal(
+    getPublicKey(await vault.open(generated.sealed, generated.pubkey)),
+    generated.pubkey,
+  );
+  const ncryptsec = await pool.exportKey({
+    key: { pubkey: generated.pubkey, sealed: generated.sealed },
+    password: "a long export password",
+    logN: 16,
+  });
+  assert.equal(getPublicKey(decryptNip49(ncryptsec, "a long export password")), generated.pubkey);
 });

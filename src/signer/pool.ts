@@ -142,6 +142,16 @@ export class SignerPool implements ListenerSigner, AsyncDisposable {
     );
   }
 
+  /** Generates a key in a worker: its pubkey and vault-sealed secret (the secret never comes here). */
+  generateKey(): Promise<{ pubkey: string; sealed: string }> {
+    return this.#submit({ op: "generate" }, crypto.randomUUID(), "");
+  }
+
+  /** The key `key` as NIP-49 `ncryptsec` under `password`, scrypt cost 2^`logN` (16–18). */
+  exportKey(input: { key: KeyRef; password: string; logN: number }): Promise<string> {
+    return this.#submit({ op: "export", ...input }, input.key?.pubkey, "");
+  }
+
   /** Test hook: runs a debug op (`crash`, `stall`, `permissions`, `garbage`) on worker `workerIndex`; refused unless `debugOps`. */
   debugOp<J extends DebugJob>(job: J, workerIndex: number): Promise<ResultOf<J>> {
     if (!this.#debugOps) {

@@ -111,6 +111,9 @@ Deno.test("parseJobResult() rejects every malformed field with WorkerProtocolErr
     ["reject", { ...reply, result: 1 }, /result must be a string/],
     ["sign", undefined, /"sign": the signed event is malformed/],
     ["sign", { ...signed, sig: "zz" }, /event sig "zz"/],
+    ["generate", { pubkey: "x", sealed: "s" }, /"generate": pubkey/],
+    ["generate", { pubkey: clientPubkey, sealed: "" }, /sealed/],
+    ["export", "nsec1abc", /"export": the value must be an ncryptsec1 string/],
     ["stall", "nonsense", /"stall": the value must be null/],
     ["stall", undefined, /the value must be null/],
     ["garbage", "nonsense", /"garbage": the value must be null/],
@@ -154,6 +157,8 @@ const jobs = {
   unwrap: { op: "unwrap", bunker: bunker.ref, event: request },
   reject: { op: "reject", bunker: bunker.ref, event: null, error: "overloaded", createdAt: 0 },
   sign: { op: "sign", key: user.ref, template },
+  generate: { op: "generate" },
+  export: { op: "export", key: user.ref, password: "pw", logN: 16 },
   stall: { op: "stall", ms: 300 },
 } as const satisfies Record<string, Job>;
 

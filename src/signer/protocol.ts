@@ -98,6 +98,24 @@ export interface SignJob {
   template: unknown;
 }
 
+/** Generate a fresh key and seal it, in the worker: its secret never reaches the main thread. */
+export interface GenerateJob {
+  /** Operation name. */
+  op: "generate";
+}
+
+/** Encrypt a stored key with a password (NIP-49 `ncryptsec`), for its owner to take away. */
+export interface ExportJob {
+  /** Operation name. */
+  op: "export";
+  /** The key to export. */
+  key: KeyRef;
+  /** The password it is encrypted with (never logged). */
+  password: string;
+  /** scrypt cost, log2 N: 16 to 22. */
+  logN: number;
+}
+
 /** Test-only operations, refused unless the pool was built with `debugOps: true`. */
 export type DebugJob =
   /** Throw an uncaught error in the worker, which kills it. */
@@ -110,7 +128,14 @@ export type DebugJob =
   | { op: "garbage" };
 
 /** Any job a worker runs. */
-export type Job = UnwrapJob | RespondJob | RejectJob | SignJob | DebugJob;
+export type Job =
+  | UnwrapJob
+  | RespondJob
+  | RejectJob
+  | SignJob
+  | GenerateJob
+  | ExportJob
+  | DebugJob;
 
 /** The name of an operation, e.g. `"unwrap"`. */
 export type JobOp = Job["op"];
@@ -149,6 +174,10 @@ export interface JobResults {
   reject: RespondResult | undefined;
   /** The signed event. */
   sign: NostrEvent;
+  /** The new key's pubkey and its vault-sealed secret. */
+  generate: { pubkey: string; sealed: string };
+  /** The `ncryptsec1…` text. */
+  export: string;
   /** Nothing, once the busy-wait is over. */
   stall: null;
   /** The worker's permission states by name. */

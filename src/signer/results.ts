@@ -22,6 +22,13 @@ const PARSERS: { [Op in JobOp]: (value: unknown) => JobResults[Op] } = {
   respond: parseRespondResult,
   reject: (value) => value === undefined ? undefined : parseRespondResult(value),
   sign: (value) => parseEvent(value, "signed event"),
+  generate: parseGenerated,
+  export: (value) => {
+    if (!isString(value) || !value.startsWith("ncryptsec1")) {
+      throw new ResultShapeError("the value must be an ncryptsec1 string");
+    }
+    return value;
+  },
   stall: parseNull,
   permissions: parsePermissions,
   crash: () => {
@@ -44,6 +51,13 @@ export function parseJobResult<Op extends JobOp>(op: Op, value: unknown): JobRes
       `Cannot accept the result of signer job "${op}": ${error.message}`,
     );
   }
+}
+
+function parseGenerated(value: unknown): { pubkey: string; sealed: string } {
+  const { pubkey, sealed } = expectRecord(value);
+  if (!isHex64(pubkey)) throw malformed("pubkey", "64 lowercase hex");
+  if (!isString(sealed) || sealed === "") throw malformed("sealed", "a non-empty string");
+  return { pubkey, sealed };
 }
 
 function parseUnwrapResult(value: unknown): UnwrapResult {

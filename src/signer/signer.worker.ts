@@ -98,6 +98,10 @@ async function execute(job: Job): Promise<unknown> {
       return await core.reject(job) satisfies ResultOf<typeof job>;
     case "sign":
       return await core.signWithKey(job.key, job.template) satisfies ResultOf<typeof job>;
+    case "generate":
+      return await core.generateKey() satisfies ResultOf<typeof job>;
+    case "export":
+      return await core.exportKey(job.key, job.password, job.logN) satisfies ResultOf<typeof job>;
     case "stall": {
       if (!debugOps) {
         throw new InvalidJobError('Cannot run debug op "stall": debug ops are disabled');
