@@ -45,6 +45,9 @@ const SERVICE_STATUS: Record<ServiceErrorKind, ContentfulStatusCode> = {
   not_found: 404,
   conflict: 409,
   unavailable: 503,
+  unauthorized: 401,
+  forbidden: 403,
+  rate_limited: 429,
 };
 
 /** Turns thrown errors into JSON responses (see the module doc). */
@@ -53,6 +56,10 @@ export function onError(err: Error, c: Context<AppEnv>): Response {
     const body: Record<string, unknown> = { error: err.message };
     if (err.field !== undefined) body.field = err.field;
     if (err.problems !== undefined) body.problems = err.problems;
+    if (err.retryAfterSeconds !== undefined) {
+      c.header("Retry-After", String(err.retryAfterSeconds));
+      body.retry_after = err.retryAfterSeconds;
+    }
     return c.json(body, SERVICE_STATUS[err.kind]);
   }
   if (err instanceof HTTPException) {

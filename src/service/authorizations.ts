@@ -37,6 +37,8 @@ export interface GrantInput {
   expiresIn: number | null;
   /** Display label, or null. */
   label: string | null;
+  /** When set, `key` must be a key of this account (the person creating it). */
+  owner?: string;
 }
 
 /** A new authorization and its one-time URL. */
@@ -57,7 +59,7 @@ export async function createAuthorization(
   if (relays.length === 0) {
     throw invalid("relays", "none given, and the server has no default relays (--relay)");
   }
-  const key = await resolveKey(deps.repos, input.key);
+  const key = await resolveKey(deps.repos, input.key, input.owner);
   const policy = input.policy === null ? null : await policyForUse(deps, input.policy);
   const secret = encodeHex(crypto.getRandomValues(new Uint8Array(32)));
   const minted = await mintAuthorization(deps, {

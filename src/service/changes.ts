@@ -11,11 +11,17 @@ import type { AuthorizationsRepo } from "../db/repos/authorizations.ts";
 
 /** Sends the listener what changed, after it was committed. */
 export class AuthorizationChanges {
-  readonly #authorizations: Pick<AuthorizationsRepo, "loadActiveById" | "loadActiveByPolicy">;
+  readonly #authorizations: Pick<
+    AuthorizationsRepo,
+    "loadActiveById" | "loadActiveByPolicy" | "unrevokedOfAccount"
+  >;
   readonly #channel: AuthorizationChannel;
 
   constructor(
-    authorizations: Pick<AuthorizationsRepo, "loadActiveById" | "loadActiveByPolicy">,
+    authorizations: Pick<
+      AuthorizationsRepo,
+      "loadActiveById" | "loadActiveByPolicy" | "unrevokedOfAccount"
+    >,
     channel: AuthorizationChannel,
   ) {
     this.#authorizations = authorizations;
@@ -42,6 +48,22 @@ export class AuthorizationChanges {
     const live = await this.#authorizations.loadActiveByPolicy(name);
     for (const authorization of live) this.send({ type: "upsert", authorization });
     return live.length;
+  }
+
+  /**
+   * After account `accountId` was disabled or enabled: each of its unrevoked authorizations is
+   * sent again as it now is — an `upsert` when live, a `remove` when not (disabled, expired).
+   * Returns how many were sent.
+   */
+  async accountChanged(accountId: string): Promise<number> {
+    const unrevoked = await this.#authorizations.unrevokedOfAccount(accountId);
+    for (const { id, bunkerPubkey } of unrevoked) {
+      const active = await this.#authorizations.loadActiveById(id);
+      this.send(
+        active ? { type: "upsert", authorization: active } : { type: "remove", bunkerPubkey },
+      );
+    }
+    return unrevoked.length;
   }
 
   /** Sends one command; subclasses extend it to reach other instances too. */

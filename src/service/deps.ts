@@ -2,6 +2,8 @@
  * What the admin services need. Routes, the web pages and tests build one {@link ServiceDeps}
  * and call the service functions with it; the services know nothing of HTTP.
  */
+import type { PasswordHasher } from "../accounts/password.ts";
+import type { LoginThrottle } from "../accounts/throttle.ts";
 import type { Repos } from "../db/repos/repos.ts";
 import type { Log } from "../log.ts";
 import type { Vault } from "../vault/vault.ts";
@@ -37,6 +39,36 @@ export interface SnapshotSource {
   snapshot(path: string): Promise<void>;
 }
 
+/** Who may register: nobody (admins create accounts), holders of an invite, or anyone. */
+export type RegistrationMode = "closed" | "invite" | "open";
+
+/** How accounts behave on this server (`serve` flags). */
+export interface AccountSettings {
+  registration: RegistrationMode;
+  /** A session ends after this long unused, in ms. */
+  sessionIdleMs: number;
+  /** A session ends this long after login whatever happens, in ms. */
+  sessionMaxMs: number;
+}
+
+/** The signer's key operations the account services use (the secrets stay in its workers). */
+export interface KeyWorker {
+  /** A fresh key's pubkey and vault-sealed secret. */
+  generateKey(): Promise<{ pubkey: string; sealed: string }>;
+  /** A stored key as NIP-49 ncryptsec under `password`. */
+  exportKey(
+    input: { key: { pubkey: string; sealed: string }; password: string; logN: number },
+  ): Promise<string>;
+}
+
+/** What the account services need beyond the admin ones. */
+export interface AccountDeps {
+  passwords: Pick<PasswordHasher, "hash" | "verify" | "verifyNobody">;
+  keyWorker: KeyWorker;
+  throttle: LoginThrottle;
+  settings: AccountSettings;
+}
+
 /** Dependencies of every service function. */
 export interface ServiceDeps {
   /** Repositories over the database. */
@@ -57,4 +89,6 @@ export interface ServiceDeps {
   subscribeTimeoutMs?: number;
   /** The database copier behind backups; absent when none is wired (then backups are unavailable). */
   snapshots?: SnapshotSource;
+  /** Accounts, sessions and people's keys; absent when not wired (then those services fail). */
+  accounts?: AccountDeps;
 }

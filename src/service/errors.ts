@@ -5,7 +5,14 @@
  */
 
 /** What went wrong, independent of transport. */
-export type ServiceErrorKind = "invalid" | "not_found" | "conflict" | "unavailable";
+export type ServiceErrorKind =
+  | "invalid"
+  | "not_found"
+  | "conflict"
+  | "unavailable"
+  | "unauthorized"
+  | "forbidden"
+  | "rate_limited";
 
 /** Details of a {@link ServiceError}. */
 export interface ServiceErrorDetails {
@@ -13,6 +20,8 @@ export interface ServiceErrorDetails {
   field?: string;
   /** Every problem found, when there are several (e.g. a policy document's). */
   problems?: string[];
+  /** For `rate_limited`: seconds until a retry may succeed. */
+  retryAfterSeconds?: number;
 }
 
 /** An expected failure of a service call, with a message safe to show. */
@@ -22,6 +31,8 @@ export class ServiceError extends Error {
   readonly field: string | undefined;
   /** Every problem found, if more than the message says. */
   readonly problems: string[] | undefined;
+  /** For `rate_limited`: seconds until a retry may succeed. */
+  readonly retryAfterSeconds: number | undefined;
 
   constructor(
     readonly kind: ServiceErrorKind,
@@ -31,6 +42,7 @@ export class ServiceError extends Error {
     super(message);
     this.field = details.field;
     this.problems = details.problems;
+    this.retryAfterSeconds = details.retryAfterSeconds;
   }
 }
 
@@ -52,6 +64,23 @@ export function conflict(message: string, field?: string): ServiceError {
 /** A collaborator the request needs is not running. */
 export function unavailable(message: string): ServiceError {
   return new ServiceError("unavailable", message);
+}
+
+/** The caller is not who they need to be (no session, wrong password). */
+export function unauthorized(message: string, field?: string): ServiceError {
+  return new ServiceError("unauthorized", message, { field });
+}
+
+/** The caller is known but may not do this. */
+export function forbidden(message: string, field?: string): ServiceError {
+  return new ServiceError("forbidden", message, { field });
+}
+
+/** Too many attempts: retry after `retryAfterMs` (rounded up to whole seconds). */
+export function rateLimited(message: string, retryAfterMs: number): ServiceError {
+  return new ServiceError("rate_limited", message, {
+    retryAfterSeconds: Math.max(1, Math.ceil(retryAfterMs / 1000)),
+  });
 }
 
 /** Quotes a caller-supplied value for a message, cut to `max` characters (default 64). */

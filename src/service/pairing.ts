@@ -24,6 +24,8 @@ export interface PairingInput {
   label: string | null;
   /** Lifetime in seconds, or null for no expiry. */
   expiresIn: number | null;
+  /** When set, `key` must be a key of this account (the person pairing). */
+  owner?: string;
 }
 
 /** A completed pairing. */
@@ -48,7 +50,7 @@ export async function pairNostrConnect(deps: ServiceDeps, input: PairingInput): 
     throw invalid("uri", error.message);
   }
   if (!deps.listener) throw unavailable("Cannot pair: the relay listener is not running");
-  const key = await resolveKey(deps.repos, input.key);
+  const key = await resolveKey(deps.repos, input.key, input.owner);
   const policy = input.policy === null ? null : await policyForUse(deps, input.policy);
   const minted = await mintAuthorization(deps, {
     key,

@@ -18,7 +18,16 @@ import { createRepos, type Repos } from "../db/repos/repos.ts";
 import type { LogRecord } from "../log.ts";
 import { Vault } from "../vault/vault.ts";
 import { AuthorizationChanges } from "./changes.ts";
-import type { ListenerLink, PairingReply, ServiceDeps } from "./deps.ts";
+import { PasswordHasher } from "../accounts/password.ts";
+import { LoginThrottle } from "../accounts/throttle.ts";
+import { SignerCore } from "../signer/core.ts";
+import type {
+  AccountSettings,
+  KeyWorker,
+  ListenerLink,
+  PairingReply,
+  ServiceDeps,
+} from "./deps.ts";
 import { ServiceError, type ServiceErrorKind } from "./errors.ts";
 
 /** The clock every harness uses unless told otherwise: 2099-01-01T00:00:00Z, in ms. */
@@ -41,7 +50,12 @@ export interface HarnessOptions {
   noListener?: boolean;
   /** Bound of the subscription wait, in ms. Default: the service's own default. */
   subscribeTimeoutMs?: number;
+  /** Account settings; default: registration by invite, sessions of 7 days idle, 30 days. */
+  accountSettings?: Partial<AccountSettings>;
 }
+
+/** Cheap scrypt parameters: the account tests hash hundreds of passwords. */
+const TEST_SCRYPT_PARAMS = { ln: 8, r: 8, p: 1 };
 
 /** Repository methods that write, by repository; the journal records these once they resolve. */
 const WRITES: Readonly<Record<keyof Repos, readonly string[]>> = {
@@ -75,6 +89,8 @@ export class ServiceHarness implements Disposable {
   readonly deps: ServiceDeps;
   /** The services' clock (ms since the epoch); tests move it. */
   readonly clock = { ms: FIXED_NOW };
+  /** The login throttle the account services use. */
+  readonly throttle = new LoginThrottle();
   readonly #subscription: ChannelSubscription;
 
   private constructor(db: Db, readonly vault: Vault, opts: HarnessOptions) {
@@ -120,6 +136,17 @@ export class ServiceHarness implements Disposable {
         },
       },
       subscribeTimeoutMs: opts.subscribeTimeoutMs,
+      accounts: {
+        passwords: new PasswordHasher({ params: TEST_SCRYPT_PARAMS, concurrency: 2 }),
+        keyWorker: coreKeyWorker(new SignerCore(vault)),
+        throttle: this.throttle,
+        settings: {
+          registration: "invite",
+          sessionIdleMs: 7 * 86_400_000,
+          sessionMaxMs: 30 * 86_400_000,
+          ...opts.accountSettings,
+        },
+      },
     };
   }
 
@@ -174,6 +201,14 @@ export async function serviceError(
   assert.ok(caught instanceof ServiceError, `expected a ServiceError, got ${String(caught)}`);
   assert.deepEqual({ kind: caught.kind, field: caught.field }, { kind, field }, caught.message);
   return caught;
+}
+
+/** The signer's key operations run on this thread, as the pool runs them in its workers. */
+function coreKeyWorker(core: SignerCore): KeyWorker {
+  return {
+    generateKey: () => core.generateKey(),
+    exportKey: ({ key, password, logN }) => core.exportKey(key, password, logN),
+  };
 }
 
 class JournaledChannel extends AuthorizationChannel {

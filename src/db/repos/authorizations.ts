@@ -45,11 +45,15 @@ export interface NewAuthorization {
   label: string | null;
 }
 
-/** Authorizations joined with their key and (maybe) policy, nothing selected yet. */
+/**
+ * Authorizations joined with their key, (maybe) policy and (maybe) the key's account, nothing
+ * selected yet.
+ */
 function joined(db: Executor) {
   return db.selectFrom("authorizations as a")
     .innerJoin("keys as k", "k.id", "a.key_id")
-    .leftJoin("policies as p", "p.id", "a.policy_id");
+    .leftJoin("policies as p", "p.id", "a.policy_id")
+    .leftJoin("accounts as acc", "acc.id", "k.account_id");
 }
 
 type Joined = ReturnType<typeof joined>;
@@ -117,7 +121,17 @@ export class AuthorizationsRepo {
     return existing && { bunkerPubkey: existing.bunker_pubkey, alreadyRevoked: true };
   }
 
-  /** Every live (not revoked, not expired) authorization, ready for the listener. */
+  /** Id and bunker pubkey of every authorization of `accountId`'s keys that is not revoked. */
+  async unrevokedOfAccount(accountId: string): Promise<{ id: string; bunkerPubkey: string }[]> {
+    const rows = await joined(this.db.kysely).select(["a.id", "a.bunker_pubkey"])
+      .where("k.account_id", "=", accountId).where("a.revoked_at", "is", null).execute();
+    return rows.map((row) => ({ id: row.id, bunkerPubkey: row.bunker_pubkey }));
+  }
+
+  /**
+   * Every live (not revoked, not expired, its account not disabled) authorization, ready for the
+   * listener.
+   */
   loadActive(): Promise<ActiveAuthorization[]> {
     return this.#loadActive((q) => q);
   }
@@ -174,9 +188,11 @@ export class AuthorizationsRepo {
   ): Promise<ActiveAuthorization[]> {
     const now = new Date(this.now());
     const live = (q: Joined) => {
+      // A disabled account's keys answer nobody until it is enabled again.
       const narrowed = where(
         q.where("a.revoked_at", "is", null)
-          .where((eb) => eb.or([eb("a.expires_at", "is", null), eb("a.expires_at", ">", now)])),
+          .where((eb) => eb.or([eb("a.expires_at", "is", null), eb("a.expires_at", ">", now)]))
+          .where("acc.disabled_at", "is", null),
       );
       return after === undefined ? narrowed : narrowed.where("a.id", ">", after);
     };

@@ -43,6 +43,14 @@ export class InvitesRepo {
     return toRecord(invite!);
   }
 
+  /** Whether an invite with sha256 `codeHash` exists, is unused and has not expired. */
+  async isUsable(codeHash: string): Promise<boolean> {
+    const row = await this.db.kysely.selectFrom("invites").select("id")
+      .where("code_hash", "=", codeHash).where("used_at", "is", null)
+      .where("expires_at", ">", new Date(this.now())).executeTakeFirst();
+    return row !== undefined;
+  }
+
   /** Every invite, newest first. */
   async list(): Promise<InviteRecord[]> {
     const rows = await this.#select().orderBy("i.created_at", "desc").orderBy("i.id").execute();
