@@ -5,7 +5,6 @@ import { generateSecretKey, getPublicKey } from "nostr-tools/pure";
 import { sql } from "kysely";
 import { Config } from "../config/config.ts";
 import { migrate, readMigrations } from "../db/migrate.ts";
-import { createRepos } from "../db/repos/repos.ts";
 import { openSqlite } from "../db/sqlite.ts";
 import { checkMasterKey } from "../vault/key_check.ts";
 import { Vault } from "../vault/vault.ts";
@@ -41,12 +40,14 @@ async function makeBackup(
     const vault = await Vault.create(masterKey);
     const secretKey = generateSecretKey();
     const pubkey = getPublicKey(secretKey);
-    await createRepos(db).keys.create({
+    // Written column by column: the repo writes columns later versions added.
+    await db.kysely.insertInto("keys").values({
       id: crypto.randomUUID(),
       name: "alice",
       pubkey,
-      secretSealed: await vault.seal(secretKey, pubkey),
-    });
+      secret_sealed: await vault.seal(secretKey, pubkey),
+      created_at: new Date(FIXED_NOW),
+    }).execute();
     if (opts.checked ?? true) await checkMasterKey(db, vault, masterKey);
   } finally {
     await db.close();
