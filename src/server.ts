@@ -13,6 +13,9 @@ import { AuthorizationChannel } from "./channel/channel.ts";
 import type { Config } from "./config/config.ts";
 import { createRepos } from "./db/repos/repos.ts";
 import { AdminTokenError, ensureAdminToken } from "./http/admin_token.ts";
+import { PasswordHasher } from "./accounts/password.ts";
+import { LoginThrottle } from "./accounts/throttle.ts";
+import { CsrfTokens } from "./accounts/tokens.ts";
 import { createApp } from "./http/app.ts";
 import { createLogger, type Log } from "./log.ts";
 import { Metrics } from "./metrics/metrics.ts";
@@ -86,6 +89,7 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
     log({ level: "info", ns: "serve", msg: "Database ready", kind: db.kind, applied });
     const { key: masterKey, vault } = await openMasterKey(config, db, log);
     const signer = stack.use(new SignerPool({ masterKey, workers: config.workers, log }));
+    const csrf = new CsrfTokens(masterKey);
     masterKey.fill(0);
     const adminToken = await openAdminToken(config, log);
 
@@ -111,7 +115,12 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
     );
     const audit = stack.use(new AuditWriter({ sink: repos.audit, log }));
     stack.use(
-      new Maintenance({ repos, log, auditRetentionSeconds: config.auditRetentionSeconds }),
+      new Maintenance({
+        repos,
+        log,
+        auditRetentionSeconds: config.auditRetentionSeconds,
+        sessionIdleMs: config.sessionIdleSeconds * 1000,
+      }),
     ).start();
     const metrics = new Metrics();
     const listener = new Listener({
@@ -143,6 +152,16 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
         sendPairingReply: pairingReplySender(signer, relays),
       },
       snapshots: { dir: config.dataDir, snapshot: (path) => db.snapshot(path) },
+      accounts: {
+        passwords: new PasswordHasher(),
+        keyWorker: signer,
+        throttle: new LoginThrottle(),
+        settings: {
+          registration: config.registration,
+          sessionIdleMs: config.sessionIdleSeconds * 1000,
+          sessionMaxMs: config.sessionMaxSeconds * 1000,
+        },
+      },
     };
     await syncBuiltinPolicies(services);
     await registry.start(channel);
@@ -166,6 +185,8 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
       origins: () => config.publicUrl ? [config.publicUrl] : boundOrigins(config.host, boundPort),
       signerStatus: () => signerStatus(sources),
       metrics: () => renderMetrics(metrics, sources),
+      csrf,
+      trustedProxies: config.trustedProxies,
     });
 
     const stopHttp = new AbortController();

@@ -86,6 +86,31 @@ export const SERVE_FLAGS: FlagSpec[] = [
     help: "How long audit rows are kept (like 90d; 0 keeps them). Default 90d",
   },
   {
+    name: "registration",
+    env: ENV_TWINS.registration,
+    value: "MODE",
+    help: "Who may create an account: closed, invite (an invite code) or open. Default invite",
+  },
+  {
+    name: "session-idle",
+    env: ENV_TWINS["session-idle"],
+    value: "DURATION",
+    help: "A web login ends after this long unused. Default 7d",
+  },
+  {
+    name: "session-max",
+    env: ENV_TWINS["session-max"],
+    value: "DURATION",
+    help: "A web login ends this long after it started, however active. Default 30d",
+  },
+  {
+    name: "trust-proxy",
+    env: ENV_TWINS["trust-proxy"],
+    multiple: true,
+    value: "IP",
+    help: "Reverse proxy whose X-Forwarded-For names the client (for login throttling)",
+  },
+  {
     name: "database-wait",
     env: ENV_TWINS["database-wait"],
     value: "DURATION",

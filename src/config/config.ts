@@ -3,6 +3,7 @@
  * Everything is parsed once; {@link Config.validate} lists every problem, one line each.
  */
 import type { LogFormat, LogLevel } from "../log.ts";
+import type { RegistrationMode } from "../service/deps.ts";
 import type { FlagValues } from "./flags.ts";
 import { splitList } from "./flags.ts";
 import { parseDuration } from "../domain/fields.ts";
@@ -24,6 +25,11 @@ export const DEFAULT_DATA_DIR = "./keycast-data";
 
 const LOG_LEVELS: readonly LogLevel[] = ["debug", "info", "warn", "error"];
 const LOG_FORMATS: readonly LogFormat[] = ["json", "pretty"];
+const REGISTRATION_MODES: readonly RegistrationMode[] = ["closed", "invite", "open"];
+/** Default idle end of a web session: 7 days, in seconds. */
+export const DEFAULT_SESSION_IDLE_SECONDS = 7 * 86_400;
+/** Default absolute end of a web session: 30 days, in seconds. */
+export const DEFAULT_SESSION_MAX_SECONDS = 30 * 86_400;
 
 /** Environment variables read, by flag name. */
 export const ENV_TWINS = {
@@ -41,6 +47,10 @@ export const ENV_TWINS = {
   "public-url": "KEYCAST_PUBLIC_URL",
   "audit-retention": "KEYCAST_AUDIT_RETENTION",
   "database-wait": "KEYCAST_DATABASE_WAIT",
+  registration: "KEYCAST_REGISTRATION",
+  "session-idle": "KEYCAST_SESSION_IDLE",
+  "session-max": "KEYCAST_SESSION_MAX",
+  "trust-proxy": "KEYCAST_TRUST_PROXY",
 } as const;
 
 /** Validated server configuration over an injected environment and parsed flags. */
@@ -83,6 +93,14 @@ export class Config {
   readonly workers: number;
   /** Base URL of the running server, for management subcommands. */
   readonly server: string;
+  /** Who may register an account. Default invite. */
+  readonly registration: RegistrationMode;
+  /** A web session ends after this long unused, in seconds. Default 7 days. */
+  readonly sessionIdleSeconds: number;
+  /** A web session ends this long after login, in seconds. Default 30 days. */
+  readonly sessionMaxSeconds: number;
+  /** Reverse proxies whose `X-Forwarded-For` names the client (IP addresses). */
+  readonly trustedProxies: string[];
 
   constructor(env: ReadonlyMap<string, string>, flags: FlagValues = new Map()) {
     const pick = (name: keyof typeof ENV_TWINS): string | undefined => {
@@ -147,6 +165,33 @@ export class Config {
       1,
       1024,
     );
+    this.registration = this.#oneOf(
+      "registration",
+      pick("registration"),
+      REGISTRATION_MODES,
+      "invite",
+    );
+    this.sessionIdleSeconds = this.#duration(
+      "session-idle",
+      pick("session-idle"),
+      DEFAULT_SESSION_IDLE_SECONDS,
+      365 * 86_400,
+    );
+    this.sessionMaxSeconds = this.#duration(
+      "session-max",
+      pick("session-max"),
+      DEFAULT_SESSION_MAX_SECONDS,
+      365 * 86_400,
+    );
+    if (this.sessionIdleSeconds < 60 || this.sessionMaxSeconds < 60) {
+      this.#problems.push("--session-idle, --session-max: sessions must last at least 1m");
+    }
+    this.trustedProxies = list("trust-proxy");
+    for (const proxy of this.trustedProxies) {
+      if (!/^[0-9a-fA-F.:]{2,45}$/.test(proxy)) {
+        this.#problems.push(`--trust-proxy: cannot use "${proxy}": give the proxy's IP address`);
+      }
+    }
     this.server = (pick("server") ?? `http://127.0.0.1:${DEFAULT_PORT}`).replace(/\/+$/, "");
     if (!/^https?:\/\/[^/]+/.test(this.server)) {
       this.#problems.push(`--server: cannot use "${this.server}": it must be an http(s) URL`);

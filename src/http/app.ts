@@ -1,11 +1,15 @@
 /**
- * The admin HTTP API: `createApp(deps)` builds a Hono app with no side effects; `main.ts` serves
- * it. Routes: `/health` and `/health/ready` (no auth), and `/api/*` behind admin auth (see
- * `auth.ts`). Routes parse the request, call a service (`src/service/`) and render its result.
+ * The HTTP app: `createApp(deps)` builds a Hono app with no side effects; `src/server.ts` serves
+ * it. Routes: `/health`, `/health/ready` and `/metrics` (no auth); `/api/auth` (register, login,
+ * logout) and `/api/user` (a logged-in person's own keys and apps, see `session.ts`); and every
+ * other `/api` route behind admin auth (see `auth.ts`). Routes parse the
+ * request, call a service (`src/service/`) and render its result.
  */
 import { Hono } from "hono";
+import { accountRoutes, inviteRoutes } from "./accounts.ts";
 import { auditRoutes } from "./audit.ts";
 import { adminAuth, nip98Payload } from "./auth.ts";
+import { authRoutes } from "./auth_routes.ts";
 import { authorizationRoutes } from "./authorizations.ts";
 import { backupRoutes } from "./backup.ts";
 import { bodyMiddleware } from "./body.ts";
@@ -15,7 +19,9 @@ import { notFound, onError } from "./errors.ts";
 import { healthRoutes } from "./health.ts";
 import { keyRoutes } from "./keys.ts";
 import { policyRoutes } from "./policies.ts";
+import { readSession, sameOrigin } from "./session.ts";
 import type { AppDeps, AppEnv, AppVariables } from "./types.ts";
+import { userRoutes } from "./user.ts";
 
 export type {
   AdminIdentity,
@@ -26,15 +32,22 @@ export type {
   SignerStatus,
 } from "./types.ts";
 
-/** Builds the admin API over `deps`. */
+/** The API paths a person reaches with their own session; every other `/api` path is admin. */
+const PERSON_PATHS = /^\/api\/(auth|user)(\/|$)/;
+
+/** Builds the HTTP app over `deps`. */
 export function createApp(deps: AppDeps): Hono<{ Variables: AppVariables }> {
   const resolved = resolveDeps(deps);
   const app = new Hono<AppEnv>();
   app.onError(onError);
   app.notFound(notFound);
   app.use("*", contextMiddleware(resolved));
+  app.use("*", readSession());
   // Authenticate before any body is read; NIP-98's payload check needs the body, so it follows.
-  app.use("/api/*", adminAuth({ ...resolved, now: resolved.services.now }));
+  // Every /api path but a person's is admin, unknown ones included: they 401 before they 404.
+  const admin = adminAuth({ ...resolved, now: resolved.services.now });
+  app.use("/api/*", (c, next) => PERSON_PATHS.test(c.req.path) ? next() : admin(c, next));
+  app.use("*", sameOrigin());
   app.use("*", bodyMiddleware(resolved.maxBodyBytes, resolved.bodyTimeoutMs));
   app.use("/api/*", nip98Payload(resolved.services.repos.nip98Replays));
   app.route("/health", healthRoutes());
@@ -44,11 +57,15 @@ export function createApp(deps: AppDeps): Hono<{ Variables: AppVariables }> {
     if (!render) return c.json({ error: "Metrics are not enabled" }, 404);
     return c.body(render(), 200, { "content-type": "text/plain; version=0.0.4; charset=utf-8" });
   });
+  app.route("/api/auth", authRoutes());
+  app.route("/api/user", userRoutes());
   app.route("/api/keys", keyRoutes());
   app.route("/api/policies", policyRoutes());
   app.route("/api/authorizations", authorizationRoutes());
   app.route("/api/audit", auditRoutes());
   app.route("/api/connect", connectRoutes());
   app.route("/api/backup", backupRoutes());
+  app.route("/api/accounts", accountRoutes());
+  app.route("/api/invites", inviteRoutes());
   return app;
 }

@@ -4,7 +4,9 @@
  * `--admin-pubkey`. It runs before the request body is read, so an unauthenticated client never
  * gets a body read; a NIP-98 event's payload tag is checked, and its id entered in the replay
  * store, once the body is in ({@link nip98Payload}). Failures are 401 (403 for a valid NIP-98
- * event from a non-admin) with a JSON reason that never echoes the presented credential.
+ * event from a non-admin) with a JSON reason that never echoes the presented credential. Without
+ * an `Authorization` header, a logged-in account with the admin role is admitted through its
+ * session cookie (the web pages' admin views; `sameOrigin` in `session.ts` guards it from CSRF).
  */
 import { sha256 } from "@noble/hashes/sha2.js";
 import type { MiddlewareHandler } from "hono";
@@ -42,6 +44,15 @@ export function adminAuth(opts: AdminAuthOptions): MiddlewareHandler<AppEnv> {
   const adminPubkeys = new Set(opts.adminPubkeys);
   return async (c, next) => {
     const header = c.req.header("authorization");
+    if ((header === undefined || header.trim() === "") && c.var.session) {
+      // An admin logged in through the web pages; `sameOrigin` guards its state changes.
+      const { account } = c.var.session.live;
+      if (account.role !== "admin") {
+        throw new ApiError(403, "This needs an admin account: yours is a user account");
+      }
+      c.set("admin", { method: "session", accountId: account.id });
+      return await next();
+    }
     if (header === undefined || header.trim() === "") {
       throw unauthorized(`Missing Authorization header: ${USAGE}`);
     }

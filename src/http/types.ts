@@ -1,7 +1,9 @@
 /** The admin API's dependencies and the typed Hono context every route handler reads. */
+import type { CsrfTokens } from "../accounts/tokens.ts";
 import type { Log } from "../log.ts";
 import type { ServiceDeps } from "../service/deps.ts";
 import type { VerifiedNip98 } from "./nip98.ts";
+import type { SessionContext } from "./session.ts";
 
 /** One relay as the listener sees it, for `/health`. */
 export interface RelayStatus {
@@ -59,12 +61,18 @@ export interface AppDeps {
   maxBodyBytes?: number;
   /** How long reading a request body may take, in ms. Default 30_000. */
   bodyTimeoutMs?: number;
+  /** Mints and checks the CSRF tokens of the web pages' forms. */
+  csrf: CsrfTokens;
+  /** Addresses of reverse proxies whose `X-Forwarded-For` is believed (`--trust-proxy`). */
+  trustedProxies?: readonly string[];
 }
 
 /** How the current request proved it is an admin. */
 export type AdminIdentity =
   | { method: "bearer" }
-  | { method: "nip98"; pubkey: string; event: VerifiedNip98 };
+  | { method: "nip98"; pubkey: string; event: VerifiedNip98 }
+  /** A logged-in account with the admin role, through the session cookie. */
+  | { method: "session"; accountId: string };
 
 /** Typed `c.var` of every handler. */
 export interface AppVariables {
@@ -78,8 +86,10 @@ export interface AppVariables {
   requestId: string;
   /** The request body, read and size-capped once (empty for bodiless requests). */
   rawBody: Uint8Array;
-  /** Set by the admin auth middleware on `/api/*`. */
+  /** Set by the admin auth middleware on the admin routes. */
   admin: AdminIdentity;
+  /** The logged-in person, when the request carries a live session cookie. */
+  session?: SessionContext;
 }
 
 /** {@link AppDeps} with every optional number filled in. */

@@ -22,7 +22,7 @@ function entries(count: number, at: number): AuditEntry[] {
 }
 
 testEachDatabase(
-  "Maintenance prunes audit rows past the retention in batches, and expired replays",
+  "Maintenance prunes audit rows and account events past the retention, expired replays and idle sessions",
   async (db) => {
     const now = 1_900_000_000_000;
     const repos = createRepos(db, { now: () => now });
@@ -30,17 +30,48 @@ testEachDatabase(
     await repos.audit.insertMany(entries(3, now - 10 * DAY));
     await repos.nip98Replays.remember("a".repeat(64), now - 1);
     await repos.nip98Replays.remember("b".repeat(64), now + 60_000);
+    let clock = now - 100 * DAY;
+    const old = createRepos(db, { now: () => clock });
+    const registered = await old.accounts.register({
+      id: crypto.randomUUID(),
+      username: "alice",
+      email: null,
+      passwordHash: "$h",
+      role: "user",
+    });
+    const accountId = registered.status === "registered" ? registered.account.id : "";
+    await old.accountEvents.add({ accountId, action: "login" });
+    await old.sessions.create({
+      idHash: "c".repeat(64),
+      accountId,
+      expiresAt: new Date(now + DAY),
+      userAgent: null,
+    });
+    clock = now;
+    await old.accountEvents.add({ accountId, action: "login" });
     await using maintenance = new Maintenance({
       repos,
       log: silentLog,
       auditRetentionSeconds: 90 * 86_400,
+      sessionIdleMs: 7 * DAY,
       batchPauseMs: 0,
       now: () => now,
     });
-    assert.deepEqual(await maintenance.runOnce(), { auditRows: 2_500, replayIds: 1 });
+    assert.deepEqual(await maintenance.runOnce(), {
+      auditRows: 2_500,
+      replayIds: 1,
+      accountEvents: 1,
+      sessions: 1,
+    });
     assert.equal((await repos.audit.query({ limit: 1000 })).length, 3);
+    assert.equal((await repos.accountEvents.list(accountId)).length, 1);
     assert.equal(await repos.nip98Replays.remember("b".repeat(64), now + 60_000), "replay");
-    assert.deepEqual(await maintenance.runOnce(), { auditRows: 0, replayIds: 0 });
+    assert.deepEqual(await maintenance.runOnce(), {
+      auditRows: 0,
+      replayIds: 0,
+      accountEvents: 0,
+      sessions: 0,
+    });
   },
 );
 
@@ -54,6 +85,11 @@ testEachDatabase("Maintenance keeps every audit row when retention is off", asyn
     auditRetentionSeconds: null,
     now: () => now,
   });
-  assert.deepEqual(await maintenance.runOnce(), { auditRows: 0, replayIds: 0 });
+  assert.deepEqual(await maintenance.runOnce(), {
+    auditRows: 0,
+    replayIds: 0,
+    accountEvents: 0,
+    sessions: 0,
+  });
   assert.equal((await repos.audit.query({})).length, 5);
 });

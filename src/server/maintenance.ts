@@ -1,7 +1,8 @@
 /**
- * Periodic housekeeping of the database: audit rows older than `--audit-retention` and expired
- * NIP-98 replay ids are deleted in batches of 1,000, with a pause between batches, so a large
- * backlog never holds the database (or SQLite's write lock) for long.
+ * Periodic housekeeping of the database: audit rows and account events older than
+ * `--audit-retention`, expired NIP-98 replay ids and ended web sessions are deleted in batches of
+ * 1,000, with a pause between batches, so a large backlog never holds the database (or SQLite's
+ * write lock) for long.
  */
 import type { Repos } from "../db/repos/repos.ts";
 import type { Log } from "../log.ts";
@@ -9,10 +10,12 @@ import { delay } from "../util/async.ts";
 
 /** Options of {@link Maintenance}. */
 export interface MaintenanceOptions {
-  repos: Pick<Repos, "audit" | "nip98Replays">;
+  repos: Pick<Repos, "audit" | "nip98Replays"> & Partial<Pick<Repos, "sessions" | "accountEvents">>;
   log: Log;
   /** How long audit rows are kept, in seconds; null keeps them. */
   auditRetentionSeconds: number | null;
+  /** Web sessions unused this long (ms) are deleted; absent: sessions are not pruned. */
+  sessionIdleMs?: number;
   /** Time between rounds, in ms. Default 600_000 (10 minutes). */
   intervalMs?: number;
   /** Pause between two delete batches, in ms. Default 50. */
@@ -27,11 +30,15 @@ export interface MaintenanceOptions {
 export interface MaintenanceRound {
   auditRows: number;
   replayIds: number;
+  accountEvents: number;
+  sessions: number;
 }
 
 /** Runs {@link Maintenance.runOnce} every `intervalMs` until disposed. */
 export class Maintenance implements AsyncDisposable {
-  readonly #o: Required<MaintenanceOptions>;
+  readonly #o: Required<Omit<MaintenanceOptions, "sessionIdleMs">> & {
+    sessionIdleMs?: number;
+  };
   readonly #stop = new AbortController();
   #timer: ReturnType<typeof setTimeout> | undefined;
   #running: Promise<unknown> | undefined;
@@ -53,15 +60,23 @@ export class Maintenance implements AsyncDisposable {
 
   /** One round: prunes both tables; a failure is logged and retried next round. */
   async runOnce(): Promise<MaintenanceRound> {
-    const round = { auditRows: 0, replayIds: 0 };
+    const round = { auditRows: 0, replayIds: 0, accountEvents: 0, sessions: 0 };
+    const { repos } = this.#o;
     try {
       const retention = this.#o.auditRetentionSeconds;
       if (retention !== null) {
         const before = new Date(this.#o.now() - retention * 1000);
-        round.auditRows = await this.#inBatches(() => this.#o.repos.audit.pruneBefore(before));
+        round.auditRows = await this.#inBatches(() => repos.audit.pruneBefore(before));
+        const events = repos.accountEvents;
+        if (events) {
+          round.accountEvents = await this.#inBatches(() => events.prune(before.getTime(), 1_000));
+        }
       }
-      round.replayIds = await this.#inBatches(() => this.#o.repos.nip98Replays.pruneExpired());
-      if (round.auditRows > 0 || round.replayIds > 0) {
+      round.replayIds = await this.#inBatches(() => repos.nip98Replays.pruneExpired());
+      if (repos.sessions && this.#o.sessionIdleMs !== undefined) {
+        round.sessions = await repos.sessions.prune(this.#o.sessionIdleMs);
+      }
+      if (Object.values(round).some((count) => count > 0)) {
         this.#o.log({ level: "info", ns: "maintenance", msg: "Pruned old rows", ...round });
       }
     } catch (error) {

@@ -25,6 +25,11 @@ import {
   UpdateQueryNode,
 } from "kysely";
 import type { Db } from "../../src/db/db.ts";
+import { PasswordHasher } from "../../src/accounts/password.ts";
+import { LoginThrottle } from "../../src/accounts/throttle.ts";
+import { CsrfTokens } from "../../src/accounts/tokens.ts";
+import { SignerCore } from "../../src/signer/core.ts";
+import type { AccountSettings } from "../../src/service/deps.ts";
 import { createRepos, type Repos } from "../../src/db/repos/repos.ts";
 import { createApp } from "../../src/http/app.ts";
 import type { AppDeps, AppVariables, SignerStatus } from "../../src/http/types.ts";
@@ -66,6 +71,8 @@ export interface TestAppOptions
   log?: Log;
   /** The database copier behind `POST /api/backup`. Default none (backups answer 503). */
   snapshots?: SnapshotSource;
+  /** Account settings; default: open registration, sessions of 7 days idle, 30 days. */
+  accountSettings?: Partial<AccountSettings>;
 }
 
 /** Fields of a NIP-98 event a test may override. */
@@ -111,6 +118,10 @@ export class TestApp implements AsyncDisposable {
   readonly now: () => number;
   /** The channel, journaling each send. */
   readonly channel: AuthorizationChannel;
+  /** The login throttle of the account services. */
+  readonly throttle = new LoginThrottle();
+  /** The CSRF tokens of the web pages' forms. */
+  readonly csrf = new CsrfTokens(crypto.getRandomValues(new Uint8Array(32)));
   readonly #subscription: ChannelSubscription;
 
   private constructor(
@@ -135,6 +146,7 @@ export class TestApp implements AsyncDisposable {
     const testApp = new TestApp(db, vault, opts);
     const channel = testApp.channel;
     const log: Log = opts.log ?? silentLog;
+    const core = new SignerCore(vault);
     testApp.services = {
       repos: testApp.repos,
       vault,
@@ -148,6 +160,20 @@ export class TestApp implements AsyncDisposable {
       },
       subscribeTimeoutMs: opts.subscribeTimeoutMs,
       snapshots: opts.snapshots,
+      accounts: {
+        passwords: new PasswordHasher({ params: { ln: 8, r: 8, p: 1 }, concurrency: 2 }),
+        keyWorker: {
+          generateKey: () => core.generateKey(),
+          exportKey: ({ key, password, logN }) => core.exportKey(key, password, logN),
+        },
+        throttle: testApp.throttle,
+        settings: {
+          registration: "open",
+          sessionIdleMs: 7 * 86_400_000,
+          sessionMaxMs: 30 * 86_400_000,
+          ...opts.accountSettings,
+        },
+      },
     };
     testApp.app = createApp({
       services: testApp.services,
@@ -159,6 +185,7 @@ export class TestApp implements AsyncDisposable {
       signerStatus: () => testApp.status,
       maxBodyBytes: opts.maxBodyBytes,
       bodyTimeoutMs: opts.bodyTimeoutMs,
+      csrf: testApp.csrf,
     });
     return testApp;
   }
