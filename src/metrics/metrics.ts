@@ -41,6 +41,13 @@ export interface MetricsSnapshot {
   eventsDropped: number;
   /** Requests of unconnected senders over their rate limits (listener `unconnectedDropped`). */
   unconnectedDropped?: number;
+  /**
+   * Decisions about unconnected senders over their shared audit budget, not reported (listener
+   * `unconnectedUnreported`).
+   */
+  unconnectedUnreported?: number;
+  /** Events in a connected client's name over its invalid-signature budget (`forgedDropped`). */
+  forgedDropped?: number;
   /** Kept replies published again for a repeated request id (listener `resent`). */
   repliesResent?: number;
   /** Requests that met a key this server cannot open (listener `keyUnavailable`). */
@@ -171,6 +178,22 @@ export class Metrics {
         "keycast_unconnected_dropped_total",
         "Requests from unconnected senders dropped by their rate limits, before any worker job.",
         snapshot.unconnectedDropped,
+        "counter",
+      );
+    }
+    if (snapshot.unconnectedUnreported !== undefined) {
+      gauge(
+        "keycast_unconnected_unreported_total",
+        "Decisions about unconnected senders over their audit budget: answered, not audited.",
+        snapshot.unconnectedUnreported,
+        "counter",
+      );
+    }
+    if (snapshot.forgedDropped !== undefined) {
+      gauge(
+        "keycast_forged_dropped_total",
+        "Events in a connected client's name dropped: too many invalid signatures via that relay.",
+        snapshot.forgedDropped,
         "counter",
       );
     }

@@ -55,6 +55,8 @@ Deno.test("Listener answers a request, reports the decision, then publishes", as
     overloaded: 0,
     duplicates: 0,
     unconnectedDropped: 0,
+    unconnectedUnreported: 0,
+    forgedDropped: 0,
     resent: 0,
     keyUnavailable: 0,
   });

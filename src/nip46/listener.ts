@@ -4,14 +4,16 @@
  * 1. intake (`intake.ts`, main thread): shape, size, kind, `#p` names a loaded bunker, stale
  *    window; the id must be the SHA-256 of the content; copies already taken in are dropped;
  * 2. throttle (`throttle.ts`, main thread): a sender that is not a connected client of the
- *    authorization is charged to its own and a global token bucket, and dropped when over;
+ *    authorization is charged to its own, its bunker's and a global token bucket, and dropped
+ *    when over; an event in a connected client's name is dropped when events claiming that client
+ *    through that relay failed their signature too often (`forged.ts`);
  * 3. unwrap (`unwrap.ts`): verify and decrypt in a worker;
  * 4. read (`unwrap.ts`): parse `{id, method, params}`; a repeated (bunker, client, request id)
  *    gets the reply kept for it (`replies.ts`) again, or nothing while the first is in flight;
  * 5. decide (`decide.ts`): revoked / expired, then the method handler, then the policy;
  * 6. reply (`reply.ts`): built, encrypted with the request's scheme and signed in a worker,
- *    kept for repeats, reported to `onDecision`, published to the authorization's relays and the
- *    one it came in on.
+ *    kept for repeats (in the client's share), reported to `onDecision` (a stranger's within a
+ *    shared budget), published to the authorization's relays and the one it came in on.
  *
  * Every request that can be answered is answered; what cannot (forged, undecryptable, no id) is
  * dropped with a debug log line — a forged event must have no effect at all.
@@ -22,13 +24,14 @@ import type { KeyRef, UnwrapResult } from "../signer/protocol.ts";
 import { type DecideDeps, decideRequest, refuse, type Verdict } from "./decide.ts";
 import { admitEvent, eventKey, type IntakeDeps } from "./intake.ts";
 import { isConnected } from "./connect.ts";
+import { ForgedThrottle, UNTRACKED } from "./forged.ts";
 import type { ListenerOptions, ListenerStats } from "./listener_types.ts";
 import type { KeyUnavailableError } from "../signer/errors.ts";
-import { ReplyCache } from "./replies.ts";
-import { decisionOf, rejectEvent, replyRelays, respondTo } from "./reply.ts";
+import { ReplyCache, replyOwner, STRANGERS } from "./replies.ts";
+import { decisionOf, replyRelays, respondTo } from "./reply.ts";
 import { SeenSet } from "./seen.ts";
 import { UnconnectedThrottle } from "./throttle.ts";
-import { readRequest, requestKey, unwrapEvent } from "./unwrap.ts";
+import { openEvent, readRequest, requestKey } from "./unwrap.ts";
 
 export { MAX_TAGS } from "./intake.ts";
 export type {
@@ -42,6 +45,9 @@ export type {
 
 /** At most one error line per authorization whose key cannot be opened, per this many ms. */
 const KEY_ERROR_LOG_INTERVAL_MS = 60_000;
+
+/** At most one line about strangers' decisions left unreported, per this many ms. */
+const UNREPORTED_LOG_INTERVAL_MS = 60_000;
 
 /** How long event ids and request ids are remembered as seen, and replies kept, in ms. */
 export const DUPLICATE_WINDOW_MS = 600_000;
@@ -67,7 +73,9 @@ interface Answer {
 /** Turns relay events into answered NIP-46 requests. */
 export class Listener {
   readonly #o:
-    & Required<Omit<ListenerOptions, "onDecision" | "unconnectedLimits" | "replyCache">>
+    & Required<
+      Omit<ListenerOptions, "onDecision" | "unconnectedLimits" | "forgedLimits" | "replyCache">
+    >
     & Pick<ListenerOptions, "onDecision">;
   readonly #seenEvents = new SeenSet({ ttlMs: DUPLICATE_WINDOW_MS, max: 100_000 });
   readonly #seenRequests = new SeenSet({ ttlMs: DUPLICATE_WINDOW_MS, max: 100_000 });
@@ -75,6 +83,9 @@ export class Listener {
   /** When the last key error was logged, per authorization id. */
   readonly #keyErrorsLogged = new Map<string, number>();
   readonly #throttle: UnconnectedThrottle;
+  readonly #forged: ForgedThrottle;
+  /** Strangers' decisions left unreported since the last line said so, and when that was. */
+  readonly #unreported = { count: 0, loggedAt: -Infinity };
   readonly #inflight = new Set<Promise<void>>();
   readonly #intake: IntakeDeps;
   readonly #decide: DecideDeps;
@@ -86,15 +97,18 @@ export class Listener {
     overloaded: 0,
     duplicates: 0,
     unconnectedDropped: 0,
+    unconnectedUnreported: 0,
+    forgedDropped: 0,
     resent: 0,
     keyUnavailable: 0,
   };
 
-  /** Throws a RangeError when `unconnectedLimits` holds an unusable limit. */
+  /** Throws a RangeError when `unconnectedLimits` or `forgedLimits` holds an unusable limit. */
   constructor(options: ListenerOptions) {
     const o = { windowSeconds: 120, now: Date.now, ...options };
     this.#o = o;
     this.#throttle = new UnconnectedThrottle(o.unconnectedLimits, o.now());
+    this.#forged = new ForgedThrottle(o.forgedLimits);
     this.#replies = new ReplyCache(DUPLICATE_WINDOW_MS, o.replyCache);
     this.#intake = {
       directory: o.directory,
@@ -155,22 +169,8 @@ export class Listener {
       this.stats.unconnectedDropped++;
       return this.#drop(limited, relayUrl);
     }
-    const bunker: KeyRef = { pubkey: bunkerPubkey, sealed: authorization.bunkerSecretSealed };
-
-    const opened = await unwrapEvent(this.#o.signer, bunker, event);
-    switch (opened.kind) {
-      case "reject":
-        if (opened.overloaded) this.stats.overloaded++;
-        return await this.#reject(bunker, event, relayUrl, authorization, opened.reason);
-      case "drop":
-        this.#seenEvents.delete(eventKey(event));
-        return this.#drop(opened.reason, relayUrl);
-      case "unavailable":
-        this.#seenEvents.delete(eventKey(event));
-        this.#keyUnavailable(authorization.id, opened.error);
-        return this.#drop("bunker key unavailable", relayUrl);
-    }
-    const { unwrapped } = opened;
+    const unwrapped = await this.#unwrap(event, authorization, relayUrl);
+    if (!unwrapped) return;
 
     const read = readRequest({ ...unwrapped, bunkerPubkey }, this.#seenRequests, this.#intake.now);
     switch (read.kind) {
@@ -207,6 +207,50 @@ export class Listener {
   }
 
   /**
+   * The unwrap stage, with the forged events' budget around it: an event in a connected client's
+   * name is admitted by that budget first, and settled with it once the worker checked its
+   * signature. Returns the opened request, or undefined when it was answered or dropped here.
+   */
+  async #unwrap(
+    event: NostrEvent,
+    authorization: ActiveAuthorization,
+    relayUrl: string,
+  ): Promise<UnwrapResult | undefined> {
+    const { bunkerPubkey } = authorization;
+    const claim = isConnected(authorization, event.pubkey)
+      ? this.#forged.admit(bunkerPubkey, event.pubkey, relayUrl, this.#o.now())
+      : UNTRACKED;
+    if (!claim.admitted) {
+      this.stats.forgedDropped++;
+      // Forgotten as seen: a copy of a genuine request may still come through another relay.
+      this.#seenEvents.delete(eventKey(event));
+      this.#drop(claim.reason, relayUrl);
+      return undefined;
+    }
+    const bunker: KeyRef = { pubkey: bunkerPubkey, sealed: authorization.bunkerSecretSealed };
+    const now = this.#o.now;
+    const opened = await openEvent(this.#o.signer, this.#forged, claim, { bunker, event, now });
+    switch (opened.kind) {
+      case "unwrapped":
+        return opened.unwrapped;
+      case "reject":
+        if (opened.overloaded) this.stats.overloaded++;
+        if (opened.rejection.kind === "drop") this.#drop(opened.rejection.reason, relayUrl);
+        else await this.#publish(opened.rejection.event, authorization, relayUrl);
+        return undefined;
+      case "drop":
+        this.#seenEvents.delete(eventKey(event));
+        this.#drop(opened.reason, relayUrl);
+        return undefined;
+      case "unavailable":
+        this.#seenEvents.delete(eventKey(event));
+        this.#keyUnavailable(authorization.id, opened.error);
+        this.#drop("bunker key unavailable", relayUrl);
+        return undefined;
+    }
+  }
+
+  /**
    * A repeated request id: the kept reply goes out again, else nothing (see `replies.ts`). Its
    * content — already encrypted to the client — is signed anew by the bunker key with a fresh
    * `created_at`: relays that carried the first reply would refuse the very same event as a
@@ -239,7 +283,10 @@ export class Listener {
     this.stats.resent++;
   }
 
-  /** The reply stage: respond, keep the reply, report the decision (before publishing), publish. */
+  /**
+   * The reply stage: respond, keep the reply (in the client's share, or the strangers'), report
+   * the decision (before publishing; a stranger's within their budget), publish.
+   */
   async #reply(answer: Answer): Promise<void> {
     const { authorization, unwrapped, verdict } = answer;
     const response = await respondTo(
@@ -254,39 +301,52 @@ export class Listener {
       verdict.action,
       (error) => this.#keyUnavailable(authorization.id, error),
     );
-    const key = requestKey(authorization.bunkerPubkey, unwrapped.clientPubkey, answer.requestId);
+    const { bunkerPubkey } = authorization;
+    const clientConnected = isConnected(
+      this.#o.directory.get(bunkerPubkey) ?? authorization,
+      unwrapped.clientPubkey,
+    );
+    const key = requestKey(bunkerPubkey, unwrapped.clientPubkey, answer.requestId);
+    const owner = clientConnected ? replyOwner(bunkerPubkey, unwrapped.clientPubkey) : STRANGERS;
     // An `overloaded:` reply did nothing and asks for a retry: the request id is forgotten instead.
-    if (!this.#replies.keep(key, response, unwrapped.eventId, this.#o.now())) {
+    if (!this.#replies.keep(key, owner, response, unwrapped.eventId, this.#o.now())) {
       this.#seenRequests.delete(key);
     }
-    this.#o.onDecision?.(decisionOf({
-      authorizationId: authorization.id,
-      clientPubkey: unwrapped.clientPubkey,
-      method: answer.method,
-      eventKind: verdict.eventKind,
-      action: verdict.action,
-      response,
-      requestEventId: unwrapped.eventId,
-      latencyMs: performance.now() - answer.started,
-      clientConnected: isConnected(
-        this.#o.directory.get(authorization.bunkerPubkey) ?? authorization,
-        unwrapped.clientPubkey,
-      ),
-    }));
+    if (clientConnected || this.#throttle.admitReport(this.#o.now())) {
+      this.#o.onDecision?.(decisionOf({
+        authorizationId: authorization.id,
+        clientPubkey: unwrapped.clientPubkey,
+        method: answer.method,
+        eventKind: verdict.eventKind,
+        action: verdict.action,
+        response,
+        requestEventId: unwrapped.eventId,
+        latencyMs: performance.now() - answer.started,
+        clientConnected,
+      }));
+    } else {
+      this.#unreportedDecision();
+    }
     await this.#publish(response.event, authorization, answer.relayUrl);
   }
 
-  /** Answers an event that could not be unwrapped with `reason`, or drops it. */
-  async #reject(
-    bunker: KeyRef,
-    event: NostrEvent,
-    relayUrl: string,
-    authorization: ActiveAuthorization,
-    reason: string,
-  ): Promise<void> {
-    const rejection = await rejectEvent(this.#o.signer, bunker, event, reason);
-    if (rejection.kind === "drop") return this.#drop(rejection.reason, relayUrl);
-    await this.#publish(rejection.event, authorization, relayUrl);
+  /**
+   * A decision about a stranger over their shared budget: counted, and said at warn at most once
+   * a minute, with how many went unreported since the last line.
+   */
+  #unreportedDecision(): void {
+    this.stats.unconnectedUnreported++;
+    this.#unreported.count++;
+    const now = this.#o.now();
+    if (now - this.#unreported.loggedAt < UNREPORTED_LOG_INTERVAL_MS) return;
+    this.#o.log({
+      level: "warn",
+      ns: "nip46.listener",
+      msg: "Unconnected senders over their audit budget: decisions not written to the audit log",
+      unreported: this.#unreported.count,
+    });
+    this.#unreported.count = 0;
+    this.#unreported.loggedAt = now;
   }
 
   async #publish(event: NostrEvent, authorization: ActiveAuthorization, relayUrl: string) {

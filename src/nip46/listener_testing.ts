@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import type { ActiveAuthorization } from "../domain/authorization.ts";
 import type { LogRecord } from "../log.ts";
 import type { NostrEvent } from "../nostr/event.ts";
-import { DecryptError } from "../signer/errors.ts";
+import { DecryptError, InvalidEventError } from "../signer/errors.ts";
 import type { KeyRef, RespondInput, RespondResult, UnwrapResult } from "../signer/protocol.ts";
 import {
   type Decision,
@@ -40,6 +40,8 @@ export class FakeSigner implements ListenerSigner {
   readonly opened = new Map<unknown, UnwrapResult>();
   /** When set, every unwrap throws it. */
   unwrapError: unknown;
+  /** Events whose signature is "invalid": their unwrap throws an {@link InvalidEventError}. */
+  readonly forged = new Set<unknown>();
   /** What the reserved lane answers. Default a reply carrying `error`. */
   reject: (error: string) => Promise<RespondResult | undefined> = (error) =>
     Promise.resolve({ event: REPLY, result: "", error });
@@ -54,11 +56,17 @@ export class FakeSigner implements ListenerSigner {
   /** When set, every `respond` of an action other than an error throws it. */
   respondError: unknown;
 
-  /** Opens a known event; else throws {@link unwrapError} or a {@link DecryptError}. */
+  /**
+   * Opens a known event; else throws {@link unwrapError}, an {@link InvalidEventError} for a
+   * {@link forged} one, or a {@link DecryptError}.
+   */
   unwrapRequest(input: { bunker: KeyRef; event: unknown }): Promise<UnwrapResult> {
     this.unwraps.push(input.event);
     const unwrapped = this.opened.get(input.event);
     if (this.unwrapError !== undefined) return Promise.reject(this.unwrapError);
+    if (this.forged.has(input.event)) {
+      return Promise.reject(new InvalidEventError("the signature is invalid"));
+    }
     return unwrapped ? Promise.resolve(unwrapped) : Promise.reject(new DecryptError("bad mac"));
   }
 
@@ -122,21 +130,38 @@ export interface FakeListener {
   records: LogRecord[];
   /** Every decision reported. */
   decisions: Decision[];
-  /** What the directory holds: a live authorization (default) and/or a tombstone. */
-  state: { live?: ActiveAuthorization; tombstone?: ActiveAuthorization };
+  /**
+   * What the directory holds: a live authorization on {@link BUNKER_PUBKEY} (default) and/or a
+   * tombstone, and live authorizations on other bunker pubkeys, by bunker pubkey.
+   */
+  state: {
+    live?: ActiveAuthorization;
+    tombstone?: ActiveAuthorization;
+    others: Map<string, ActiveAuthorization>;
+  };
   /** The listener's clock, in ms; starts at {@link T0}. */
   clock: { ms: number };
   /**
-   * A request event carrying `message` (JSON unless a string), openable by the fake signer,
-   * created at the clock's time.
+   * A request event carrying `message` (JSON unless a string) to `bunkerPubkey` (default
+   * {@link BUNKER_PUBKEY}), openable by the fake signer, created at the clock's time.
    */
-  request(message: unknown, clientPubkey?: string, content?: string): NostrEvent;
+  request(
+    message: unknown,
+    clientPubkey?: string,
+    content?: string,
+    bunkerPubkey?: string,
+  ): NostrEvent;
   /** Delivers `events` from {@link RELAY_IN} and waits until each is answered or dropped. */
   deliver(...events: unknown[]): Promise<void>;
+  /** Delivers `events` from `relayUrl` and waits until each is answered or dropped. */
+  deliverFrom(relayUrl: string, ...events: unknown[]): Promise<void>;
 }
 
 /** Listener options a test may set. */
-export type FakeListenerOptions = Pick<ListenerOptions, "unconnectedLimits" | "replyCache">;
+export type FakeListenerOptions = Pick<
+  ListenerOptions,
+  "unconnectedLimits" | "forgedLimits" | "replyCache"
+>;
 
 /** Builds a {@link FakeListener}; its authorization has {@link CLIENT_PUBKEY} connected. */
 export function fakeListener(options: FakeListenerOptions = {}): FakeListener {
@@ -148,14 +173,19 @@ export function fakeListener(options: FakeListenerOptions = {}): FakeListener {
   const publisher = new FakePublisher(decisions);
   const state: FakeListener["state"] = {
     live: testAuthorization({ clients: [{ clientPubkey: CLIENT_PUBKEY, loggedOut: false }] }),
+    others: new Map(),
   };
   const directory: ListenerDirectory = {
-    get: (bunkerPubkey) => bunkerPubkey === BUNKER_PUBKEY ? state.live : undefined,
+    get: (bunkerPubkey) =>
+      bunkerPubkey === BUNKER_PUBKEY ? state.live : state.others.get(bunkerPubkey),
     removed: (bunkerPubkey) => bunkerPubkey === BUNKER_PUBKEY ? state.tombstone : undefined,
-    setClient: (_bunkerPubkey, client) => {
-      if (!state.live) return;
-      const others = state.live.clients.filter((c) => c.clientPubkey !== client.clientPubkey);
-      state.live = { ...state.live, clients: [...others, client] };
+    setClient: (bunkerPubkey, client) => {
+      const live = directory.get(bunkerPubkey);
+      if (!live) return;
+      const others = live.clients.filter((c) => c.clientPubkey !== client.clientPubkey);
+      const updated = { ...live, clients: [...others, client] };
+      if (bunkerPubkey === BUNKER_PUBKEY) state.live = updated;
+      else state.others.set(bunkerPubkey, updated);
     },
   };
   const listener = new Listener({
@@ -178,9 +208,15 @@ export function fakeListener(options: FakeListenerOptions = {}): FakeListener {
     decisions,
     state,
     clock,
-    request: (message, clientPubkey = CLIENT_PUBKEY, content = "request") => {
+    request: (
+      message,
+      clientPubkey = CLIENT_PUBKEY,
+      content = "request",
+      bunker = BUNKER_PUBKEY,
+    ) => {
       const createdAt = Math.floor(clock.ms / 1000);
-      const event = requestEvent({ pubkey: clientPubkey, content, createdAt });
+      const tags = [["p", bunker]];
+      const event = requestEvent({ pubkey: clientPubkey, content, createdAt, tags });
       signer.opened.set(event, {
         clientPubkey,
         scheme: "nip44",
@@ -190,12 +226,15 @@ export function fakeListener(options: FakeListenerOptions = {}): FakeListener {
       });
       return event;
     },
-    deliver: async (...events) => {
-      for (const event of events) listener.handleEvent(event, RELAY_IN);
-      await listener.drain(5_000);
-      assert.equal(listener.inflight, 0, "requests still in flight");
-    },
+    deliver: (...events) => deliverFrom(RELAY_IN, ...events),
+    deliverFrom,
   };
+
+  async function deliverFrom(relayUrl: string, ...events: unknown[]): Promise<void> {
+    for (const event of events) listener.handleEvent(event, relayUrl);
+    await listener.drain(5_000);
+    assert.equal(listener.inflight, 0, "requests still in flight");
+  }
 }
 
 /** The log record of an event dropped for `reason`. */

@@ -5,6 +5,7 @@ import type { Log } from "../log.ts";
 import type { KeyRef, RespondInput, RespondResult, UnwrapResult } from "../signer/protocol.ts";
 import type { NostrEvent } from "../nostr/event.ts";
 import type { PolicyGate } from "./policy_gate.ts";
+import type { ForgedLimits } from "./forged.ts";
 import type { ReplyCacheLimits } from "./replies.ts";
 import type { UnconnectedLimits } from "./throttle.ts";
 
@@ -39,7 +40,7 @@ export interface ListenerDirectory {
 export interface ListenerStats {
   /** Relay events handed to the listener. */
   received: number;
-  /** Events dropped without a reply (includes `unconnectedDropped`). */
+  /** Events dropped without a reply (includes `unconnectedDropped` and `forgedDropped`). */
   dropped: number;
   /** Replies published (includes `resent`). */
   answered: number;
@@ -49,6 +50,16 @@ export interface ListenerStats {
   duplicates: number;
   /** Requests from unconnected senders dropped by their rate limits, before any worker job. */
   unconnectedDropped: number;
+  /**
+   * Decisions about unconnected senders over their shared audit budget: answered, but not
+   * reported to `onDecision` (no audit row, not in the request metrics).
+   */
+  unconnectedUnreported: number;
+  /**
+   * Events in a connected client's name dropped before any worker job because events claiming
+   * that client through that relay failed their signature too often.
+   */
+  forgedDropped: number;
   /** Kept replies published again for a repeated request id. */
   resent: number;
   /** Requests that met a key this server cannot open (logged at error). */
@@ -77,7 +88,11 @@ export interface ListenerOptions {
   clients: Pick<ClientsRepo, "redeem" | "logout">;
   policy: PolicyGate;
   log: Log;
-  /** Receives every decision (audit log, metrics). */
+  /**
+   * Receives the decisions (audit log, metrics): every one about a connected client; those about
+   * other senders within their shared budget (`unconnectedLimits.auditRows`), the rest only
+   * counted in `stats.unconnectedUnreported`, so a flood of random keys cannot fill the audit log.
+   */
   onDecision?: (decision: Decision) => void;
   /** Requests older (or further in the future) than this are dropped, in seconds. Default 120. */
   windowSeconds?: number;
@@ -85,13 +100,22 @@ export interface ListenerOptions {
   now?: () => number;
   /**
    * Rate limits for senders that are not connected clients of the authorization they write to,
-   * charged before any worker job; each field defaults (see `DEFAULT_UNCONNECTED_LIMITS`: per
-   * sender 20/min, burst 10; all of them 50/s, burst 100; 10_000 sender buckets).
+   * charged before any worker job, and the budget of their decisions reported; each field
+   * defaults (see `DEFAULT_UNCONNECTED_LIMITS`: per sender 20/min, burst 10; per bunker 20/s,
+   * burst 60; all of them 200/s, burst 400; decisions reported 10/s, burst 100; 10_000 sender
+   * and 10_000 bunker buckets).
    */
   unconnectedLimits?: Partial<UnconnectedLimits>;
   /**
+   * Budget of events with an invalid signature per (bunker, claimed sender, relay), checked before
+   * any worker job once one was seen; each field defaults (see `DEFAULT_FORGED_LIMITS`: 60/min,
+   * burst 20; 10_000 buckets).
+   */
+  forgedLimits?: Partial<ForgedLimits>;
+  /**
    * Bounds of the replies kept to answer a repeated request id again; each field defaults (see
-   * `DEFAULT_REPLY_CACHE_LIMITS`: 50_000 replies, 32 MiB).
+   * `DEFAULT_REPLY_CACHE_LIMITS`: 50_000 replies, 32 MiB; per client of a bunker, and for all
+   * unconnected senders together, 1_000 replies, 2 MiB).
    */
   replyCache?: Partial<ReplyCacheLimits>;
 }

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import {
   DecryptError,
+  InvalidEventError,
   OverloadedError,
   SignerClosedError,
   SignerTimeoutError,
@@ -118,23 +119,26 @@ Deno.test("rejectEvent() drops a request without an id", async () => {
   assert.deepEqual(result, {
     kind: "drop",
     reason: 'cannot answer "overloaded: retry later": no request id',
+    forged: false,
   });
 });
 
 Deno.test("rejectEvent() drops when the reserved lane cannot answer, saying why", async () => {
-  const cases: [unknown, string][] = [
-    [new OverloadedError("full"), "the reserved lane is full"],
-    [new DecryptError("mac"), "DecryptError"],
-    [new Error("boom"), "reject failed"],
+  const cases: [unknown, string, boolean][] = [
+    [new OverloadedError("full"), "the reserved lane is full", false],
+    [new DecryptError("mac"), "DecryptError", false],
+    [new InvalidEventError("bad sig"), "InvalidEventError", true],
+    [new Error("boom"), "reject failed", false],
   ];
-  for (const [error, why] of cases) {
+  for (const [error, why, forged] of cases) {
     const result = await rejectEvent(
       rejecting(() => Promise.reject(error)),
       BUNKER,
       requestEvent(),
       SIGNER_FAILED,
     );
-    assert.deepEqual(result, { kind: "drop", reason: `cannot answer "${SIGNER_FAILED}": ${why}` });
+    const reason = `cannot answer "${SIGNER_FAILED}": ${why}`;
+    assert.deepEqual(result, { kind: "drop", reason, forged });
   }
 });
 

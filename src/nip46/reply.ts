@@ -6,6 +6,7 @@
  */
 import type { NostrEvent } from "../nostr/event.ts";
 import {
+  InvalidEventError,
   KeyUnavailableError,
   OverloadedError,
   SignerClosedError,
@@ -59,10 +60,13 @@ export async function respondTo(
   }
 }
 
-/** Outcome of {@link rejectEvent}: the reply to publish, or why there is none. */
+/**
+ * Outcome of {@link rejectEvent}: the reply to publish, or why there is none (`forged` when the
+ * event itself is invalid: its signature, mostly).
+ */
 export type Rejection =
   | { kind: "reply"; event: NostrEvent }
-  | { kind: "drop"; reason: string };
+  | { kind: "drop"; reason: string; forged: boolean };
 
 /** The reject stage: answers `event` with `reason` through the signer's reserved lane (one job). */
 export async function rejectEvent(
@@ -80,9 +84,12 @@ export async function rejectEvent(
       : error instanceof SignerError
       ? error.name
       : "reject failed";
-    return { kind: "drop", reason: `cannot answer "${reason}": ${why}` };
+    const forged = error instanceof InvalidEventError;
+    return { kind: "drop", reason: `cannot answer "${reason}": ${why}`, forged };
   }
-  if (!reply) return { kind: "drop", reason: `cannot answer "${reason}": no request id` };
+  if (!reply) {
+    return { kind: "drop", reason: `cannot answer "${reason}": no request id`, forged: false };
+  }
   return { kind: "reply", event: reply.event };
 }
 

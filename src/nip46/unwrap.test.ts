@@ -19,7 +19,8 @@ import {
   T0,
   USER_PUBKEY,
 } from "./testing.ts";
-import { readRequest, requestKey, unwrapEvent } from "./unwrap.ts";
+import { ForgedThrottle } from "./forged.ts";
+import { openEvent, readRequest, requestKey, unwrapEvent } from "./unwrap.ts";
 
 const BUNKER = { pubkey: BUNKER_PUBKEY, sealed: "v1.1.bunker" };
 
@@ -33,6 +34,31 @@ const UNWRAPPED: UnwrapResult = {
 
 /** A signer whose unwrap throws `error`. */
 const failing = (error: unknown) => ({ unwrapRequest: () => Promise.reject(error) });
+
+Deno.test("openEvent() charges the forged events' budget when either job finds the event invalid", async () => {
+  const cases: [unknown, unknown, "drop" | "reject", boolean][] = [
+    [new InvalidEventError("sig"), undefined, "drop", true],
+    [new DecryptError("mac"), undefined, "drop", false],
+    [new OverloadedError("full"), new InvalidEventError("sig"), "reject", true],
+    [new OverloadedError("full"), undefined, "reject", false],
+  ];
+  for (const [unwrapError, rejectError, kind, forged] of cases) {
+    const name = `${unwrapError}, then ${rejectError}`;
+    const throttle = new ForgedThrottle({ perClaim: { perMinute: 1, burst: 1 } });
+    const signer = {
+      unwrapRequest: () => Promise.reject(unwrapError),
+      rejectRequest: () =>
+        rejectError === undefined
+          ? Promise.resolve({ event: requestEvent(), result: "", error: RETRY_LATER })
+          : Promise.reject(rejectError),
+    };
+    const claim = throttle.admit(BUNKER_PUBKEY, CLIENT_PUBKEY, "wss://in.test", T0);
+    const input = { bunker: BUNKER, event: requestEvent(), now: () => T0 };
+    assert.equal((await openEvent(signer, throttle, claim, input)).kind, kind, name);
+    const next = throttle.admit(BUNKER_PUBKEY, CLIENT_PUBKEY, "wss://in.test", T0);
+    assert.equal(next.admitted, !forged, name);
+  }
+});
 
 Deno.test("unwrapEvent() hands the event and the bunker key to the signer", async () => {
   const event = requestEvent();
@@ -65,16 +91,16 @@ Deno.test("unwrapEvent() answers an error when the worker crashed or hung", asyn
 });
 
 Deno.test("unwrapEvent() drops a forged or undecryptable event, named by its error class", async () => {
-  const cases: [unknown, string][] = [
-    [new InvalidEventError("bad sig"), "InvalidEventError"],
-    [new DecryptError("bad mac"), "DecryptError"],
-    [new SignerClosedError("closed"), "SignerClosedError"],
-    [new Error("boom"), "unwrap failed"],
-    ["not an error", "unwrap failed"],
+  const cases: [unknown, string, boolean][] = [
+    [new InvalidEventError("bad sig"), "InvalidEventError", true],
+    [new DecryptError("bad mac"), "DecryptError", false],
+    [new SignerClosedError("closed"), "SignerClosedError", false],
+    [new Error("boom"), "unwrap failed", false],
+    ["not an error", "unwrap failed", false],
   ];
-  for (const [error, reason] of cases) {
+  for (const [error, reason, forged] of cases) {
     const result = await unwrapEvent(failing(error), BUNKER, requestEvent());
-    assert.deepEqual(result, { kind: "drop", reason });
+    assert.deepEqual(result, { kind: "drop", reason, forged });
   }
 });
 

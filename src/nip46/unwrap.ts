@@ -1,10 +1,11 @@
 /**
- * Opening a request that passed intake: verify and decrypt it in a worker ({@link unwrapEvent}),
- * then parse `{id, method, params}` and tell a (bunker, client, request id) seen before
- * ({@link readRequest}).
+ * Opening a request that passed intake: verify and decrypt it in a worker ({@link unwrapEvent};
+ * {@link openEvent} adds the reserved lane's answer and the forged events' budget), then parse
+ * `{id, method, params}` and tell a (bunker, client, request id) seen before ({@link readRequest}).
  */
 import type { NostrEvent } from "../nostr/event.ts";
 import {
+  InvalidEventError,
   KeyUnavailableError,
   OverloadedError,
   SignerError,
@@ -12,9 +13,10 @@ import {
   WorkerCrashedError,
 } from "../signer/errors.ts";
 import type { KeyRef, UnwrapResult } from "../signer/protocol.ts";
+import type { ForgedClaim, ForgedThrottle } from "./forged.ts";
 import type { ListenerSigner } from "./listener_types.ts";
 import { type Nip46Request, parseRequest } from "./protocol.ts";
-import { RETRY_LATER, SIGNER_FAILED } from "./reply.ts";
+import { rejectEvent, type Rejection, RETRY_LATER, SIGNER_FAILED } from "./reply.ts";
 import type { SeenSet } from "./seen.ts";
 
 /** Outcome of {@link unwrapEvent}. */
@@ -22,8 +24,11 @@ export type Unwrap =
   | { kind: "unwrapped"; unwrapped: UnwrapResult }
   /** Answer with `reason` through the signer's reserved lane; `overloaded` when its queue was full. */
   | { kind: "reject"; reason: string; overloaded: boolean }
-  /** Drop without a reply, and forget the event was seen (it had no effect). */
-  | { kind: "drop"; reason: string }
+  /**
+   * Drop without a reply, and forget the event was seen (it had no effect); `forged` when the
+   * event itself is invalid (its signature, mostly: the rest was checked on the main thread).
+   */
+  | { kind: "drop"; reason: string; forged: boolean }
   /**
    * The bunker key cannot be opened (a corrupt row, a master key that does not match): nothing
    * can decrypt the request or sign an answer, so it is dropped, and the operator must hear of it.
@@ -52,7 +57,41 @@ export async function unwrapEvent(
       return { kind: "reject", reason: SIGNER_FAILED, overloaded: false };
     }
     if (error instanceof KeyUnavailableError) return { kind: "unavailable", error };
-    return { kind: "drop", reason: error instanceof SignerError ? error.name : "unwrap failed" };
+    const reason = error instanceof SignerError ? error.name : "unwrap failed";
+    return { kind: "drop", reason, forged: error instanceof InvalidEventError };
+  }
+}
+
+/** Outcome of {@link openEvent}: {@link unwrapEvent}'s, with the reserved lane's answer to a reject. */
+export type Opened =
+  | Exclude<Unwrap, { kind: "reject" }>
+  | { kind: "reject"; overloaded: boolean; rejection: Rejection };
+
+/**
+ * The unwrap stage under the forged events' budget: {@link unwrapEvent}, then for an event it
+ * could not unwrap the reserved lane's answer (`rejectEvent`). `claim` (from
+ * `ForgedThrottle.admit`) is settled once the signature was checked, whatever happens, as forged
+ * when either job found the event invalid.
+ */
+export async function openEvent(
+  signer: Pick<ListenerSigner, "unwrapRequest" | "rejectRequest">,
+  forged: Pick<ForgedThrottle, "settle">,
+  claim: ForgedClaim,
+  input: { bunker: KeyRef; event: NostrEvent; now: () => number },
+): Promise<Opened> {
+  const { bunker, event } = input;
+  let invalid = false;
+  try {
+    const opened = await unwrapEvent(signer, bunker, event);
+    if (opened.kind !== "reject") {
+      invalid = opened.kind === "drop" && opened.forged;
+      return opened;
+    }
+    const rejection = await rejectEvent(signer, bunker, event, opened.reason);
+    invalid = rejection.kind === "drop" && rejection.forged;
+    return { kind: "reject", overloaded: opened.overloaded, rejection };
+  } finally {
+    forged.settle(claim, invalid, input.now());
   }
 }
 

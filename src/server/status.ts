@@ -59,6 +59,8 @@ export function renderMetrics(metrics: Metrics, sources: StatusSources): string 
     eventsReceived: sources.listener.stats.received,
     eventsDropped: sources.listener.stats.dropped,
     unconnectedDropped: sources.listener.stats.unconnectedDropped,
+    unconnectedUnreported: sources.listener.stats.unconnectedUnreported,
+    forgedDropped: sources.listener.stats.forgedDropped,
     repliesResent: sources.listener.stats.resent,
     keyUnavailable: sources.listener.stats.keyUnavailable,
   });
