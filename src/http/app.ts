@@ -12,7 +12,7 @@ import { adminAuth, nip98Payload } from "./auth.ts";
 import { authRoutes } from "./auth_routes.ts";
 import { authorizationRoutes } from "./authorizations.ts";
 import { backupRoutes } from "./backup.ts";
-import { bodyMiddleware } from "./body.ts";
+import { bodyMiddleware, readsBody } from "./body.ts";
 import { connectRoutes } from "./connect.ts";
 import { contextMiddleware, resolveDeps } from "./context.ts";
 import { notFound, onError } from "./errors.ts";
@@ -22,6 +22,7 @@ import { policyRoutes } from "./policies.ts";
 import { readSession, sameOrigin } from "./session.ts";
 import type { AppDeps, AppEnv, AppVariables } from "./types.ts";
 import { userRoutes } from "./user.ts";
+import { securityHeaders, WEB_FORM_PATHS, webRoutes } from "../web/web.ts";
 
 export type {
   AdminIdentity,
@@ -41,6 +42,7 @@ export function createApp(deps: AppDeps): Hono<{ Variables: AppVariables }> {
   const app = new Hono<AppEnv>();
   app.onError(onError);
   app.notFound(notFound);
+  app.use("*", securityHeaders());
   app.use("*", contextMiddleware(resolved));
   app.use("*", readSession());
   // Authenticate before any body is read; NIP-98's payload check needs the body, so it follows.
@@ -48,7 +50,12 @@ export function createApp(deps: AppDeps): Hono<{ Variables: AppVariables }> {
   const admin = adminAuth({ ...resolved, now: resolved.services.now });
   app.use("/api/*", (c, next) => PERSON_PATHS.test(c.req.path) ? next() : admin(c, next));
   app.use("*", sameOrigin());
-  app.use("*", bodyMiddleware(resolved.maxBodyBytes, resolved.bodyTimeoutMs));
+  // Only /api requests and the web pages' form posts have their bodies read (`readsBody`).
+  const readBody = bodyMiddleware(resolved.maxBodyBytes, resolved.bodyTimeoutMs);
+  app.use(
+    "*",
+    (c, next) => readsBody(c.req.method, c.req.path, WEB_FORM_PATHS) ? readBody(c, next) : next(),
+  );
   app.use("/api/*", nip98Payload(resolved.services.repos.nip98Replays));
   app.route("/health", healthRoutes());
   // Counts and states only, nothing secret: open like /health, for scrapers.
@@ -67,5 +74,6 @@ export function createApp(deps: AppDeps): Hono<{ Variables: AppVariables }> {
   app.route("/api/backup", backupRoutes());
   app.route("/api/accounts", accountRoutes());
   app.route("/api/invites", inviteRoutes());
+  app.route("/", webRoutes());
   return app;
 }

@@ -121,7 +121,7 @@ function unauthorized(message: string): ApiError {
 }
 
 /** True when sha256(`token`) equals `expected`, compared without early exit. */
-function bearerMatches(token: string, expected: Uint8Array): boolean {
+export function bearerMatches(token: string, expected: Uint8Array): boolean {
   if (token.length === 0 || token.length > MAX_TOKEN_CHARS) return false;
   return constantTimeEqual(sha256(new TextEncoder().encode(token)), expected);
 }

@@ -5,8 +5,9 @@
  *
  * CSRF, in two layers. {@link sameOrigin}: a state-changing request that carries the session
  * cookie must come from one of the server's own origins — its `Origin` header must be one of them
- * (or `Sec-Fetch-Site: same-origin`); without either, only a JSON body is accepted, which no other
- * site can send without a CORS preflight keycast never grants. Forms also carry a token
+ * (or, when it is absent or `null`, as the pages' `no-referrer` policy makes it, the browser's
+ * `Sec-Fetch-Site` must say `same-origin`); without either header, only a JSON body is accepted,
+ * which no other site can send without a CORS preflight keycast never grants. Forms also carry a token
  * (`CsrfTokens`) bound to the session, or, before login, to the anonymous `keycast_visitor` cookie.
  */
 import type { Context, MiddlewareHandler } from "hono";
@@ -73,8 +74,11 @@ export function sameOrigin(): MiddlewareHandler<AppEnv> {
 /** Whether the request comes from one of the server's origins (see {@link sameOrigin}). */
 export function fromOwnOrigin(c: Context<AppEnv>): boolean {
   const origin = c.req.header("origin");
-  if (origin !== undefined) return c.var.deps.origins().includes(origin);
+  // Under `Referrer-Policy: no-referrer` browsers send `Origin: null` even from keycast's own
+  // pages; then only `Sec-Fetch-Site`, which no page can set, can vouch for the request.
+  if (origin !== undefined && origin !== "null") return c.var.deps.origins().includes(origin);
   const site = c.req.header("sec-fetch-site");
+  if (origin === "null") return site === "same-origin";
   if (site !== undefined) return site === "same-origin";
   return isJsonMediaType(c.req.header("content-type"));
 }

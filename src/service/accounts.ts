@@ -17,7 +17,15 @@ import type { AccountRecord, Role } from "../db/repos/accounts.ts";
 import type { KeyRecord } from "../db/repos/keys.ts";
 import type { LiveSession, SessionRecord } from "../db/repos/sessions.ts";
 import type { AccountDeps, ServiceDeps } from "./deps.ts";
-import { conflict, forbidden, invalid, rateLimited, unauthorized, unavailable } from "./errors.ts";
+import {
+  conflict,
+  forbidden,
+  invalid,
+  rateLimited,
+  ServiceError,
+  unauthorized,
+  unavailable,
+} from "./errors.ts";
 import { readSecretKey } from "./keys.ts";
 
 /** The name a person's first key gets. */
@@ -357,7 +365,16 @@ async function sealBrought(
   secret: string,
   password: string | undefined,
 ): Promise<{ pubkey: string; sealed: string }> {
-  const secretKey = await readSecretKey(secret, password);
+  let secretKey: Uint8Array;
+  try {
+    secretKey = await readSecretKey(secret, password);
+  } catch (error: unknown) {
+    // Here "password" would name the account's password; the key's own is "nsec_password".
+    if (error instanceof ServiceError && error.field === "password") {
+      throw invalid("nsec_password", error.message.replace(/^password: /, ""));
+    }
+    throw error;
+  }
   try {
     const pubkey = getPublicKey(secretKey);
     return { pubkey, sealed: await deps.vault.seal(secretKey, pubkey) };

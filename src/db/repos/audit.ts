@@ -98,12 +98,18 @@ export class AuditRepo {
 
   /**
    * The latest decisions, newest first: of one authorization, or of every authorization of the
-   * keys `accountId` holds.
+   * keys `accountId` holds; only `decision`'s when given.
    */
   async latest(
-    filter: { authorizationId?: string; accountId?: string; limit?: number },
+    filter: {
+      authorizationId?: string;
+      accountId?: string;
+      decision?: "allow" | "deny";
+      limit?: number;
+    },
   ): Promise<AuditRecord[]> {
     const rows = await this.db.kysely.selectFrom("audit_log as l").selectAll("l")
+      .$if(filter.decision !== undefined, (q) => q.where("l.decision", "=", filter.decision!))
       .$if(
         filter.authorizationId !== undefined,
         (q) => q.where("l.authorization_id", "=", filter.authorizationId!),

@@ -1,0 +1,216 @@
+import assert from "node:assert/strict";
+import { TestApp } from "../../tests/helpers/app.ts";
+import { testEachDatabase } from "../../tests/helpers/db.ts";
+import { type Fetched, PageClient, textOf } from "./testing.ts";
+
+const PASSWORD = "correct horse battery";
+
+async function registered(app: TestApp, username: string): Promise<PageClient> {
+  const browser = new PageClient(app);
+  const res = await browser.post("/register", { username, password: PASSWORD });
+  assert.equal(res.status, 303, textOf(res.html));
+  assert.equal(res.location, "/account");
+  return browser;
+}
+
+function assertPageHeaders(res: Fetched): void {
+  const csp = res.headers.get("content-security-policy") ?? "";
+  assert.match(csp, /default-src 'none'/);
+  assert.match(csp, /script-src 'self'/);
+  assert.match(csp, /frame-ancestors 'none'/);
+  assert.doesNotMatch(csp, /unsafe-inline/);
+  assert.equal(res.headers.get("x-frame-options"), "DENY");
+  assert.equal(res.headers.get("referrer-policy"), "no-referrer");
+  assert.equal(res.headers.get("cache-control"), "no-store");
+}
+
+testEachDatabase("web: register, see the npub, log out and log in again", async (db) => {
+  await using app = await TestApp.create(db);
+  const browser = await registered(app, "alice");
+  assert.ok(browser.cookies.has("keycast_session"));
+
+  const account = await browser.get("/account");
+  assert.equal(account.status, 200);
+  assertPageHeaders(account);
+  const [key] = await app.repos.keys.list((await app.repos.accounts.getByLogin("alice"))!.id);
+  const { npubEncode } = await import("nostr-tools/nip19");
+  assert.ok(account.html.includes(npubEncode(key!.pubkey)), "the full npub is on the page");
+  assert.match(account.html, /<svg[^>]*viewBox/, "a QR code as inline SVG");
+  assert.match(textOf(account.html), /No apps connected yet/);
+
+  const out = await browser.post("/logout", {}, { from: "/account" });
+  assert.equal(out.status, 303);
+  assert.ok(!browser.cookies.has("keycast_session"));
+  assert.equal((await browser.get("/account")).location, "/login");
+
+  const wrong = await browser.post("/login", { username: "alice", password: "wrong password!" });
+  assert.equal(wrong.status, 401);
+  assert.match(wrong.html, /id="f-password-error"[^>]*>Wrong username or password/);
+  assert.match(wrong.html, /value="alice"/, "the username is kept");
+  assert.ok(!wrong.html.includes("wrong password!"), "the password is never sent back");
+
+  const good = await browser.post("/login", { username: "alice", password: PASSWORD });
+  assert.equal(good.status, 303);
+  assert.equal((await browser.get("/account")).status, 200);
+});
+
+testEachDatabase(
+  "web: forms without the CSRF token or from another site are refused",
+  async (db) => {
+    await using app = await TestApp.create(db);
+    const stranger = new PageClient(app);
+    await stranger.get("/register");
+    const noToken = await stranger.post("/register", { username: "bob", password: PASSWORD }, {
+      csrf: null,
+    });
+    assert.equal(noToken.status, 403);
+    assert.equal(await app.repos.accounts.getByLogin("bob"), undefined);
+
+    const browser = await registered(app, "carol");
+    const token = (await browser.get("/account")).html.match(/name="csrf" value="([^"]+)"/)![1]!;
+    // Another site cannot read the token; with it forged or missing, and from its own origin, no.
+    const crossSite = await browser.post("/account/apps/bunker", { app_name: "x" }, {
+      csrf: token,
+      origin: "https://evil.example",
+    });
+    assert.equal(crossSite.status, 403);
+    const forged = await browser.post("/account/apps/bunker", { app_name: "x" }, {
+      csrf: "f".repeat(43),
+    });
+    assert.equal(forged.status, 403);
+    // `Origin: null` (what no-referrer pages send) passes only with Sec-Fetch-Site: same-origin.
+    for (const site of ["cross-site", "same-site", undefined]) {
+      const nullOrigin = await browser.post("/account/apps/bunker", { app_name: "x" }, {
+        origin: "null",
+        headers: site ? { "sec-fetch-site": site } : {},
+        from: "/account",
+      });
+      assert.equal(nullOrigin.status, 403, `Sec-Fetch-Site ${site}`);
+    }
+    assert.deepEqual(await app.takeCommands(), []);
+    const ownPage = await browser.post("/account/apps/bunker", { app_name: "mine" }, {
+      origin: "null",
+      headers: { "sec-fetch-site": "same-origin" },
+      from: "/account",
+    });
+    assert.equal(ownPage.status, 201);
+  },
+);
+
+testEachDatabase("web: connect an app with a link shown once, see it, revoke it", async (db) => {
+  await using app = await TestApp.create(db);
+  const browser = await registered(app, "dave");
+  await app.takeCommands();
+  const created = await browser.post("/account/apps/bunker", {
+    app_name: "<script>alert(1)</script>",
+    policy: "social",
+  }, { from: "/account" });
+  assert.equal(created.status, 201, textOf(created.html));
+  assert.equal(created.headers.get("cache-control"), "no-store");
+  assert.match(created.html, /bunker:\/\/[0-9a-f]{64}\?/);
+  assert.match(textOf(created.html), /It is shown only now/);
+  assert.ok(!created.html.includes("<script>alert"), "the app name is escaped");
+  assert.ok(created.html.includes("&lt;script&gt;alert(1)&lt;/script&gt;"));
+  const [upsert] = await app.takeCommands();
+  assert.equal(upsert?.type, "upsert");
+
+  const account = await browser.get("/account");
+  assert.doesNotMatch(account.html, /bunker:\/\/[0-9a-f]{64}/, "the link is not shown again");
+  const id = account.html.match(/href="\/account\/apps\/([0-9a-f-]{36})\/revoke"/)![1]!;
+  const confirm = await browser.get(`/account/apps/${id}/revoke`);
+  assert.match(textOf(confirm.html), /will no longer be able to sign/);
+  const revoked = await browser.post(`/account/apps/${id}/revoke`, {});
+  assert.equal(revoked.status, 303);
+  const [remove] = await app.takeCommands();
+  assert.equal(remove?.type, "remove");
+  assert.match(textOf((await browser.get("/account?done=revoked")).html), /App revoked/);
+});
+
+testEachDatabase("web: a person cannot see or revoke another person's app", async (db) => {
+  await using app = await TestApp.create(db);
+  const erin = await registered(app, "erin");
+  await erin.post("/account/apps/bunker", { app_name: "erins app" }, { from: "/account" });
+  const id = (await erin.get("/account")).html.match(
+    /\/account\/apps\/([0-9a-f-]{36})\/revoke/,
+  )![1]!;
+  const frank = await registered(app, "frank");
+  assert.equal((await frank.get(`/account/apps/${id}`)).status, 404);
+  assert.equal((await frank.get(`/account/apps/${id}/revoke`)).status, 404);
+  const attempt = await frank.post(`/account/apps/${id}/revoke`, {}, { from: "/account" });
+  assert.equal(attempt.status, 404);
+  assert.ok(!(await frank.get("/account")).html.includes("erins app"));
+  const record = await app.repos.authorizations.get(id);
+  assert.equal(record?.revokedAt, null);
+});
+
+testEachDatabase(
+  "web: /admin is for admins; /admin/setup makes the first one with the token",
+  async (db) => {
+    await using app = await TestApp.create(db);
+    const anonymous = new PageClient(app);
+    assert.equal((await anonymous.get("/admin")).location, "/login");
+    const user = await registered(app, "gina");
+    assert.equal((await user.get("/admin")).status, 403);
+
+    const operator = new PageClient(app);
+    const wrong = await operator.post("/admin/setup", {
+      token: "not-the-token",
+      username: "root2",
+      password: PASSWORD,
+    });
+    assert.equal(wrong.status, 401);
+    assert.match(wrong.html, /not the server&#39;s admin token|not the server's admin token/);
+    const made = await operator.post("/admin/setup", {
+      token: app.token,
+      username: "boss",
+      password: PASSWORD,
+    });
+    assert.equal(made.status, 303, textOf(made.html));
+    const admin = await operator.get("/admin");
+    assert.equal(admin.status, 200);
+    assertPageHeaders(admin);
+    assert.match(textOf(admin.html), /gina/);
+    const again = await new PageClient(app).get("/admin/setup");
+    assert.match(textOf(again.html), /has an admin already/);
+
+    const invite = await operator.post("/admin/invites", { role: "user", expires_in: "1d" }, {
+      from: "/admin",
+    });
+    assert.equal(invite.status, 201);
+    const code = invite.html.match(/id="invite-code"[^>]*value="([^"]+)"/)?.[1] ??
+      invite.html.match(/value="([^"]+)"[^>]*id="invite-code"/)?.[1];
+    assert.ok(code, "the invite code is shown");
+    const ginaId = (await app.repos.accounts.getByLogin("gina"))!.id;
+    const bossId = (await app.repos.accounts.getByLogin("boss"))!.id;
+    const self = await operator.post(`/admin/accounts/${bossId}/disable`, {}, { from: "/admin" });
+    assert.equal(self.status, 400);
+    assert.equal((await app.repos.accounts.get(bossId))?.disabledAt, null);
+    const disabled = await operator.post(`/admin/accounts/${ginaId}/disable`, {}, {
+      from: "/admin",
+    });
+    assert.equal(disabled.status, 303);
+    assert.equal((await user.get("/account")).location, "/login", "gina's session ended");
+  },
+);
+
+testEachDatabase(
+  "web: the stylesheet and script are served, and pages render without them",
+  async (db) => {
+    await using app = await TestApp.create(db);
+    const browser = new PageClient(app);
+    const home = await browser.get("/");
+    assert.equal(home.status, 200);
+    const css = home.html.match(/href="(\/static\/keycast\.[0-9a-f]+\.css)"/)![1]!;
+    const js = home.html.match(/src="(\/static\/keycast\.[0-9a-f]+\.js)"/)![1]!;
+    const style = await app.app.request(css);
+    assert.equal(style.status, 200);
+    assert.match(style.headers.get("content-type")!, /text\/css/);
+    assert.match(await style.text(), /prefers-color-scheme:dark/);
+    assert.equal((await app.app.request(js)).status, 200);
+    assert.equal((await app.app.request("/static/keycast.0.css")).status, 404);
+    assert.ok(
+      !/<script>|<script [^>]*>[^<]|\son[a-z]+=/i.test(home.html),
+      "no inline script or handler",
+    );
+  },
+);
