@@ -214,3 +214,87 @@ testEachDatabase(
     );
   },
 );
+
+testEachDatabase(
+  "web: a pasted nostrconnect link is reviewed, then approved or denied",
+  async (db) => {
+    await using app = await TestApp.create(db);
+    const browser = await registered(app, "hana");
+    const clientPubkey = "ab".repeat(32);
+    const uri = `nostrconnect://${clientPubkey}?relay=${encodeURIComponent("ws://127.0.0.1:1")}` +
+      `&secret=s3cret&perms=sign_event:1&name=${encodeURIComponent("<b>Chat</b>")}`;
+
+    const bad = await browser.post("/account/apps/nostrconnect", {
+      step: "review",
+      uri: "nostrconnect://nothex",
+    }, { from: "/account" });
+    assert.equal(bad.status, 400);
+    assert.match(bad.html, /id="f-uri-error"[^>]*>Cannot use the URI/);
+
+    const review = await browser.post("/account/apps/nostrconnect", { step: "review", uri }, {
+      from: "/account",
+    });
+    assert.equal(review.status, 200);
+    const text = textOf(review.html);
+    assert.match(text, /Approve this app\?/);
+    assert.match(text, /\(unverified\)/);
+    assert.match(text, /sign_event:1/);
+    assert.ok(review.html.includes("&lt;b&gt;Chat&lt;/b&gt;"), "the stated name is escaped");
+    assert.match(review.html, /href="\/account"[^>]*>Deny</, "deny is as easy to find");
+    assert.equal(await app.repos.authorizations.list().then((all) => all.length), 0);
+
+    const approved = await browser.post("/account/apps/nostrconnect", {
+      step: "approve",
+      uri,
+      label: "Chat",
+      policy: "social",
+    }, { from: "/account" });
+    assert.equal(approved.status, 303, textOf(approved.html));
+    const [record] = await app.repos.authorizations.list();
+    assert.equal(record?.label, "Chat");
+    assert.equal(record?.policyName, "social");
+    const hana = await app.repos.accounts.getByLogin("hana");
+    assert.equal(record?.accountId, hana!.id);
+    assert.match(textOf((await browser.get("/account")).html), /Chat/);
+  },
+);
+
+testEachDatabase(
+  "web: security page changes the password, ends other sessions, exports once",
+  async (db) => {
+    await using app = await TestApp.create(db);
+    const laptop = await registered(app, "ivan");
+    const phone = new PageClient(app);
+    assert.equal(
+      (await phone.post("/login", { username: "ivan", password: PASSWORD })).status,
+      303,
+    );
+    const page = await laptop.get("/account/security");
+    assert.equal((page.html.match(/<tr>/g) ?? []).length, 3, "a header row and two sessions");
+
+    const wrong = await laptop.post("/account/security/password", {
+      current_password: "not my password",
+      new_password: "an entirely new passphrase",
+    }, { from: "/account/security" });
+    assert.equal(wrong.status, 401);
+    assert.match(wrong.html, /id="f-current_password-error"/);
+    const changed = await laptop.post("/account/security/password", {
+      current_password: PASSWORD,
+      new_password: "an entirely new passphrase",
+    }, { from: "/account/security" });
+    assert.equal(changed.status, 303);
+    assert.equal((await phone.get("/account")).location, "/login", "the other session ended");
+    assert.equal((await laptop.get("/account")).status, 200, "this one stays");
+
+    const exported = await laptop.post("/account/security/export", {
+      key:
+        (await app.repos.keys.list((await app.repos.accounts.getByLogin("ivan"))!.id))[0]!.pubkey,
+      export_current_password: "an entirely new passphrase",
+      export_password: "",
+    }, { from: "/account/security" });
+    assert.equal(exported.status, 200, textOf(exported.html));
+    assert.equal(exported.headers.get("cache-control"), "no-store");
+    assert.match(exported.html, /ncryptsec1[0-9a-z]+/);
+    assert.doesNotMatch((await laptop.get("/account/security")).html, /ncryptsec1[0-9a-z]{20}/);
+  },
+);
