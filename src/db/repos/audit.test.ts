@@ -53,3 +53,19 @@ testEachDatabase("AuditRepo.query() orders by row id numerically past ten rows",
   for (const method of methods) await audit.insertMany([entry({ method })]);
   assert.deepEqual((await audit.query()).map((r) => r.method), methods);
 });
+
+testEachDatabase("AuditRepo.latest() is newest first and filters by decision", async (db) => {
+  const audit = new AuditRepo(db);
+  const key = await insertKey(db, "bob");
+  const auth = await insertAuthorization(db, key.id);
+  await audit.insertMany([
+    entry({ authorizationId: auth.id, method: "connect", eventKind: null }),
+    entry({ authorizationId: auth.id, decision: "deny", reason: "forbidden: kind 0" }),
+    entry({ authorizationId: auth.id, method: "ping", eventKind: null }),
+  ]);
+  const all = await audit.latest({ authorizationId: auth.id });
+  assert.deepEqual(all.map((row) => row.method), ["ping", "sign_event", "connect"]);
+  const denied = await audit.latest({ authorizationId: auth.id, decision: "deny" });
+  assert.deepEqual(denied.map((row) => row.reason), ["forbidden: kind 0"]);
+  assert.equal((await audit.latest({ decision: "allow", limit: 1 })).length, 1);
+});
