@@ -2,11 +2,15 @@
  * keycast's entry point: the command line. `serve` starts the server (`src/server.ts`) and stops
  * it on SIGINT/SIGTERM; every other subcommand is a client of a running server's admin API.
  */
-import { type CommandContext, EXIT, processIo } from "./src/cli/io.ts";
+import { directFetch } from "./src/cli/direct_fetch.ts";
+import { type CommandContext, processIo } from "./src/cli/io.ts";
 import { runCli } from "./src/cli/run.ts";
 import type { Config } from "./src/config/config.ts";
 
-/** `keycast serve`: runs until SIGINT or SIGTERM, then drains and exits 0. */
+/**
+ * `keycast serve`: runs until SIGINT or SIGTERM, then drains and exits 0 — or exits 1 once it
+ * stopped by itself (see `Server.exitCode`).
+ */
 async function serve(config: Config, ctx: CommandContext): Promise<number> {
   // Loaded here, not at the top: the management subcommands never need the server's modules.
   const { startServer, StartupError } = await import("./src/server.ts");
@@ -28,6 +32,8 @@ async function serve(config: Config, ctx: CommandContext): Promise<number> {
     server = await startServer(config);
     if (stopping) void server.shutdown();
     await server.finished;
+    // 1 when the server stopped itself (it lost the PostgreSQL instance lock).
+    return server.exitCode;
   } catch (error) {
     if (!(error instanceof StartupError)) throw error;
     ctx.io.err(`${error.message}\n`);
@@ -35,10 +41,10 @@ async function serve(config: Config, ctx: CommandContext): Promise<number> {
   } finally {
     for (const signal of signals) Deno.removeSignalListener(signal, stop);
   }
-  return EXIT.ok;
 }
 
 if (import.meta.main) {
   const env = new Map(Object.entries(Deno.env.toObject()));
-  Deno.exit(await runCli({ args: Deno.args, env, io: processIo(), fetch }, serve));
+  // The admin token must reach the server and nothing else: never through a proxy.
+  Deno.exit(await runCli({ args: Deno.args, env, io: processIo(), fetch: directFetch }, serve));
 }

@@ -186,3 +186,98 @@ Deno.test("CLI: policies update, id prefixes, --server from PORT, deleting a rev
     assert.equal(after.body.policy, null);
   });
 });
+
+Deno.test("CLI: accounts create (password on stdin), list, invite, disable/enable, reset-password", async (t) => {
+  await using keycast = await Keycast.start({ process: true });
+  const cli = (args: string[], stdin?: string) =>
+    runKeycast([...args, "--server", keycast.server.url, "--data-dir", keycast.dataDir], { stdin });
+  const login = async (username: string, password: string) => {
+    const response = await fetch(`${keycast.server.url}/api/auth/login`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ username, password }),
+    });
+    await response.body?.cancel();
+    return response.status;
+  };
+  const firstPassword = "violet-kettle-harbor-92";
+  const secondPassword = "amber-lantern-orchard-57";
+  const inviteePassword = "copper-meadow-whistle-38";
+
+  await t.step("create reads the password from stdin and refuses it in argv", async () => {
+    const argv = await cli(["accounts", "create", "ops", firstPassword]);
+    assert.equal(argv.code, 2);
+    assert.ok(!argv.stderr.includes(firstPassword), argv.stderr);
+    const created = await cli(["accounts", "create", "ops", "--admin"], `${firstPassword}\n`);
+    assert.equal(created.code, 0, created.stderr);
+    assert.equal(created.stdout, "Created admin account ops\n");
+    assert.equal(await login("ops", firstPassword), 200);
+  });
+
+  await t.step("list shows the account, as a table and as JSON", async () => {
+    const table = await cli(["accounts", "list"]);
+    assert.equal(table.code, 0, table.stderr);
+    assert.match(table.stdout, /^USERNAME +ROLE +STATUS +KEYS +EMAIL +CREATED \(UTC\)\n/);
+    assert.match(table.stdout, /^ops +admin +active +1 +- +\d{4}-\d\d-\d\d \d\d:\d\d\n/m);
+    const listed = await cli(["accounts", "list", "--json"]);
+    assert.equal(listed.code, 0, listed.stderr);
+    const [ops] = JSON.parse(listed.stdout);
+    assert.deepEqual([ops.username, ops.role, ops.disabled, ops.key_count], [
+      "ops",
+      "admin",
+      false,
+      1,
+    ]);
+  });
+
+  let code = "";
+  await t.step("invite prints a code someone can register with", async () => {
+    const invited = await cli(["accounts", "invite", "--expires", "2d"]);
+    assert.equal(invited.code, 0, invited.stderr);
+    assert.match(invited.stdout, /^[A-Za-z0-9_-]{16,64}\n$/);
+    code = invited.stdout.trim();
+    assert.match(invited.stderr, /role user, open until .* UTC\.\nThe code above is shown only/);
+    assert.ok(!invited.stderr.includes(code));
+    const registered = await fetch(`${keycast.server.url}/api/auth/register`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ username: "dana", password: inviteePassword, invite: code }),
+    });
+    assert.equal(registered.status, 201, await registered.clone().text());
+    await registered.body?.cancel();
+    const listed = JSON.parse((await cli(["accounts", "list", "--json"])).stdout);
+    assert.deepEqual(listed.map((a: { username: string }) => a.username), ["ops", "dana"]);
+  });
+
+  await t.step("disable stops logins, enable lets them in again", async () => {
+    const disabled = await cli(["accounts", "disable", "dana"]);
+    assert.equal(disabled.code, 0, disabled.stderr);
+    assert.match(disabled.stdout, /^Disabled account dana/);
+    assert.equal(await login("dana", inviteePassword), 403);
+    const table = await cli(["accounts", "list"]);
+    assert.match(table.stdout, /^dana +user +disabled /m);
+    const enabled = await cli(["accounts", "enable", "dana"]);
+    assert.equal(enabled.code, 0, enabled.stderr);
+    assert.equal(await login("dana", inviteePassword), 200);
+  });
+
+  await t.step("reset-password sets the password read from stdin", async () => {
+    const weak = await cli(["accounts", "reset-password", "ops"], "short\n");
+    assert.equal(weak.code, 2);
+    assert.match(weak.stderr, /^Password: Use at least 12 characters/);
+    const reset = await cli(["accounts", "reset-password", "ops"], `${secondPassword}\n`);
+    assert.equal(reset.code, 0, reset.stderr);
+    assert.match(reset.stdout, /^Set a new password for ops: \d+ sessions? ended\n$/);
+    assert.equal(await login("ops", firstPassword), 401);
+    assert.equal(await login("ops", secondPassword), 200);
+    const missing = await cli(["accounts", "reset-password", "nobody"], `${secondPassword}\n`);
+    assert.equal(missing.code, 1);
+    assert.match(missing.stderr, /^Error: No account "nobody" \(HTTP 404\)\n$/);
+  });
+
+  await t.step("neither the invite code nor a password reached the server's log", () => {
+    for (const secret of [code, firstPassword, secondPassword, inviteePassword]) {
+      assert.ok(!keycast.server.lines.some((line) => line.includes(secret)), secret);
+    }
+  });
+});

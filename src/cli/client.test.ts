@@ -69,6 +69,21 @@ Deno.test("AdminClient turns an error answer into AdminError with the server's m
   });
 });
 
+Deno.test("AdminClient keeps control and bidirectional characters out of an error message", async () => {
+  const server = fakeServer(() =>
+    json({ error: "No key named \u202etxt.exe\u2069\u001b[2J\r\nok\u200f" }, 404)
+  );
+  const client = new AdminClient({
+    server: "http://admin.test",
+    token: TOKEN,
+    fetch: server.fetch,
+  });
+  await assert.rejects(client.listKeys(), {
+    name: "AdminError",
+    message: "No key named  txt.exe [2J ok",
+  });
+});
+
 Deno.test("AdminClient reports a non-JSON error answer by its status line", async () => {
   const server = fakeServer(() =>
     new Response("<html>bad gateway</html>", { status: 502, statusText: "Bad Gateway" })

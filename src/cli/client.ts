@@ -3,9 +3,12 @@
  * per route. Every request carries `Authorization: Bearer <token>` and has a timeout; failures
  * become an {@link AdminError} whose message is safe to print (it never holds the token, a secret
  * key, a connection secret or a `bunker://` URL). Redirects are never followed (bodies hold
- * secret keys and the token travels in every request): a 3xx answer is an error.
+ * secret keys and the token travels in every request): a 3xx answer is an error. For the same
+ * reason requests never go through a proxy, whatever HTTP_PROXY or HTTPS_PROXY say
+ * (`direct_fetch.ts`).
  */
 import { BACKUP_MEDIA_TYPE } from "../domain/backup.ts";
+import { directFetch } from "./direct_fetch.ts";
 import type { AuthorizationView, KeyView, PolicyView } from "../http/views.ts";
 
 export type { AuthorizationView, KeyView, PolicyView };
@@ -106,6 +109,40 @@ export interface ConnectedClient {
   sent: boolean;
 }
 
+/** One account as `GET /api/accounts` lists it (never its password hash). */
+export interface AccountView {
+  id: string;
+  username: string;
+  email: string | null;
+  role: AccountRole;
+  disabled: boolean;
+  /** How many keys the account owns. */
+  key_count: number;
+  created_at: string;
+}
+
+/** What an account may do: `admin` manages the server, `user` only its own keys and apps. */
+export type AccountRole = "user" | "admin";
+
+/** Fields of `POST /api/accounts`. */
+export interface AccountInput {
+  username: string;
+  email?: string;
+  /** The new account's password (at least 12 characters; the server checks it again). */
+  password: string;
+  role: AccountRole;
+}
+
+/** The answer to `POST /api/invites`: the only response that holds the invite's code. */
+export interface CreatedInvite {
+  id: string;
+  role: AccountRole;
+  /** The code a person registers with; the server keeps only its hash. */
+  code: string;
+  created_at: string;
+  expires_at: string;
+}
+
 /** One audit log row as `GET /api/audit` lists it (oldest first). */
 export interface AuditEntryView {
   id: string;
@@ -137,7 +174,7 @@ export interface AdminClientOptions {
   server: string;
   /** Admin token sent as a bearer token. */
   token: string;
-  /** HTTP function. Default: global fetch. */
+  /** HTTP function. Default {@link directFetch}: never through a proxy. */
   fetch?: typeof fetch;
   /** Time for one request, in ms. Default {@link REQUEST_TIMEOUT_MS}. */
   timeoutMs?: number;
@@ -154,7 +191,7 @@ export class AdminClient {
   constructor(options: AdminClientOptions) {
     this.server = options.server.replace(/\/+$/, "");
     this.#token = options.token;
-    this.#fetch = options.fetch ?? fetch;
+    this.#fetch = options.fetch ?? directFetch;
     this.#timeoutMs = options.timeoutMs ?? REQUEST_TIMEOUT_MS;
   }
 
@@ -209,6 +246,41 @@ export class AdminClient {
   async revokeAuthorization(id: string): Promise<RevokedAuthorization> {
     const path = `/api/authorizations/${encodeURIComponent(id)}`;
     return await this.#request<RevokedAuthorization>("DELETE", path);
+  }
+
+  /** `GET /api/accounts`, oldest first. */
+  async listAccounts(): Promise<AccountView[]> {
+    return listOf<AccountView>(await this.#request("GET", "/api/accounts"), "accounts");
+  }
+
+  /** `POST /api/accounts`: creates an account with a fresh key (no invite needed). */
+  async createAccount(input: AccountInput): Promise<AccountView> {
+    return await this.#request<AccountView>("POST", "/api/accounts", input);
+  }
+
+  /** `GET /api/accounts/:ref`: the account with that username, email or id. */
+  async getAccount(ref: string): Promise<AccountView> {
+    return await this.#request<AccountView>("GET", `/api/accounts/${encodeURIComponent(ref)}`);
+  }
+
+  /** `POST /api/accounts/:ref/disable` or `/enable`; `ref` is a username, email or id. */
+  async setAccountDisabled(
+    ref: string,
+    disabled: boolean,
+  ): Promise<{ id: string; username: string; disabled: boolean }> {
+    const path = `/api/accounts/${encodeURIComponent(ref)}/${disabled ? "disable" : "enable"}`;
+    return await this.#request("POST", path);
+  }
+
+  /** `POST /api/accounts/:ref/password`: sets a new password and ends the account's sessions. */
+  async resetPassword(ref: string, password: string): Promise<{ ended_sessions: number }> {
+    const path = `/api/accounts/${encodeURIComponent(ref)}/password`;
+    return await this.#request("POST", path, { password });
+  }
+
+  /** `POST /api/invites`: the answer holds the code, once. `expires_in` is in seconds. */
+  async createInvite(input: { role: AccountRole; expires_in?: number }): Promise<CreatedInvite> {
+    return await this.#request<CreatedInvite>("POST", "/api/invites", input);
   }
 
   /** `POST /api/connect`: accepts a client's `nostrconnect://` pairing. */
@@ -385,8 +457,12 @@ function listOf<T>(body: unknown, field: string): T[] {
   return list as T[];
 }
 
-/** Cuts an untrusted message to one line of at most `max` characters (default 500). */
+/**
+ * Cuts an untrusted message to one line of at most `max` characters (default 500), without
+ * control characters or the bidirectional controls that would reorder what the terminal shows.
+ */
 function clip(message: string, max = 500): string {
-  const line = message.replace(/\p{Cc}+/gu, " ").trim();
+  const line = message.replace(/[\p{Cc}\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]+/gu, " ")
+    .trim();
   return line.length > max ? `${line.slice(0, max)}…` : line;
 }

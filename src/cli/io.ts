@@ -1,4 +1,5 @@
 /** What a subcommand may touch of the outside world, injected so tests can drive it. */
+import { readHiddenLine } from "./hidden_input.ts";
 
 /** Console-like output and input for subcommands. */
 export interface CliIo {
@@ -8,6 +9,13 @@ export interface CliIo {
   err(text: string): void;
   /** Reads all of standard input as text (for secrets that must not go through argv). */
   readStdin(): Promise<string>;
+  /** Whether standard input is a terminal (someone typing), not a pipe or a file. */
+  stdinIsTerminal(): boolean;
+  /**
+   * Writes `prompt` to standard error and reads one line typed at the terminal without echoing
+   * it; undefined when the person cancels (Ctrl-C, Ctrl-D) or input ends.
+   */
+  readHiddenLine(prompt: string): Promise<string | undefined>;
   /** Standard output for bytes (a backup written to `-`); the caller must not close it. */
   binaryOut(): BinaryOut;
 }
@@ -41,6 +49,8 @@ export function processIo(): CliIo {
     out: (text) => void Deno.stdout.writeSync(encoder.encode(text)),
     err: (text) => void Deno.stderr.writeSync(encoder.encode(text)),
     readStdin: async () => await new Response(Deno.stdin.readable).text(),
+    stdinIsTerminal: () => Deno.stdin.isTerminal(),
+    readHiddenLine,
     binaryOut: () => ({ writable: Deno.stdout.writable, isTerminal: Deno.stdout.isTerminal() }),
   };
 }

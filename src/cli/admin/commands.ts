@@ -2,6 +2,7 @@
  * The management subcommands: thin clients of a running server's admin API (every change travels
  * API → database → channel → listener). `main.ts` dispatches to {@link ADMIN_COMMANDS}.
  */
+import { accountsCommand } from "./accounts.ts";
 import { auditCommand } from "./audit.ts";
 import { authorizationsCommand } from "./authorizations.ts";
 import { authorizeCommand } from "./authorize.ts";
@@ -12,7 +13,10 @@ import { policiesCommand } from "./policies.ts";
 
 export type { Subcommand } from "./common.ts";
 
-/** `keys`, `authorize`, `authorizations`, `policies`, `connect` and `audit`, in help order. */
+/**
+ * `keys`, `authorize`, `authorizations`, `policies`, `connect`, `audit` and `accounts`, in help
+ * order.
+ */
 export const ADMIN_COMMANDS: Subcommand[] = [
   keysCommand,
   authorizeCommand,
@@ -20,4 +24,5 @@ export const ADMIN_COMMANDS: Subcommand[] = [
   policiesCommand,
   connectCommand,
   auditCommand,
+  accountsCommand,
 ];

@@ -115,6 +115,7 @@ Deno.test("every admin subcommand prints usage and flags for --help", async () =
     "policies",
     "connect",
     "audit",
+    "accounts",
   ]);
   for (const command of ADMIN_COMMANDS) {
     const server = fakeServer();

@@ -12,9 +12,16 @@ export function formatTable(
     .join("\n") + "\n";
 }
 
-/** One line of text without control characters (labels come from other people's input). */
+// Control characters (line breaks included) and the bidirectional marks, embeddings, overrides
+// and isolates that would reorder what the terminal shows.
+const NOT_DISPLAYABLE = /[\p{Cc}\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/gu;
+
+/**
+ * One line of text without control or bidirectional-control characters, each shown as `?`
+ * (labels, names and emails come from other people's input).
+ */
 export function cleanCell(value: string): string {
-  return value.replace(/\p{Cc}/gu, "?");
+  return value.replace(NOT_DISPLAYABLE, "?");
 }
 
 /** `2025-01-31 14:05` (UTC) from an ISO 8601 time; the input itself when it does not parse. */

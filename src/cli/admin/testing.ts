@@ -60,6 +60,8 @@ export interface TestContext extends CommandContext {
   stderr(): string;
   /** How many times a command read standard input. */
   stdinReads(): number;
+  /** The prompts written for hidden input, in order. */
+  prompts(): string[];
   /** The bytes written to standard output as a stream ({@link CliIo.binaryOut}). */
   stdoutBytes(): Uint8Array;
 }
@@ -71,6 +73,11 @@ export function testContext(
     fetch?: typeof fetch;
     env?: Record<string, string>;
     stdin?: string;
+    /**
+     * Lines typed at hidden prompts, in order (undefined: the person cancels). Given, standard
+     * input is a terminal; absent, it is not.
+     */
+    typed?: Array<string | undefined>;
     /** Whether standard output claims to be a terminal. Default false. */
     stdoutIsTerminal?: boolean;
   } = {},
@@ -78,6 +85,8 @@ export function testContext(
   let out = "";
   let err = "";
   let reads = 0;
+  const prompts: string[] = [];
+  const typed = [...(options.typed ?? [])];
   const bytes: Uint8Array[] = [];
   const io: CliIo = {
     out: (text) => void (out += text),
@@ -85,6 +94,12 @@ export function testContext(
     readStdin: () => {
       reads++;
       return Promise.resolve(options.stdin ?? "");
+    },
+    stdinIsTerminal: () => options.typed !== undefined,
+    readHiddenLine: (prompt) => {
+      prompts.push(prompt);
+      if (typed.length === 0) throw new Error(`Nothing typed for the prompt "${prompt}"`);
+      return Promise.resolve(typed.shift());
     },
     binaryOut: () => ({
       writable: new WritableStream<Uint8Array>({ write: (chunk) => void bytes.push(chunk) }),
@@ -99,6 +114,7 @@ export function testContext(
     stdout: () => out,
     stderr: () => err,
     stdinReads: () => reads,
+    prompts: () => [...prompts],
     stdoutBytes: () => new Uint8Array(bytes.flatMap((chunk) => [...chunk])),
   };
 }

@@ -32,6 +32,48 @@ export function checkKeyRef(value: string): string {
   ]);
 }
 
+// The account rules of `checkUsername` and `checkEmail` in src/service/accounts.ts: keep in step.
+const USERNAME = /^[a-z0-9][a-z0-9._-]{2,31}$/;
+const EMAIL = /^[^@\s]+@[^@\s]+\.[^@\s]+$/;
+const MAX_EMAIL_CHARS = 254;
+
+/** What a username may be, for messages. */
+export const USERNAME_RULE =
+  "use 3 to 32 letters, digits, dots, dashes or underscores, starting with a letter or digit";
+
+/** Whether `value` is a username as the server stores it (lowercase). */
+export function isUsername(value: string): boolean {
+  return USERNAME.test(value);
+}
+
+/** A new account's username, trimmed and lowercased as the server stores it. */
+export function checkUsername(what: string, value: string): string {
+  const username = value.trim().toLowerCase();
+  if (isUsername(username)) return username;
+  throw new UsageError([`${what}: cannot use "${value}": ${USERNAME_RULE}`]);
+}
+
+function isEmail(value: string): boolean {
+  return value.length <= MAX_EMAIL_CHARS && EMAIL.test(value);
+}
+
+/** `--email`: an email address, trimmed and lowercased as the server stores it. */
+export function checkEmail(value: string): string {
+  const email = value.trim().toLowerCase();
+  if (isEmail(email)) return email;
+  throw new UsageError([`--email: cannot use "${value}": give an email address like a@b.example`]);
+}
+
+/** An existing account: its username, its email or its id (a UUID), trimmed. */
+export function checkAccountRef(what: string, value: string): string {
+  const ref = value.trim();
+  const lower = ref.toLowerCase();
+  if (isUsername(lower) || isEmail(lower) || isUuid(lower)) return ref;
+  throw new UsageError([
+    `${what}: cannot use "${value}": give an account's username, email or id`,
+  ]);
+}
+
 /** ws:// or wss:// relay URLs, at most {@link MAX_RELAYS}; every bad one is listed. */
 export function checkRelays(relays: readonly string[]): string[] {
   const problems = relays.flatMap((relay) => {
