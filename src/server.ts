@@ -1,12 +1,13 @@
 /**
  * `startServer(config)`: the whole of `keycast serve`, in-process. It checks, then builds, in
- * order: the port, the data dir and its lock (`src/server/startup.ts`) → database (and its
- * instance lock) → master key, checked against the database → signer pool → admin token →
- * channel → registry → relay pool → directory, audit writer and listener → services → HTTP app →
- * `Deno.serve`, and returns once the listener has loaded every authorization and the port is
- * bound. `shutdown()` stops the HTTP
- * server and new relay requests, lets in-flight requests finish (bounded), then releases
- * everything in reverse order; `finished` resolves after that.
+ * order: the port, the data dir and its lock (`src/server/startup.ts`) → the master key file →
+ * database, its instance lock (PostgreSQL), the master key checked against it, then its
+ * migrations (`src/server/database.ts`) → signer pool → admin token → channel → registry → relay
+ * pool → directory, audit writer and listener → services → HTTP app → `Deno.serve`, and returns
+ * once the listener has loaded every authorization and the port is bound. `shutdown()` stops the
+ * HTTP server and new relay requests, lets in-flight requests finish (bounded), then releases
+ * everything in reverse order; `finished` resolves after that. Losing the PostgreSQL instance
+ * lock shuts the server down by itself, with `exitCode` 1.
  */
 import { AuditWriter } from "./audit/writer.ts";
 import { AuthorizationChannel } from "./channel/channel.ts";
@@ -26,14 +27,13 @@ import { Listener } from "./nip46/listener.ts";
 import { PolicyGate } from "./nip46/policy_gate.ts";
 import { AuthorizationRegistry } from "./nip46/registry.ts";
 import { RelayPool } from "./relay/pool.ts";
+import { BackupSealer } from "./server/backup_seal.ts";
 import { Maintenance } from "./server/maintenance.ts";
-import { openMasterKey } from "./server/master_key.ts";
+import { openCheckedDatabase } from "./server/database.ts";
 import { boundOrigins } from "./server/origins.ts";
 import {
   listenError,
-  lockDatabase,
   lockDataDir,
-  openDatabaseAtStart,
   prepareDataDir,
   probePort,
   StartupError,
@@ -67,6 +67,11 @@ export interface Server extends AsyncDisposable {
   readonly hostname: string;
   /** Resolves once the server has stopped and released everything. */
   readonly finished: Promise<void>;
+  /**
+   * The process exit code the stop calls for: 0, or 1 once the server stopped by itself because
+   * it lost the PostgreSQL instance lock.
+   */
+  readonly exitCode: number;
   /** Stops serving, drains in-flight requests (bounded) and releases everything. */
   shutdown(): Promise<void>;
 }
@@ -78,18 +83,20 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
   try {
     // Before anything is created: the port, the data dir, and the right to use them.
     probePort(config.host, config.port);
-    await prepareDataDir(config.dataDir);
+    await prepareDataDir(config.dataDir, log);
     stack.use(await lockDataDir(config.dataDir));
     // Holding the lock: no backup of another process can be under way.
     await removeBackupLeftovers(config.dataDir, log);
 
-    const { db, applied } = await openDatabaseAtStart(config, log);
-    stack.use(db);
-    if (config.databaseUrl) stack.use(await lockDatabase(config.databaseUrl, log));
+    // Fail closed: without the instance lock another keycast may serve the same database.
+    const lockLost = new AbortController();
+    const { db, applied, key: masterKey, vault } = stack.use(
+      await openCheckedDatabase(config, log, { onLockLost: () => lockLost.abort() }),
+    );
     log({ level: "info", ns: "serve", msg: "Database ready", kind: db.kind, applied });
-    const { key: masterKey, vault } = await openMasterKey(config, db, log);
     const signer = stack.use(new SignerPool({ masterKey, workers: config.workers, log }));
     const csrf = new CsrfTokens(masterKey);
+    const backupSealer = new BackupSealer(masterKey);
     masterKey.fill(0);
     const adminToken = await openAdminToken(config, log);
 
@@ -151,7 +158,14 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
           await relays.ready(bunkerPubkey, { signal }),
         sendPairingReply: pairingReplySender(signer, relays),
       },
-      snapshots: { dir: config.dataDir, snapshot: (path) => db.snapshot(path) },
+      snapshots: {
+        dir: config.dataDir,
+        // Sealed before it is sent, so restore can tell it was not changed since.
+        snapshot: async (path) => {
+          await db.snapshot(path);
+          await backupSealer.seal(path, Date.now());
+        },
+      },
       accounts: {
         passwords: new PasswordHasher(),
         keyWorker: signer,
@@ -218,10 +232,15 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
       }
       await finished;
     };
+    if (lockLost.signal.aborted) void shutdown();
+    else lockLost.signal.addEventListener("abort", () => void shutdown(), { once: true });
     return {
       port: http.addr.port,
       hostname: http.addr.hostname,
       finished,
+      get exitCode() {
+        return lockLost.signal.aborted ? 1 : 0;
+      },
       shutdown,
       [Symbol.asyncDispose]: shutdown,
     };

@@ -1,13 +1,14 @@
 /**
  * End to end: `keycast backup` of a running server, `keycast restore` into an empty data dir with
  * the same master key, and a client bound before the backup signing through the restored server;
- * the ways restore refuses (another master key, a data dir in use, an existing database) and a
- * backup of a PostgreSQL-backed server (pg_dump).
+ * the ways restore refuses (a copy changed after the server sealed it, another master key, a data
+ * dir in use, an existing database) and a backup of a PostgreSQL-backed server (pg_dump).
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
+import { DatabaseSync } from "node:sqlite";
 import { base64 } from "@scure/base";
-import { verifyEvent } from "nostr-tools/pure";
+import { generateSecretKey, getPublicKey, verifyEvent } from "nostr-tools/pure";
 import { PG_DUMP_COMMAND } from "../src/db/postgres.ts";
 import { postgresUnavailable } from "./helpers/db.ts";
 import { eventually, Keycast, within } from "./helpers/keycast.ts";
@@ -76,6 +77,34 @@ Deno.test("backup, restore into an empty data dir, and a client bound before the
   const masterKey = (await Deno.readTextFile(join(keycast.dataDir, "master.key"))).trim();
   await keycast.server.stop();
   const restored = join(scratch.path, "restored");
+
+  await t.step(
+    "restore of a copy that binds another client: exit 2, the seal does not match",
+    async () => {
+      const changed = join(scratch.path, "changed.db");
+      await Deno.copyFile(backup, changed);
+      const db = new DatabaseSync(changed);
+      try {
+        // Client bindings are not secrets: nothing but the seal protects them.
+        db.prepare(
+          "insert into authorization_clients (authorization_id, client_pubkey) " +
+            "select id, ? from authorizations",
+        ).run(getPublicKey(generateSecretKey()));
+      } finally {
+        db.close();
+      }
+      const result = await runKeycast(["restore", changed, "--data-dir", restored], {
+        env: { KEYCAST_MASTER_KEY: masterKey },
+      });
+      assert.equal(result.code, 2, result.stderr);
+      assert.deepEqual(reasons(result.stderr), [
+        `Cannot restore "${changed}": its seal does not match what it holds: it was changed ` +
+        "after keycast sealed it (or sealed by a server with another master key); restore a " +
+        "backup you trust",
+      ]);
+      assert.deepEqual(await entries(restored), ["keycast.lock"]);
+    },
+  );
 
   await t.step("restore with another master key: exit 2, one line, no database", async () => {
     const other = base64.encode(crypto.getRandomValues(new Uint8Array(32)));

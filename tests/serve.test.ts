@@ -65,6 +65,8 @@ Deno.test("serve refuses a master key that is readable by others or has the wron
     const loose = await runKeycast(["serve", ...RELAY_ARGS, "--data-dir", dataDir]);
     assert.equal(loose.code, 2);
     assert.match(loose.stderr, /chmod 600/);
+    // Refused before the database was created.
+    await assert.rejects(Deno.stat(`${dataDir}/keycast.db`), Deno.errors.NotFound);
 
     const short = await runKeycast(["serve", ...RELAY_ARGS, "--data-dir", dataDir], {
       env: { KEYCAST_MASTER_KEY: btoa("too short") },

@@ -5,6 +5,9 @@
  */
 import assert from "node:assert/strict";
 import { base64 } from "@scure/base";
+import postgres from "postgres";
+import { INSTANCE_LOCK_KEY } from "../src/server/instance_lock.ts";
+import { deadline } from "../src/util/async.ts";
 import { emptyPostgresDatabase, postgresUnavailable } from "./helpers/db.ts";
 import { runKeycast, startServe } from "./helpers/serve.ts";
 import { TcpProxy } from "./helpers/tcp_proxy.ts";
@@ -100,6 +103,14 @@ Deno.test("a second serve on the same PostgreSQL database is refused", async () 
   });
   assert.equal(second.code, 1, second.stderr);
   assert.match(second.stderr, /another keycast is already serving the database/);
+  // Migrating beside a serving keycast is refused as well, before anything is migrated.
+  const migrate = await runKeycast(["migrate"], { env: { ...env, KEYCAST_DATA_DIR: dirB.path } });
+  assert.equal(migrate.code, 1, migrate.stderr);
+  assert.equal(reasons(migrate.stderr).length, 1, migrate.stderr);
+  assert.match(
+    migrate.stderr,
+    /^Cannot migrate: another keycast is already serving the database at .*; stop it first$/m,
+  );
   assert.equal(await first.stop(), 0);
   // Once the first has stopped, its lock is gone.
   await using again = await startServe({
@@ -107,6 +118,34 @@ Deno.test("a second serve on the same PostgreSQL database is refused", async () 
     env: { ...env, KEYCAST_DATA_DIR: dirB.path },
   });
   assert.equal(await again.stop(), 0);
+});
+
+Deno.test("serve that loses its PostgreSQL instance lock to another process stops with exit 1", async () => {
+  if (await skipWithoutPostgres()) return;
+  await using database = await emptyPostgresDatabase();
+  await using dir = await tempDir();
+  const key = base64.encode(crypto.getRandomValues(new Uint8Array(32)));
+  await using server = await startServe({
+    args: RELAY,
+    env: { DATABASE_URL: database.url, KEYCAST_MASTER_KEY: key, KEYCAST_DATA_DIR: dir.path },
+  });
+  // The lock's connection drops, and another session takes the lock before serve is back.
+  const other = postgres(database.url, { max: 1, onnotice: () => {} });
+  try {
+    await other`select pg_terminate_backend(pid) from pg_stat_activity
+      where application_name = 'keycast-instance-lock' and datname = current_database()`;
+    await other`set lock_timeout = '10s'`;
+    await other`select pg_advisory_lock(${INSTANCE_LOCK_KEY.toString()}::bigint)`;
+    // serve checks its lock every 5 s: bounded by the lock check, not a guess at timing.
+    const status = await deadline(server.status, 30_000);
+    assert.equal(status.code, 1, server.lines.join("\n"));
+    const errors = server.lines.filter((line) => line.includes('"level":"error"'));
+    assert.equal(errors.length, 1, errors.join("\n"));
+    assert.match(errors[0]!, /Lost the database's instance lock: another keycast took it/);
+    assert.ok(server.lines.some((line) => line.includes('"Stopped"')));
+  } finally {
+    await other.end({ timeout: 1 });
+  }
 });
 
 Deno.test("a wrong or missing master key for a database with secrets is refused at start", async (t) => {

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
+import { testEachDatabase } from "../../tests/helpers/db.ts";
 import { eventually } from "../../tests/helpers/eventually.ts";
-import type { AuditEntry } from "../db/repos/audit.ts";
+import { type AuditEntry, AuditRepo } from "../db/repos/audit.ts";
 import { DatabaseUnavailableError } from "../db/db.ts";
 import { type LogRecord, silentLog } from "../log.ts";
 import { AuditWriter } from "./writer.ts";
@@ -19,6 +20,16 @@ function entry(method: string): AuditEntry {
   };
 }
 
+/** An error shaped like postgres.js's, with a SQLSTATE. */
+function postgresError(code: string, message: string): Error {
+  return Object.assign(new Error(message), { code });
+}
+
+/** An error shaped like `SqliteError` (`src/db/sqlite.ts`), with an extended result code. */
+function sqliteError(errcode: number, message: string): Error {
+  return Object.assign(new Error(message), { failure: { errcode, message } });
+}
+
 /** A sink that can be switched off, recording what it stored. */
 class Sink {
   rows: string[] = [];
@@ -26,11 +37,16 @@ class Sink {
   calls = 0;
   /** Methods the database refuses, as PostgreSQL refused a NUL before text was sanitized. */
   poison = new Set<string>();
+  /** An error every statement fails with, whatever its rows (a database-wide state). */
+  failing: unknown;
+  /** Statements to let through before `failing` applies. */
+  failAfter = 0;
   insertMany(entries: readonly AuditEntry[]) {
     this.calls++;
     if (this.down) return Promise.reject(new DatabaseUnavailableError("connection refused"));
+    if (this.failing !== undefined && this.failAfter-- <= 0) return Promise.reject(this.failing);
     if (entries.some((e) => this.poison.has(e.method))) {
-      return Promise.reject(new Error("22P05 unsupported Unicode escape sequence"));
+      return Promise.reject(postgresError("22P05", "unsupported Unicode escape sequence"));
     }
     this.rows.push(...entries.map((e) => e.method));
     return Promise.resolve();
@@ -201,4 +217,129 @@ Deno.test("AuditWriter caps the method and reason it keeps", async () => {
   await writer.flush();
   assert.equal(rows[0]!.method.length, 64);
   assert.equal(rows[0]!.reason!.length, 512);
+});
+
+Deno.test("AuditWriter keeps every row queued on database-wide errors, rejecting none", async () => {
+  for (
+    const failing of [
+      postgresError("25006", "cannot execute INSERT in a read-only transaction"),
+      postgresError("53100", "could not extend file: No space left on device"),
+      postgresError("57014", "canceling statement due to statement timeout"),
+      postgresError("40P01", "deadlock detected"),
+      sqliteError(5, "database is locked"), // SQLITE_BUSY
+      sqliteError(13, "database or disk is full"), // SQLITE_FULL
+      sqliteError(8, "attempt to write a readonly database"), // SQLITE_READONLY
+      new DatabaseUnavailableError("the disk is full"),
+      new TypeError("a driver bug of unknown shape"),
+    ]
+  ) {
+    const sink = new Sink();
+    sink.failing = failing;
+    sink.poison.add("bad"); // a real row fault too: it must not be blamed meanwhile
+    await using writer = new AuditWriter({
+      sink,
+      log: silentLog,
+      maxBuffered: 5,
+      flushIntervalMs: 10_000,
+    });
+    for (const method of ["a", "bad", "c", "d", "e", "f", "g"]) writer.record(entry(method));
+    await writer.flush();
+    assert.equal(sink.calls, 1, `one statement, no split: ${failing.message}`);
+    assert.equal(writer.stats.rejected, 0, failing.message);
+    assert.equal(writer.stats.buffered, 5, "kept, within bounds");
+    assert.equal(writer.stats.dropped, 2);
+    assert.equal(writer.stats.failures, 1);
+    sink.failing = undefined;
+    await writer.flush();
+    assert.deepEqual(sink.rows, ["c", "d", "e", "f", "g"], failing.message);
+  }
+});
+
+Deno.test("AuditWriter treats data and constraint errors of either engine as row faults", async () => {
+  for (
+    const refusal of [
+      postgresError("22P05", "unsupported Unicode escape sequence"),
+      postgresError("22001", "value too long for type character varying(64)"),
+      postgresError("23514", "new row violates check constraint"),
+      sqliteError(275, "CHECK constraint failed: decision"), // SQLITE_CONSTRAINT_CHECK
+      sqliteError(18, "string or blob too big"), // SQLITE_TOOBIG
+    ]
+  ) {
+    const sink = {
+      rows: [] as string[],
+      insertMany(entries: readonly AuditEntry[]) {
+        if (entries.some((e) => e.method === "bad")) return Promise.reject(refusal);
+        this.rows.push(...entries.map((e) => e.method));
+        return Promise.resolve();
+      },
+    };
+    await using writer = new AuditWriter({ sink, log: silentLog, flushIntervalMs: 10_000 });
+    for (const method of ["a", "bad", "c"]) writer.record(entry(method));
+    await writer.flush();
+    assert.deepEqual(sink.rows, ["a", "c"], refusal.message);
+    assert.equal(writer.stats.rejected, 1, refusal.message);
+    assert.equal(writer.stats.buffered, 0);
+  }
+});
+
+Deno.test("AuditWriter requeues only the unwritten rows when the database fails mid-split", async () => {
+  const sink = new Sink();
+  sink.poison.add("bad");
+  // The whole batch is refused, its first half lands, then the database goes read-only.
+  sink.failing = postgresError("25006", "cannot execute INSERT in a read-only transaction");
+  sink.failAfter = 2;
+  await using writer = new AuditWriter({ sink, log: silentLog, flushIntervalMs: 10_000 });
+  for (const method of ["a", "b", "c", "bad", "e", "f"]) writer.record(entry(method));
+  await writer.flush();
+  assert.deepEqual(sink.rows, ["a", "b", "c"]);
+  assert.equal(writer.stats.buffered, 3);
+  assert.equal(writer.stats.rejected, 0);
+  sink.failing = undefined;
+  await writer.flush();
+  assert.deepEqual(sink.rows, ["a", "b", "c", "e", "f"], "no row written twice");
+  assert.equal(writer.stats.rejected, 1);
+  assert.equal(writer.stats.written, 5);
+});
+
+Deno.test("AuditWriter warns about rows set aside at most once per 30 s, with the count", async () => {
+  const sink = new Sink();
+  sink.poison.add("bad");
+  let now = 0;
+  const logs: LogRecord[] = [];
+  await using writer = new AuditWriter({
+    sink,
+    log: (record) => void logs.push(record),
+    flushIntervalMs: 10_000,
+    now: () => now,
+  });
+  const refusals = () => logs.filter((r) => r.msg.startsWith("The database refused"));
+  for (let i = 0; i < 50; i++) writer.record(entry("bad"));
+  await writer.flush();
+  assert.equal(writer.stats.rejected, 50);
+  assert.equal(refusals().length, 1);
+  assert.equal(refusals()[0]!.setAside, 1);
+  now = 29_999;
+  writer.record(entry("bad"));
+  await writer.flush();
+  assert.equal(refusals().length, 1);
+  now = 30_000;
+  writer.record(entry("bad"));
+  await writer.flush();
+  assert.equal(refusals().length, 2);
+  assert.equal(refusals()[1]!.setAside, 51, "every row set aside since the last warning");
+});
+
+testEachDatabase("AuditWriter sets aside the row the real database refuses", async (db) => {
+  const repo = new AuditRepo(db);
+  await using writer = new AuditWriter({ sink: repo, log: silentLog, flushIntervalMs: 10_000 });
+  writer.record(entry("before"));
+  // A decision the table's check constraint refuses.
+  writer.record({ ...entry("refused"), decision: "maybe" as "allow" });
+  writer.record(entry("after"));
+  await writer.flush();
+  assert.equal(writer.stats.rejected, 1);
+  assert.equal(writer.stats.written, 2);
+  assert.equal(writer.stats.buffered, 0);
+  const stored = await repo.query({});
+  assert.deepEqual(stored.map((row) => row.method).sort(), ["after", "before"]);
 });

@@ -5,16 +5,18 @@
  * - Bounded: while the database is unreachable the buffer keeps the newest `maxBuffered` rows and
  *   counts the ones it had to drop; retries back off (250 ms doubling to 30 s) and say so at warn
  *   with the number of rows waiting.
- * - One bad row cannot stop the log: a batch the database refuses (not an outage: a statement
- *   error) is split in halves until the refused rows are alone; those are set aside and counted
- *   (`rejected`), the rest land.
+ * - One bad row cannot stop the log: a batch the database refuses for its values (a data or
+ *   constraint error, `isDataError`) is split in halves until the refused rows are alone; those
+ *   are set aside and counted (`rejected`, with one warning per 30 s), the rest land. Any other
+ *   error — an outage, a full disk, a read-only database, a cancelled statement — is the
+ *   database's, not a row's: the rows not yet written stay queued (bounded) for the retry.
  * - Strangers cannot flood the table: rows from clients that never connected are limited per
  *   client pubkey (a token bucket, 10 a minute by default); the excess is counted
  *   (`suppressed`), not written. Rows of connected clients are never limited.
  * - Text fields are capped here (method 64, reason 512 characters); control characters and lone
  *   surrogates are replaced at the database boundary (`src/db/sanitize.ts`).
  */
-import { DatabaseUnavailableError } from "../db/db.ts";
+import { isDataError } from "../db/db.ts";
 import type { AuditEntry } from "../db/repos/audit.ts";
 import type { Log } from "../log.ts";
 import { BucketStore } from "../policy/token_bucket.ts";
@@ -64,6 +66,14 @@ export interface AuditWriterOptions {
 export const MAX_METHOD_CHARS = 64;
 /** Longest `reason` kept, in characters. */
 export const MAX_REASON_CHARS = 512;
+/** Shortest time between two warnings of one kind (write failures, rows set aside), in ms. */
+const WARN_INTERVAL_MS = 30_000;
+
+/** A batch the database refused as a whole: the rows not written, and why. */
+interface FailedWrite {
+  error: unknown;
+  unwritten: AuditEntry[];
+}
 
 /** Buffers decisions and writes them in batches. */
 export class AuditWriter implements AsyncDisposable {
@@ -75,6 +85,9 @@ export class AuditWriter implements AsyncDisposable {
   /** Consecutive failed flushes; decides the retry delay. */
   #failing = 0;
   #lastWarnAt = -Infinity;
+  #lastRejectWarnAt = -Infinity;
+  /** Rows set aside since the last warning about one. */
+  #rejectedUnreported = 0;
   /** Rows of the batch being inserted right now (out of the buffer, not yet written). */
   #inflight = 0;
   readonly #strangers: BucketStore;
@@ -152,19 +165,17 @@ export class AuditWriter implements AsyncDisposable {
     while (this.#buffer.length > 0) {
       const batch = this.#buffer.splice(0, this.#o.batchSize);
       this.#inflight = batch.length;
-      try {
-        await this.#write(batch);
-      } catch (error) {
-        this.#inflight = 0;
-        // Put the batch back in front of rows recorded meanwhile, then keep only the newest.
-        this.#buffer = batch.concat(this.#buffer);
+      const failed = await this.#write(batch);
+      this.#inflight = 0;
+      if (failed) {
+        // Put the unwritten rows back in front of rows recorded meanwhile, keep only the newest.
+        this.#buffer = failed.unwritten.concat(this.#buffer);
         this.#trim();
         this.#stats.failures++;
         this.#failing++;
-        this.#warn(error);
+        this.#warn(failed.error);
         return;
       }
-      this.#inflight = 0;
       if (this.#failing > 0) {
         this.#o.log({ level: "info", ns: "audit", msg: "Audit writes recovered" });
       }
@@ -173,35 +184,50 @@ export class AuditWriter implements AsyncDisposable {
   }
 
   /**
-   * Writes `batch`; a statement error splits it in halves until the refused rows are alone and
-   * set aside. An outage (or any error on a single row that is not the row's fault) propagates.
+   * Writes `batch`; a data error splits it in halves until the refused rows are alone and set
+   * aside. Any other error ends the write: the rows not written are returned with it.
    */
-  async #write(batch: AuditEntry[]): Promise<void> {
+  async #write(batch: AuditEntry[]): Promise<FailedWrite | undefined> {
     try {
       await this.#o.sink.insertMany(batch);
       this.#stats.written += batch.length;
-    } catch (error) {
-      if (error instanceof DatabaseUnavailableError) throw error;
+      return undefined;
+    } catch (error: unknown) {
+      if (!isDataError(error)) return { error, unwritten: batch };
       if (batch.length === 1) {
-        this.#stats.rejected++;
-        this.#o.log({
-          level: "warn",
-          ns: "audit",
-          msg: "The database refused an audit row; set it aside",
-          method: batch[0]!.method,
-          error,
-        });
-        return;
+        this.#setAside(batch[0]!, error);
+        return undefined;
       }
       const half = Math.ceil(batch.length / 2);
-      await this.#write(batch.slice(0, half));
-      await this.#write(batch.slice(half));
+      const first = await this.#write(batch.slice(0, half));
+      if (first) {
+        return { error: first.error, unwritten: first.unwritten.concat(batch.slice(half)) };
+      }
+      return await this.#write(batch.slice(half));
     }
+  }
+
+  #setAside(entry: AuditEntry, error: unknown): void {
+    this.#stats.rejected++;
+    this.#rejectedUnreported++;
+    const now = this.#o.now();
+    if (now - this.#lastRejectWarnAt < WARN_INTERVAL_MS) return;
+    this.#lastRejectWarnAt = now;
+    this.#o.log({
+      level: "warn",
+      ns: "audit",
+      msg: "The database refused an audit row; set it aside",
+      method: entry.method,
+      // This one included: how many were set aside since the previous warning.
+      setAside: this.#rejectedUnreported,
+      error,
+    });
+    this.#rejectedUnreported = 0;
   }
 
   #warn(error: unknown): void {
     const now = this.#o.now();
-    if (now - this.#lastWarnAt < 30_000) return;
+    if (now - this.#lastWarnAt < WARN_INTERVAL_MS) return;
     this.#lastWarnAt = now;
     this.#o.log({
       level: "warn",

@@ -17,17 +17,27 @@ export const RESTORE_FLAGS: FlagSpec[] = [
     boolean: true,
     help: "Replace the data dir's database (it is kept as keycast.db.before-restore-<time>)",
   },
+  {
+    name: "trust-unsealed",
+    boolean: true,
+    help: "Restore a backup that has no seal (taken by a keycast before backups were sealed); " +
+      "nothing then shows it is unchanged",
+  },
 ];
 
 /** `keycast restore`. */
 export const restoreCommand: Subcommand = {
   name: "restore",
   summary: "Restore a backup into a data dir's embedded database (stop the server first)",
-  usage: "keycast restore FILE [--data-dir DIR] [--master-key-file PATH] [--force]",
+  usage:
+    "keycast restore FILE [--data-dir DIR] [--master-key-file PATH] [--force] [--trust-unsealed]",
   flags: RESTORE_FLAGS,
   notes: "FILE is a backup from keycast backup. The master key must be the one the backup's\n" +
     "secrets were sealed with (KEYCAST_MASTER_KEY, or the master key file); restore checks it\n" +
-    "before it changes anything. The admin token is not in a backup. PostgreSQL databases are\n" +
+    "before it changes anything. The server seals every backup with a key derived from the\n" +
+    "master key: restore refuses a file changed since (a row, a value or a trigger added), and\n" +
+    "one with a -wal or -journal file beside it. Backups from a keycast that did not seal them\n" +
+    "need --trust-unsealed. The admin token is not in a backup. PostgreSQL databases are\n" +
     "restored with pg_restore.",
   run: async (ctx) => {
     const parsed = parseFlags(ctx.args, RESTORE_FLAGS);
@@ -41,7 +51,10 @@ export const restoreCommand: Subcommand = {
       for (const problem of problems) ctx.io.err(`${problem}\n`);
       return EXIT.usage;
     }
-    return await restore(ctx, config, file, parsed.values.get("force") === true);
+    return await restore(ctx, config, file, {
+      force: parsed.values.get("force") === true,
+      trustUnsealed: parsed.values.get("trust-unsealed") === true,
+    });
   },
 };
 
@@ -49,12 +62,12 @@ async function restore(
   ctx: CommandContext,
   config: Config,
   file: string,
-  force: boolean,
+  flags: { force: boolean; trustUnsealed: boolean },
 ): Promise<number> {
   // Loaded here: the other commands never need the database.
   const { restoreBackup, RestoreError } = await import("../server/restore.ts");
   try {
-    const restored = await restoreBackup(config, { file, force });
+    const restored = await restoreBackup(config, { file, ...flags });
     ctx.io.out(
       `Restored ${file} into ${restored.path}: ${count(restored.keys, "key")}, ` +
         `${count(restored.authorizations, "authorization")} (${restored.revoked} revoked)\n`,
@@ -63,6 +76,12 @@ async function restore(
       ctx.io.out(`Migrated the backup: applied ${restored.applied.join(", ")}\n`);
     }
     if (restored.keptAs) ctx.io.out(`The previous database is kept as ${restored.keptAs}\n`);
+    if (!restored.sealed) {
+      ctx.io.err(
+        `${file} had no seal (--trust-unsealed): nothing showed it is unchanged since it was ` +
+          "taken\n",
+      );
+    }
     return EXIT.ok;
   } catch (error: unknown) {
     if (error instanceof RestoreError) {

@@ -125,6 +125,36 @@ export function translatePostgresError(error: unknown): unknown {
   return error;
 }
 
+/** SQLite primary result codes that blame the values of a statement (`sqlite3.h`). */
+const SQLITE_DATA_CODES = new Set([
+  18, // SQLITE_TOOBIG: a string or blob too large
+  19, // SQLITE_CONSTRAINT: a check, not-null, unique or foreign-key constraint
+  20, // SQLITE_MISMATCH: a value of the wrong type
+]);
+
+/**
+ * Whether `error` is a statement refused for the values it carried — a data exception or an
+ * integrity constraint: PostgreSQL SQLSTATE classes 22 and 23, SQLite's constraint, too-big and
+ * type-mismatch results — so the same statement with other values may succeed. Anything else
+ * (an outage, a full disk, a read-only database, a cancelled statement, a lock, an error of
+ * unknown shape) is the database's state, and would refuse any values alike.
+ */
+export function isDataError(error: unknown): boolean {
+  if (error instanceof UniqueViolationError || error instanceof ForeignKeyViolationError) {
+    return true;
+  }
+  if (typeof error !== "object" || error === null || error instanceof DatabaseUnavailableError) {
+    return false;
+  }
+  const { code, failure } = error as { code?: unknown; failure?: { errcode?: unknown } };
+  if (typeof code === "string" && /^[0-9A-Z]{5}$/.test(code)) {
+    return code.startsWith("22") || code.startsWith("23");
+  }
+  // An SqliteError (sqlite.ts) carries SQLite's extended result code; the low byte is the primary.
+  const errcode = failure?.errcode;
+  return typeof errcode === "number" && errcode >= 0 && SQLITE_DATA_CODES.has(errcode & 0xff);
+}
+
 /** Races `promise` against a timer and reports whether it settled successfully in time. */
 export async function answersWithin(
   promise: Promise<unknown>,

@@ -105,6 +105,19 @@ export async function migrate(db: Db, migrations?: Migration[]): Promise<string[
   return applied;
 }
 
+/**
+ * Whether the table `name` exists (PostgreSQL: on the search path), for code that must read a
+ * database before it is migrated, such as the master key check.
+ */
+export async function hasTable(db: Db, name: string): Promise<boolean> {
+  const found = db.kind === "postgres"
+    ? await sql<{ found: boolean }>`select to_regclass(${name}) is not null as found`
+      .execute(db.kysely)
+    : await sql<{ found: number }>`select count(*) as found from sqlite_schema
+        where type = 'table' and name = ${name}`.execute(db.kysely);
+  return Boolean(Number(found.rows[0]?.found ?? 0));
+}
+
 /** Throws (rolling the migration back) when any row references a row that does not exist. */
 async function checkForeignKeys(tx: Executor, name: string): Promise<void> {
   const dangling = await sql<{ table: string; parent: string }>`pragma foreign_key_check`

@@ -1,6 +1,6 @@
 /** Chooses the engine: PostgreSQL when a URL is configured, else SQLite in the data dir. */
+import { sql } from "kysely";
 import type { Db } from "./db.ts";
-import { migrate } from "./migrate.ts";
 import { openSqlite } from "./sqlite.ts";
 
 /** The embedded database's file name inside the data dir. */
@@ -14,10 +14,11 @@ export interface DatabaseTarget {
   dataDir: string;
 }
 
-/** Opens the configured database and applies pending migrations; returns what was applied. */
-export async function openDatabase(
-  target: DatabaseTarget,
-): Promise<{ db: Db; applied: string[] }> {
+/**
+ * Opens the configured database and checks that it answers; it is not migrated (`migrate.ts`
+ * does that, once the caller holds its locks and checked its master key).
+ */
+export async function openDatabase(target: DatabaseTarget): Promise<Db> {
   let db: Db;
   if (target.databaseUrl) {
     // Loaded only when used: postgres.js costs ~60 ms of startup an embedded install never needs.
@@ -28,8 +29,8 @@ export async function openDatabase(
     db = await openSqlite({ path: `${target.dataDir}/${SQLITE_FILE}` });
   }
   try {
-    const applied = await migrate(db);
-    return { db, applied };
+    await sql`select 1`.execute(db.kysely);
+    return db;
   } catch (error) {
     await db.close();
     throw error;

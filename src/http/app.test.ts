@@ -58,6 +58,40 @@ testEachDatabase("createApp() caps request bodies with a JSON 413", async (db, t
   });
 });
 
+testEachDatabase("createApp() reads no body outside /api and the web form posts", async (db, t) => {
+  await using app = await TestApp.create(db, { maxBodyBytes: 100, bodyTimeoutMs: 200 });
+  /** A body that never ends, counting how often it was read from. */
+  const stalled = () => {
+    const body = { pulls: 0, stream: undefined as unknown as ReadableStream<Uint8Array> };
+    body.stream = new ReadableStream<Uint8Array>({
+      pull: () => {
+        body.pulls++;
+        return new Promise(() => {});
+      },
+    }, { highWaterMark: 0 }); // pulled only when someone reads
+    return body;
+  };
+
+  await t.step("a body sent anywhere else is left unread", async () => {
+    for (const [method, path] of [["POST", "/health"], ["POST", "/nope"], ["PUT", "/login"]]) {
+      const body = stalled();
+      const res = await app.app.request(path!, { method, body: body.stream });
+      await res.body?.cancel();
+      assert.notEqual(res.status, 408, `${method} ${path}`);
+      assert.equal(body.pulls, 0, `${method} ${path}`);
+    }
+  });
+  await t.step("a web form post is read, and capped", async () => {
+    const res = await app.app.request("/login", {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      body: `username=a&password=${"x".repeat(200)}`,
+    });
+    assert.equal(res.status, 413);
+    await res.body?.cancel();
+  });
+});
+
 testEachDatabase("createApp() gives every response a request id", async (db, t) => {
   await using app = await TestApp.create(db);
   await t.step("a sane incoming id is kept", async () => {

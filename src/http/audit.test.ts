@@ -86,6 +86,25 @@ testEachDatabase("GET /api/audit filters by authorization, time and id", async (
     }
   });
 
+  await t.step("a since the databases cannot store is 400 naming the field", async () => {
+    for (
+      const since of [
+        "-271821-04-20T00:00:00Z",
+        "+275760-09-13T00:00:00Z",
+        "1999-12-31T23:59:59Z",
+        "+010000-01-01T00:00:00Z",
+      ]
+    ) {
+      const res = await app.json("GET", `/api/audit?since=${encodeURIComponent(since)}`);
+      assert.equal(res.status, 400, since);
+      assert.equal(res.body.field, "since");
+      assert.match(res.body.error, /^since: ".*" is not a time from the year 2000 to 9999$/);
+    }
+    const edge = await app.json("GET", "/api/audit?since=2000-01-01T00:00:00Z");
+    assert.equal(edge.status, 200);
+    assert.equal(edge.body.entries.length, 3);
+  });
+
   await t.step("requires admin auth", async () => {
     const res = await app.app.request("/api/audit");
     assert.equal(res.status, 401);

@@ -54,17 +54,30 @@ export function auditRoutes(): Hono<AppEnv> {
   });
 }
 
-/** An ISO time, or a duration back from `nowMs`. */
+/** Earliest time a date query parameter may name: 2000-01-01T00:00:00Z, in ms. */
+const EARLIEST_QUERY_TIME = Date.UTC(2000, 0, 1);
+/** Latest time a date query parameter may name: the end of year 9999 (UTC), in ms. */
+const LATEST_QUERY_TIME = Date.UTC(10_000, 0, 1) - 1;
+
+/**
+ * An ISO time, or a duration back from `nowMs`, within the years 2000 to 9999: a time the
+ * databases cannot store (JavaScript reaches year -271821, PostgreSQL's timestamptz year -4713)
+ * is a 400 naming the field, never a failed statement.
+ */
 function parseSince(value: string, nowMs: number): Date {
   const seconds = /^\d+[smhdw]?$/i.test(value.trim()) ? parseDuration(value) : undefined;
-  if (seconds !== undefined) return new Date(nowMs - seconds * 1000);
-  const time = Date.parse(value);
+  const time = seconds !== undefined ? nowMs - seconds * 1000 : Date.parse(value);
   if (Number.isNaN(time)) {
     throw new ApiError(
       400,
       `since: ${quote(value)} is neither an ISO time nor a duration like 30m`,
       { field: "since" },
     );
+  }
+  if (time < EARLIEST_QUERY_TIME || time > LATEST_QUERY_TIME) {
+    throw new ApiError(400, `since: ${quote(value)} is not a time from the year 2000 to 9999`, {
+      field: "since",
+    });
   }
   return new Date(time);
 }

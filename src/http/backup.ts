@@ -1,7 +1,9 @@
 /**
  * `/api/backup`: `POST /` streams a consistent snapshot of the embedded database as an SQLite file
- * (`src/service/backup.ts`); on PostgreSQL it answers 409 naming the pg_dump command. The file holds
- * sealed secrets (never the master key), so it is never cached.
+ * (`src/service/backup.ts`), sealed by the server before it is sent (`src/server/backup_seal.ts`,
+ * composed in `src/server.ts`) so restore refuses a changed copy; on PostgreSQL it answers 409
+ * naming the pg_dump command. The file holds sealed secrets (never the master key), so it is never
+ * cached.
  */
 import { Hono } from "hono";
 import { BACKUP_MEDIA_TYPE, backupFileName } from "../domain/backup.ts";

@@ -11,6 +11,16 @@ import type { AppEnv } from "./types.ts";
 
 const EMPTY = new Uint8Array(0);
 
+/**
+ * Whether {@link bodyMiddleware} reads the body of a `method` request to `path`: every `/api`
+ * request, and the web pages' form posts (`POST` to a path `formPaths` matches). Nothing else
+ * takes a body, so no other request makes the server wait for or buffer one.
+ */
+export function readsBody(method: string, path: string, formPaths: RegExp): boolean {
+  if (path === "/api" || path.startsWith("/api/")) return true;
+  return method === "POST" && formPaths.test(path);
+}
+
 /** Reads the body into `c.var.rawBody`; 413 past `maxBytes`, 408 past `timeoutMs`. */
 export function bodyMiddleware(maxBytes: number, timeoutMs: number): MiddlewareHandler<AppEnv> {
   return async (c, next) => {

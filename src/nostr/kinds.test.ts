@@ -30,6 +30,9 @@ const MUST_BE_DANGEROUS = [
   24133, // NIP-46
   24242, // Blossom authorization
   27235, // HTTP auth
+  30617, // git repository announcement
+  30618, // git repository state
+  37375, // Cashu wallet of NIP-60's first version
 ];
 
 /** Kinds people sign every day, which must stay signable without opting in. */

@@ -5,10 +5,12 @@
  * one signature can change the user's identity, move or redirect their money, redirect the relays
  * or servers their data goes to, delete their data, or authenticate as them somewhere; the reasons
  * below say which (sources: the kinds table of the NIPs repository, and Marmot for kinds 443 and
- * 10051). Lists and sets other than the mute and pin lists (bookmarks, interests, follow sets, app
- * data) stay signable: they change what the user sees, not who they are or where their data goes.
- * This table is the only place a kind number is written down; everything else imports the
- * constants below.
+ * 10051; 37375 is the wallet kind of NIP-60's first version, which wallets still read). Lists and
+ * sets other than the mute and pin lists (bookmarks, interests, follow sets, app data) stay
+ * signable: they change what the user sees, not who they are or where their data goes. Git
+ * repository announcements and state (NIP-34) are dangerous: they say where the user's code lives
+ * and which commit each branch is. This table is the only place a kind number is written down;
+ * everything else imports the constants below.
  */
 
 /** The largest event kind. */
@@ -190,6 +192,14 @@ export const KINDS: Readonly<Record<number, KindInfo>> = Object.freeze({
   30078: { name: "App data" },
   30311: { name: "Live event" },
   30315: { name: "User status" },
+  30617: {
+    name: "Repository announcement",
+    danger: "redirects where others clone the user's git repositories and push patches (NIP-34)",
+  },
+  30618: {
+    name: "Repository state",
+    danger: "moves the user's git branches and tags to other commits (NIP-34)",
+  },
   31234: { name: "Draft" },
   31922: { name: "Calendar event (date)" },
   31923: { name: "Calendar event (time)" },
@@ -202,6 +212,10 @@ export const KINDS: Readonly<Record<number, KindInfo>> = Object.freeze({
   35128: {
     name: "Named site manifest",
     danger: "replaces a website served under the user's key (NIP-5A)",
+  },
+  37375: {
+    name: "Cashu wallet (legacy)",
+    danger: "money: overwrites the user's Cashu wallet of the old NIP-60 format, its mints and key",
   },
   38383: {
     name: "Peer-to-peer order",

@@ -39,6 +39,8 @@ const NEWLY_DANGEROUS = [
   35128,
   38383,
 ];
+/** Kinds made dangerous since: NIP-34 repository announcement and state, the legacy Cashu wallet. */
+const LATER_DANGEROUS = [30617, 30618, 37375];
 const req = (method: string, fields: Partial<PolicyRequest> = {}): PolicyRequest => ({
   method,
   clientPubkey: "c".repeat(64),
@@ -104,7 +106,7 @@ Deno.test("compilePolicy() opts in to a dangerous kind with allow_dangerous_kind
 });
 
 Deno.test("compilePolicy() denies the newly dangerous kinds unless the policy opts in", () => {
-  for (const kind of NEWLY_DANGEROUS) {
+  for (const kind of [...NEWLY_DANGEROUS, ...LATER_DANGEROUS]) {
     assert.ok(DANGEROUS_KINDS.includes(kind), `kind ${kind}`);
     for (const doc of [null, {}, BUILTIN_POLICIES.full, { kinds: [[0, 65535]] }]) {
       assert.equal(

@@ -1,23 +1,19 @@
 /**
  * `keycast migrate`: the database part of a server's start, and nothing else — the same data dir
- * lock, database wait and master key check as `serve`, so migrating never happens beside a
- * running server or with the wrong master key.
+ * lock, database wait, PostgreSQL instance lock and master key check as `serve`, in the same
+ * order (`database.ts`), so migrating never happens beside a running server or with the wrong
+ * master key.
  */
 import type { Config } from "../config/config.ts";
 import type { Log } from "../log.ts";
-import { openMasterKey } from "./master_key.ts";
-import { lockDataDir, openDatabaseAtStart, prepareDataDir } from "./startup.ts";
+import { openCheckedDatabase } from "./database.ts";
+import { lockDataDir, prepareDataDir } from "./startup.ts";
 
-/** Applies pending migrations and checks the master key; returns the migrations applied. */
+/** Checks the master key and applies pending migrations; returns the migrations applied. */
 export async function migrateDatabase(config: Config, log: Log): Promise<string[]> {
-  await prepareDataDir(config.dataDir);
-  using _lock = await lockDataDir(config.dataDir);
-  const { db, applied } = await openDatabaseAtStart(config, log);
-  try {
-    const { key } = await openMasterKey(config, db, log);
-    key.fill(0);
-    return applied;
-  } finally {
-    await db.close();
-  }
+  await prepareDataDir(config.dataDir, log);
+  using _lock = await lockDataDir(config.dataDir, "migrate");
+  await using database = await openCheckedDatabase(config, log, { action: "migrate" });
+  database.key.fill(0);
+  return database.applied;
 }

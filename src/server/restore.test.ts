@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
+import { DatabaseSync } from "node:sqlite";
 import { base64 } from "@scure/base";
 import { generateSecretKey, getPublicKey } from "nostr-tools/pure";
 import { sql } from "kysely";
@@ -8,6 +9,7 @@ import { migrate, readMigrations } from "../db/migrate.ts";
 import { openSqlite } from "../db/sqlite.ts";
 import { checkMasterKey } from "../vault/key_check.ts";
 import { Vault } from "../vault/vault.ts";
+import { BackupSealer } from "./backup_seal.ts";
 import { restoreBackup, RestoreError } from "./restore.ts";
 
 const FIXED_NOW = Date.parse("2099-01-02T03:04:05Z");
@@ -26,12 +28,13 @@ async function entries(dir: string): Promise<string[]> {
 
 /**
  * A backup file in `dir` holding one user key sealed with `masterKey`, with the master key check
- * value (`checked`) or without one (a backup from before the check existed).
+ * value (`checked`) or without one (a backup from before the check existed), sealed as the server
+ * seals its backups (`sealed`) or not (a backup from before sealing).
  */
 async function makeBackup(
   dir: string,
   masterKey: Uint8Array,
-  opts: { checked?: boolean; name?: string; migrations?: number } = {},
+  opts: { checked?: boolean; sealed?: boolean; name?: string; migrations?: number } = {},
 ): Promise<string> {
   const path = join(dir, opts.name ?? "backup.db");
   const db = await openSqlite({ path });
@@ -52,7 +55,18 @@ async function makeBackup(
   } finally {
     await db.close();
   }
+  if (opts.sealed ?? true) await new BackupSealer(masterKey).seal(path, FIXED_NOW);
   return path;
+}
+
+/** Runs `statements` on the backup at `path` directly, as someone holding the file could. */
+function tamper(path: string, statements: string): void {
+  const db = new DatabaseSync(path);
+  try {
+    db.exec(statements);
+  } finally {
+    db.close();
+  }
 }
 
 function config(dataDir: string, env: Record<string, string> = {}): Config {
@@ -63,12 +77,12 @@ function keyEnv(key: Uint8Array): Record<string, string> {
   return { KEYCAST_MASTER_KEY: base64.encode(key) };
 }
 
-async function restoreError(promise: Promise<unknown>): Promise<RestoreError> {
+async function restoreError(promise: Promise<unknown>, what?: string): Promise<RestoreError> {
   let caught: unknown;
   await assert.rejects(promise, (error: unknown) => {
     caught = error;
     return true;
-  });
+  }, what);
   assert.ok(caught instanceof RestoreError, `expected a RestoreError, got ${String(caught)}`);
   return caught;
 }
@@ -87,6 +101,7 @@ Deno.test("restoreBackup() puts the backup in place, mode 0600, and counts what 
     revoked: 0,
     applied: [],
     keptAs: undefined,
+    sealed: true,
   });
   assert.deepEqual(await entries(dataDir), ["keycast.db", "keycast.lock"]);
   assert.equal((await Deno.stat(restored.path)).mode! & 0o777, 0o600);
@@ -94,19 +109,30 @@ Deno.test("restoreBackup() puts the backup in place, mode 0600, and counts what 
   assert.equal((await checkMasterKey(db, await Vault.create(key), key)).status, "match");
 });
 
-Deno.test("restoreBackup() migrates a backup from an older keycast, then checks its key", async () => {
+Deno.test("restoreBackup() migrates an unsealed backup from an older keycast with trustUnsealed, then checks its key", async () => {
   await using dir = await tempDir();
   const key = crypto.getRandomValues(new Uint8Array(32));
-  // Schema version 1: no vault_keys table yet, so the key is proved by opening the sealed row.
-  const file = await makeBackup(dir.path, key, { checked: false, migrations: 1 });
+  // Schema version 1, before sealing: no vault_keys table yet, so the key is proved by opening
+  // the sealed row.
+  const file = await makeBackup(dir.path, key, { checked: false, sealed: false, migrations: 1 });
   const dataDir = join(dir.path, "data");
-  const restored = await restoreBackup(config(dataDir, keyEnv(key)), { file });
+  const refused = await restoreError(restoreBackup(config(dataDir, keyEnv(key)), { file }));
+  assert.match(refused.message, /it is not sealed.*pass --trust-unsealed to restore it anyway/);
+  assert.deepEqual(await entries(dataDir), ["keycast.lock"]);
+
+  const restored = await restoreBackup(config(dataDir, keyEnv(key)), {
+    file,
+    trustUnsealed: true,
+  });
   const all = await readMigrations("sqlite");
   assert.deepEqual(restored.applied, all.slice(1).map((migration) => migration.name));
   assert.equal(restored.keys, 1);
+  assert.equal(restored.sealed, false);
   const wrong = join(dir.path, "again");
   const other = keyEnv(crypto.getRandomValues(new Uint8Array(32)));
-  const error = await restoreError(restoreBackup(config(wrong, other), { file }));
+  const error = await restoreError(
+    restoreBackup(config(wrong, other), { file, trustUnsealed: true }),
+  );
   assert.match(error.message, /is not the one this backup's secrets were sealed with/);
 });
 
@@ -124,12 +150,17 @@ Deno.test("restoreBackup() reads the master key file of the data dir", async () 
 for (const checked of [true, false]) {
   Deno.test(`restoreBackup() with another master key fails and changes nothing (${checked ? "check value" : "no check value: a sealed row"})`, async () => {
     await using dir = await tempDir();
+    // Without a check value, only an unsealed backup reaches the sealed row (the seal fails
+    // first otherwise: see below).
     const file = await makeBackup(dir.path, crypto.getRandomValues(new Uint8Array(32)), {
       checked,
+      sealed: checked,
     });
     const dataDir = join(dir.path, "data");
     const other = keyEnv(crypto.getRandomValues(new Uint8Array(32)));
-    const error = await restoreError(restoreBackup(config(dataDir, other), { file }));
+    const error = await restoreError(
+      restoreBackup(config(dataDir, other), { file, trustUnsealed: !checked }),
+    );
     assert.equal(error.exitCode, 2);
     assert.equal(
       error.message,
@@ -140,6 +171,24 @@ for (const checked of [true, false]) {
     assert.deepEqual(await entries(dataDir), ["keycast.lock"]);
   });
 }
+
+Deno.test("restoreBackup() with another master key and no check value: the seal names the key", async () => {
+  await using dir = await tempDir();
+  const file = await makeBackup(dir.path, crypto.getRandomValues(new Uint8Array(32)), {
+    checked: false,
+  });
+  const dataDir = join(dir.path, "data");
+  const other = keyEnv(crypto.getRandomValues(new Uint8Array(32)));
+  const error = await restoreError(restoreBackup(config(dataDir, other), { file }));
+  assert.equal(error.exitCode, 2);
+  assert.equal(
+    error.message,
+    `Cannot restore "${file}": its seal does not match what it holds: it was changed after ` +
+      "keycast sealed it (or sealed by a server with another master key); restore a backup " +
+      "you trust",
+  );
+  assert.deepEqual(await entries(dataDir), ["keycast.lock"]);
+});
 
 Deno.test("restoreBackup() without a master key says where to put it and never creates one", async () => {
   await using dir = await tempDir();
@@ -225,4 +274,133 @@ Deno.test("restoreBackup() refuses files that are not keycast backups", async ()
     assert.match(error.message, message);
   }
   assert.deepEqual(await entries(dataDir), ["keycast.lock"]);
+});
+
+Deno.test("restoreBackup() refuses a sealed backup changed after sealing, before anything runs", async () => {
+  await using dir = await tempDir();
+  const key = crypto.getRandomValues(new Uint8Array(32));
+  const dataDir = join(dir.path, "data");
+  const attacker = getPublicKey(generateSecretKey());
+  const changedSeal =
+    /its seal does not match what it holds: it was changed after keycast sealed it/;
+  const cases: [string, string, RegExp][] = [
+    [
+      "a row added",
+      `insert into policies (id, name, rules, created_at, updated_at)
+        values ('${crypto.randomUUID()}', 'mallory', '{}', 0, 0)`,
+      changedSeal,
+    ],
+    [
+      "an authorization added (not sealed: only secrets are)",
+      `insert into authorizations (id, key_id, bunker_pubkey, bunker_secret_sealed, secret_hash)
+        select '${crypto.randomUUID()}', id, '${attacker}', secret_sealed, '${"0".repeat(64)}'
+        from keys`,
+      changedSeal,
+    ],
+    ["a value changed", "update keys set name = 'mallory'", changedSeal],
+    ["a row deleted", "delete from keys", changedSeal],
+    [
+      "schema_migrations redefined",
+      "alter table schema_migrations add column extra text",
+      /it is not a keycast backup \(its schema_migrations is not keycast's\)/,
+    ],
+    [
+      "a migration's record deleted",
+      "delete from schema_migrations where version = 1",
+      /it is not a keycast backup \(its migrations skip keycast's migration 1\)/,
+    ],
+    ["the seal's time changed", "update backup_seal set sealed_at = sealed_at + 1", changedSeal],
+    [
+      "a second seal row",
+      "insert into backup_seal select * from backup_seal",
+      /its backup_seal table has 2 rows, not 1/,
+    ],
+    [
+      "the seal removed",
+      "drop table backup_seal",
+      /it is not sealed, so nothing shows it is unchanged.*--trust-unsealed/,
+    ],
+    [
+      // It would never end if it ran: a migration or the key check writes to these tables.
+      "a trigger added",
+      `create trigger stall after insert on vault_keys begin
+        select count(*) from (with recursive n(i) as (select 1 union all select i + 1 from n)
+        select i from n);
+      end`,
+      /it holds a trigger "stall" on "vault_keys", which keycast never creates; the file was changed/,
+    ],
+    [
+      "a view added, its name made to break the line and drive the terminal",
+      'create view "keys\n\u001b[2Jview" as select * from keys',
+      /it holds a view "keys\\u000a\\u001b\[2Jview", which keycast never creates/,
+    ],
+    [
+      "an index added",
+      "create index keys_extra_idx on keys (created_at)",
+      /its schema is not the one keycast's migrations create \(index "keys_extra_idx" is not keycast's\)/,
+    ],
+    [
+      "a table added",
+      "create table notes (body text)",
+      /its schema is not the one keycast's migrations create \(table "notes" is not keycast's\)/,
+    ],
+  ];
+  for (const [what, statements, message] of cases) {
+    const file = await makeBackup(dir.path, key, { name: `${what.replaceAll(" ", "-")}.db` });
+    tamper(file, statements);
+    const error = await restoreError(restoreBackup(config(dataDir, keyEnv(key)), { file }), what);
+    assert.equal(error.exitCode, 2, `${what}: ${error.message}`);
+    assert.match(error.message, message, what);
+    assert.ok(error.message.startsWith(`Cannot restore "${file}": `), what);
+    assert.equal(error.message.includes("\n") || error.message.includes("\u001b"), false, what);
+  }
+  assert.deepEqual(await entries(dataDir), ["keycast.lock"]);
+});
+
+Deno.test("restoreBackup() refuses a backup with a WAL or journal beside it", async () => {
+  await using dir = await tempDir();
+  const key = crypto.getRandomValues(new Uint8Array(32));
+  const file = await makeBackup(dir.path, key);
+  const dataDir = join(dir.path, "data");
+  for (const suffix of ["-wal", "-journal"]) {
+    await Deno.writeTextFile(file + suffix, "the other half of the data");
+    const error = await restoreError(restoreBackup(config(dataDir, keyEnv(key)), { file }));
+    assert.equal(error.exitCode, 2);
+    assert.equal(
+      error.message,
+      `Cannot restore "${file}": "${file}${suffix}" lies beside it, and SQLite would read it as ` +
+        `part of the database, while a backup is one file; move "${file}${suffix}" away, or ` +
+        "restore a file taken with keycast backup",
+    );
+    await Deno.remove(file + suffix);
+  }
+  assert.equal(await Deno.stat(dataDir).then(() => true, () => false), false);
+  assert.equal((await restoreBackup(config(dataDir, keyEnv(key)), { file })).sealed, true);
+});
+
+Deno.test("restoreBackup() stops checking a file at its time limit", async () => {
+  await using dir = await tempDir();
+  const key = crypto.getRandomValues(new Uint8Array(32));
+  const file = await makeBackup(dir.path, key);
+  const dataDir = join(dir.path, "data");
+  const error = await restoreError(
+    restoreBackup(config(dataDir, keyEnv(key)), { file, checkTimeoutMs: 0 }),
+  );
+  assert.equal(error.exitCode, 2);
+  assert.equal(
+    error.message,
+    `Cannot restore "${file}": checking it took longer than 0 ms, the most a restore allows`,
+  );
+  assert.deepEqual(await entries(dataDir), ["keycast.lock"]);
+});
+
+Deno.test("restoreBackup() leaves no seal table in the restored database", async () => {
+  await using dir = await tempDir();
+  const key = crypto.getRandomValues(new Uint8Array(32));
+  const file = await makeBackup(dir.path, key);
+  const restored = await restoreBackup(config(join(dir.path, "data"), keyEnv(key)), { file });
+  await using db = await openSqlite({ path: restored.path });
+  const tables = await sql<{ name: string }>`select name from sqlite_schema
+    where name = 'backup_seal'`.execute(db.kysely);
+  assert.deepEqual(tables.rows, []);
 });

@@ -4,11 +4,15 @@
  * passed, each failing with one line ({@link RestoreError}):
  *
  * 1. restore is for the embedded database: with DATABASE_URL set it refuses (use pg_restore);
- * 2. the file is an SQLite database, and the master key loads (it is never created here);
+ * 2. the file is an SQLite database with no WAL or journal beside it, and the master key loads
+ *    (it is never created here);
  * 3. the data dir lock (a running `serve` holds it), and no database there yet unless `force`;
- * 4. a private copy in `<data-dir>/.restore-*` opens, passes `quick_check`, is a keycast database
- *    no newer than this keycast, is migrated, and its secrets are sealed with this master key
- *    (`restore_check.ts`: the stored check value, else one sealed row must open);
+ * 4. a private copy in `<data-dir>/.restore-*` passes the read-only checks before anything in it
+ *    can run or be written (`restore_inspect.ts`: no trigger, view or virtual table, keycast's
+ *    schema at a version no newer than this keycast, `integrity_check`, the master key check
+ *    value, and the seal the server put on the backup — an unsealed file only with
+ *    `trustUnsealed`), all within `checkTimeoutMs`; then it is migrated and its secrets must
+ *    open with this master key (`restore_check.ts`);
  * 5. a database already there is kept as `keycast.db.before-restore-<time>` (its WAL with it),
  *    and the copy is renamed into place, mode 0600.
  */
@@ -22,8 +26,10 @@ import {
   checkAndMigrate,
   checkBackupFile,
   describeFileError,
+  exists,
   RestoreError,
 } from "./restore_check.ts";
+import { inspectBackup } from "./restore_inspect.ts";
 import { lockDataDir, prepareDataDir, StartupError } from "./startup.ts";
 
 export { RestoreError } from "./restore_check.ts";
@@ -35,12 +41,19 @@ const COPY_CHUNK_BYTES = 256 * 1024;
 /** Files SQLite keeps beside a database, moved aside with it. */
 const SIDE_FILES = ["-wal", "-shm", "-journal"] as const;
 
+/** Default time the checks of a backup may take, in ms (10 min). */
+export const RESTORE_CHECK_TIMEOUT_MS = 10 * 60_000;
+
 /** What to restore. */
 export interface RestoreOptions {
   /** Path of the backup file. */
   file: string;
   /** Replace a database already in the data dir (it is kept aside). Default false. */
   force?: boolean;
+  /** Accept a backup without a seal (from a keycast before sealing). Default false. */
+  trustUnsealed?: boolean;
+  /** Time the checks of the file may take, in ms. Default {@link RESTORE_CHECK_TIMEOUT_MS}. */
+  checkTimeoutMs?: number;
   /** Wall clock in ms, for the name of the kept database. Default `Date.now`. */
   now?: () => number;
 }
@@ -51,6 +64,8 @@ export interface RestoreResult extends BackupContents {
   path: string;
   /** Where the database that was there before went; undefined when there was none. */
   keptAs: string | undefined;
+  /** True when the backup's seal was verified; false for an unsealed one (`trustUnsealed`). */
+  sealed: boolean;
 }
 
 /** Restores `options.file` into `config.dataDir` (see the module doc). */
@@ -86,7 +101,15 @@ export async function restoreBackup(
     try {
       const staged = join(staging, SQLITE_FILE);
       await copyPrivate(file, staged);
-      const found = await checkAndMigrate(staged, file, key, where);
+      const { migrations, sealed } = await inspectBackup(staged, {
+        file,
+        key,
+        where,
+        trustUnsealed: options.trustUnsealed ?? false,
+        timeoutMs: options.checkTimeoutMs ?? RESTORE_CHECK_TIMEOUT_MS,
+        scratchDir: staging,
+      });
+      const found = await checkAndMigrate(staged, file, key, where, migrations);
       const stamp = fileTimestamp(new Date((options.now ?? Date.now)()));
       const kept = await keepAside(config.dataDir, stamp);
       try {
@@ -100,7 +123,7 @@ export async function restoreBackup(
         );
       }
       await syncDir(config.dataDir);
-      return { path: target, ...found, keptAs: kept.path };
+      return { path: target, ...found, keptAs: kept.path, sealed };
     } finally {
       await Deno.remove(staging, { recursive: true }).catch(() => undefined);
     }
@@ -221,16 +244,6 @@ async function startupStep<T>(step: () => Promise<T>): Promise<T> {
     if (error instanceof StartupError) {
       throw new RestoreError(error.message, error.exitCode, { cause: error });
     }
-    throw error;
-  }
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.lstat(path);
-    return true;
-  } catch (error: unknown) {
-    if (error instanceof Deno.errors.NotFound) return false;
     throw error;
   }
 }

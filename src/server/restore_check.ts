@@ -1,16 +1,19 @@
 /**
- * What makes a file a backup this keycast can restore, checked on a private copy (`restore.ts`):
- * an SQLite file that opens and passes `quick_check`; keycast's `schema_migrations`, none newer
- * than this keycast knows; then, once migrated, secrets sealed with the given master key
- * ({@link checkMasterKey}: the stored check value, else one sealed row must open).
+ * What makes a file a backup this keycast can restore. Before the copy: a regular file that
+ * starts like an SQLite database, with no WAL or journal beside it. On the private copy
+ * (`restore.ts`): the read-only checks of `restore_inspect.ts` (schema, integrity, master key
+ * check value, seal), then — only then — the seal table is dropped, the copy migrated, and its
+ * secrets proved sealed with the given master key ({@link checkMasterKey}: the stored check
+ * value, else one sealed row must open).
  */
 import { sql } from "kysely";
 import { DatabaseUnavailableError, type Db } from "../db/db.ts";
-import { migrate, type Migration, readMigrations } from "../db/migrate.ts";
+import { migrate, type Migration } from "../db/migrate.ts";
 import { openSqlite, SqliteOpenError } from "../db/sqlite.ts";
 import { hasSqliteHeader, SQLITE_HEADER } from "../domain/backup.ts";
 import { checkMasterKey } from "../vault/key_check.ts";
 import { Vault } from "../vault/vault.ts";
+import { SEAL_TABLE } from "./backup_seal.ts";
 import { KEY_ID } from "./master_key.ts";
 
 /**
@@ -41,7 +44,17 @@ export interface BackupContents {
   applied: string[];
 }
 
-/** Fails unless `file` is a regular file that starts like an SQLite database. */
+/** Characters escaped before text from a file reaches a message (see {@link clip}). */
+// deno-lint-ignore no-control-regex -- matching control characters is the point
+const UNPRINTABLE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g;
+
+/** Files beside a database that SQLite reads as part of it: a backup never has one. */
+const SIBLINGS = ["-wal", "-journal"] as const;
+
+/**
+ * Fails unless `file` is a regular file that starts like an SQLite database, with no WAL or
+ * journal beside it (the rest of the data could hide there; a backup is one file).
+ */
 export async function checkBackupFile(file: string): Promise<void> {
   let handle: Deno.FsFile;
   try {
@@ -60,38 +73,42 @@ export async function checkBackupFile(file: string): Promise<void> {
   if (read !== head.byteLength || !hasSqliteHeader(head)) {
     throw notBackup(file, "it is not an SQLite database file");
   }
+  for (const suffix of SIBLINGS) {
+    const sibling = file + suffix;
+    if (!await exists(sibling)) continue;
+    throw new RestoreError(
+      `Cannot restore "${file}": "${sibling}" lies beside it, and SQLite would read it as part ` +
+        `of the database, while a backup is one file; move "${sibling}" away, or restore a ` +
+        "file taken with keycast backup",
+    );
+  }
 }
 
 /**
- * Checks the copy at `staged` of the backup `file` (see the module doc), migrates it, and counts
- * what it holds; `where` names the master key's source in messages.
+ * Migrates the copy at `staged` of the backup `file`, once `restore_inspect.ts` passed it (its
+ * seal table dropped first), checks its secrets open with the master key, and counts what it
+ * holds; `where` names the master key's source in messages.
  */
 export async function checkAndMigrate(
   staged: string,
   file: string,
   key: Uint8Array,
   where: string,
+  migrations: Migration[],
 ): Promise<BackupContents> {
   let db: Db;
   try {
     db = await openSqlite({ path: staged });
   } catch (error: unknown) {
-    if (error instanceof SqliteOpenError) throw notBackup(file, "SQLite cannot open it");
+    if (error instanceof SqliteOpenError) throw notBackup(file, "SQLite cannot open it", error);
     throw error;
   }
   try {
-    const problems = await sql<{ quick_check: string }>`pragma quick_check`.execute(db.kysely);
-    const verdict = problems.rows.map((row) => row.quick_check).join("; ");
-    if (verdict !== "ok") {
-      throw new RestoreError(`Cannot restore "${file}": the file is damaged (${clip(verdict)})`);
-    }
-    const applied = await migrate(db, await knownMigrations(db, file));
+    await sql`drop table if exists ${sql.id(SEAL_TABLE)}`.execute(db.kysely);
+    const applied = await migrate(db, migrations);
     const vault = await Vault.create(key, KEY_ID);
     if ((await checkMasterKey(db, vault, key)).status === "mismatch") {
-      throw new RestoreError(
-        `Cannot restore "${file}": the master key in ${where} is not the one this backup's ` +
-          "secrets were sealed with; use the master key of the server the backup was taken from",
-      );
+      throw wrongMasterKey(file, where);
     }
     return { ...await counts(db), applied };
   } catch (error: unknown) {
@@ -102,33 +119,6 @@ export async function checkAndMigrate(
   } finally {
     await db.close();
   }
-}
-
-/**
- * This keycast's migrations, once the backup's `schema_migrations` proved it a keycast database
- * no newer than this keycast.
- */
-async function knownMigrations(db: Db, file: string): Promise<Migration[]> {
-  const known = await readMigrations("sqlite");
-  const table = await sql<{ n: number }>`select count(*) as n from sqlite_schema
-    where type = 'table' and name = 'schema_migrations'`.execute(db.kysely);
-  if (Number(table.rows[0]?.n ?? 0) === 0) throw notBackup(file, "it has no schema_migrations");
-  const recorded = await db.kysely.selectFrom("schema_migrations").select(["version", "name"])
-    .orderBy("version").execute();
-  if (recorded.length === 0) throw notBackup(file, "no keycast migration was ever applied to it");
-  const latest = known.at(-1)?.version ?? 0;
-  for (const { version, name } of recorded) {
-    if (version > latest) {
-      throw new RestoreError(
-        `Cannot restore "${file}": it was taken by a newer keycast (schema version ${version}, ` +
-          `this one knows up to ${latest}); restore it with that version or a newer one`,
-      );
-    }
-    if (known.find((migration) => migration.version === version)?.name !== name) {
-      throw notBackup(file, `its migration ${version} is not keycast's`);
-    }
-  }
-  return known;
 }
 
 async function counts(db: Db): Promise<{ keys: number; authorizations: number; revoked: number }> {
@@ -146,12 +136,44 @@ async function counts(db: Db): Promise<{ keys: number; authorizations: number; r
   };
 }
 
-function notBackup(file: string, why: string): RestoreError {
-  return new RestoreError(`Cannot restore "${file}": it is not a keycast backup (${why})`);
+/** The refusal of a file that is not a keycast backup, saying why. */
+export function notBackup(file: string, why: string, cause?: unknown): RestoreError {
+  return new RestoreError(
+    `Cannot restore "${file}": it is not a keycast backup (${why})`,
+    2,
+    cause === undefined ? undefined : { cause },
+  );
 }
 
-function clip(text: string, max = 200): string {
-  return text.length > max ? `${text.slice(0, max)}…` : text;
+/** The refusal of a master key other than the one the backup's secrets were sealed with. */
+export function wrongMasterKey(file: string, where: string): RestoreError {
+  return new RestoreError(
+    `Cannot restore "${file}": the master key in ${where} is not the one this backup's ` +
+      "secrets were sealed with; use the master key of the server the backup was taken from",
+  );
+}
+
+/**
+ * `text` from the file (names, SQLite's messages) made fit for a one-line message: control
+ * characters escaped, so no name can break the line or drive the terminal; cut to `max`.
+ */
+export function clip(text: string, max = 200): string {
+  const printable = text.replace(
+    UNPRINTABLE,
+    (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, "0")}`,
+  );
+  return printable.length > max ? `${printable.slice(0, max)}…` : printable;
+}
+
+/** Whether anything is at `path` (a dangling link counts). */
+export async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.lstat(path);
+    return true;
+  } catch (error: unknown) {
+    if (error instanceof Deno.errors.NotFound) return false;
+    throw error;
+  }
 }
 
 /** A file operation's failure, in a few words for a message. */

@@ -3,13 +3,14 @@
  * each failing with one line that names the cause and the fix ({@link StartupError}):
  *
  * 1. the port is free (probed first, so a second `serve` creates no key, file or table);
- * 2. the data dir exists or can be created, with mode 0700;
+ * 2. the data dir exists or can be created, with mode 0700 (made so when it was open to others);
  * 3. one process per data dir: an exclusive lock on `<data-dir>/keycast.lock` (the embedded
  *    database is single-process; see {@link lockDataDir});
- * 4. the database opens and migrates — an unreachable PostgreSQL is retried with backoff for
+ * 4. the database opens — an unreachable PostgreSQL is retried with backoff for
  *    `--database-wait` (a service started before PostgreSQL works);
- * 5. one `serve` per PostgreSQL database, until several instances are supported: a session-level
- *    advisory lock ({@link lockDatabase}).
+ * 5. one `serve` per PostgreSQL database: the instance lock (`instance_lock.ts`).
+ *
+ * What follows — the master key check, then the migrations — is `database.ts`.
  */
 import { join } from "node:path";
 import type { Config } from "../config/config.ts";
@@ -74,11 +75,16 @@ export function listenError(hostname: string, port: number, error: unknown): Sta
   });
 }
 
-/** Creates the data dir (mode 0700) when missing; fails naming it when that is impossible. */
-export async function prepareDataDir(dataDir: string): Promise<void> {
+/**
+ * Creates the data dir (mode 0700) when missing; one that exists but is open to its group or to
+ * others (it holds the master key, the admin token and the embedded database) is made 0700, with
+ * a warning on `log`. Fails naming the dir when it cannot be created, used or made private.
+ */
+export async function prepareDataDir(dataDir: string, log?: Log): Promise<void> {
+  let info: Deno.FileInfo;
   try {
     await Deno.mkdir(dataDir, { recursive: true, mode: 0o700 });
-    const info = await Deno.stat(dataDir);
+    info = await Deno.stat(dataDir);
     if (!info.isDirectory) throw new Error("it is not a directory");
   } catch (error: unknown) {
     throw new StartupError(
@@ -87,6 +93,29 @@ export async function prepareDataDir(dataDir: string): Promise<void> {
       { cause: error },
     );
   }
+  // Windows has no mode bits (null); its ACLs are the installer's business.
+  const mode = info.mode === null ? 0 : info.mode & 0o777;
+  if ((mode & 0o077) === 0) return;
+  try {
+    await Deno.chmod(dataDir, 0o700);
+  } catch (error: unknown) {
+    throw new StartupError(
+      `Cannot make the data directory "${dataDir}" private: ${describe(error)}; it is open to ` +
+        `other users (mode ${octal(mode)}): run chmod 700 on it as its owner`,
+      { cause: error },
+    );
+  }
+  log?.({
+    level: "warn",
+    ns: "serve",
+    msg: "The data directory was open to other users; made it private (mode 0700)",
+    path: dataDir,
+    mode: octal(mode),
+  });
+}
+
+function octal(mode: number): string {
+  return `0${mode.toString(8).padStart(3, "0")}`;
 }
 
 /** The lock file of a data dir. */
@@ -130,7 +159,7 @@ function tryLock(file: Deno.FsFile): Promise<boolean> {
 }
 
 /**
- * Opens and migrates the configured database. An unreachable PostgreSQL is retried with
+ * Opens the configured database (without migrating it). An unreachable PostgreSQL is retried with
  * exponential backoff (0.5 s doubling up to 5 s) until `config.databaseWaitSeconds` passed; every
  * other failure ends startup at once with one line.
  */
@@ -138,7 +167,7 @@ export async function openDatabaseAtStart(
   config: Config,
   log: Log,
   now: () => number = Date.now,
-): Promise<{ db: Db; applied: string[] }> {
+): Promise<Db> {
   const until = now() + config.databaseWaitSeconds * 1000;
   for (let wait = 500;; wait = Math.min(wait * 2, 5_000)) {
     try {
@@ -204,73 +233,6 @@ export function redactedDatabase(databaseUrl: string | undefined): string {
   } catch (_error: unknown) {
     return "DATABASE_URL";
   }
-}
-
-/** A lock key no other application is likely to use: "keycast" in ASCII. */
-const INSTANCE_LOCK_KEY = 0x6b65_7963_6173_74n & 0x7fff_ffff_ffff_ffffn;
-
-/**
- * Holds a session-level advisory lock on the PostgreSQL database for as long as this process
- * runs, so a second `serve` on the same database refuses to start. The lock lives on its own
- * connection; if that connection drops, the lock is taken again when it comes back (and a warning
- * is logged if another process took it meanwhile). Dispose to release.
- */
-export async function lockDatabase(databaseUrl: string, log: Log): Promise<AsyncDisposable> {
-  // Loaded only with PostgreSQL, like the database driver itself.
-  const { default: postgres } = await import("postgres");
-  const sql = postgres(databaseUrl, {
-    max: 1,
-    idle_timeout: 0,
-    connect_timeout: 10,
-    onnotice: () => {},
-    connection: { application_name: "keycast-instance-lock" },
-  });
-  const tryLock = async () => {
-    const [row] = await sql`select pg_try_advisory_lock(${INSTANCE_LOCK_KEY.toString()}::bigint)
-      as locked`;
-    return row?.locked === true;
-  };
-  const holds = async () => {
-    const [row] = await sql`select exists (select 1 from pg_locks where locktype = 'advisory'
-      and pid = pg_backend_pid() and granted) as held`;
-    return row?.held === true;
-  };
-  try {
-    if (!await tryLock()) {
-      const [holder] = await sql`select application_name, client_addr::text as address
-        from pg_stat_activity where pid in (select pid from pg_locks where locktype = 'advisory'
-        and granted and objid = ${Number(INSTANCE_LOCK_KEY & 0xffff_ffffn)})
-        limit 1`.catch(() => []);
-      throw new StartupError(
-        `Cannot start: another keycast is already serving the database at ` +
-          `${redactedDatabase(databaseUrl)}${
-            holder?.address ? ` (from ${holder.address})` : ""
-          }; running several instances on one database is not supported yet`,
-        { exitCode: 1 },
-      );
-    }
-  } catch (error: unknown) {
-    await sql.end({ timeout: 1 });
-    throw error;
-  }
-  const timer = setInterval(async () => {
-    try {
-      if (await holds() || await tryLock()) return;
-      log({
-        level: "error",
-        ns: "serve",
-        msg: "Another keycast took the database's instance lock after a reconnect",
-      });
-    } catch (_error: unknown) {
-      // The database is unreachable: the health checks report it; try again next time.
-    }
-  }, 10_000);
-  return {
-    [Symbol.asyncDispose]: async () => {
-      clearInterval(timer);
-      await sql.end({ timeout: 1 });
-    },
-  };
 }
 
 function describe(error: unknown): string {

@@ -3,8 +3,13 @@
  * in `vault_keys`. A server started with another master key than the one its database's secrets
  * were sealed with finds out at start and refuses to run, instead of failing request by request
  * (or sealing new keys under a second master key with the same key id).
+ *
+ * The check reads the database as it is, migrated or not (a server checks its key before it
+ * migrates): a table a schema version does not have yet is simply empty, and a database without
+ * `vault_keys` gets its check value once migrated ({@link KeyCheck} "unrecorded").
  */
 import type { Db } from "../db/db.ts";
+import { hasTable } from "../db/migrate.ts";
 import { encodeHex } from "../util/hex.ts";
 import type { Vault } from "./vault.ts";
 
@@ -29,26 +34,40 @@ export type KeyCheck =
   | { status: "recorded" }
   /** Nothing was stored, but a sealed row opened with this key: the check value was stored now. */
   | { status: "verified" }
+  /**
+   * Nothing was stored, and the schema has no `vault_keys` yet (an unmigrated database); no sealed
+   * row contradicts this key. Check again once migrated, to store the check value.
+   */
+  | { status: "unrecorded" }
   /** The stored check value, or a sealed row, says this is not the database's master key. */
   | { status: "mismatch" };
 
-/** Whether the database holds a check value for `keyId`, or any sealed secret. */
+/**
+ * Whether the database holds a check value for `keyId`, or any sealed secret; tables its schema
+ * version lacks count as empty.
+ */
 export async function sealedState(
   db: Db,
   keyId: number,
 ): Promise<{ checkValue: string | undefined; hasSealedRows: boolean }> {
-  const check = await db.kysely.selectFrom("vault_keys").select("check_value")
-    .where("key_id", "=", keyId).executeTakeFirst();
-  const key = await db.kysely.selectFrom("keys").select("id").limit(1).executeTakeFirst();
-  const authorization = key
-    ? key
-    : await db.kysely.selectFrom("authorizations").select("id").limit(1).executeTakeFirst();
-  return { checkValue: check?.check_value, hasSealedRows: authorization !== undefined };
+  const check = await hasTable(db, "vault_keys")
+    ? await db.kysely.selectFrom("vault_keys").select("check_value")
+      .where("key_id", "=", keyId).executeTakeFirst()
+    : undefined;
+  const key = await hasTable(db, "keys")
+    ? await db.kysely.selectFrom("keys").select("id").limit(1).executeTakeFirst()
+    : undefined;
+  const sealed = key ??
+    (await hasTable(db, "authorizations")
+      ? await db.kysely.selectFrom("authorizations").select("id").limit(1).executeTakeFirst()
+      : undefined);
+  return { checkValue: check?.check_value, hasSealedRows: sealed !== undefined };
 }
 
 /**
  * Checks `masterKey` (opened as `vault`) against the database: the stored check value when
- * there is one; otherwise one sealed row must open with it; then the check value is stored.
+ * there is one; otherwise one sealed row must open with it; then the check value is stored
+ * (when the schema has a place for it).
  */
 export async function checkMasterKey(
   db: Db,
@@ -61,6 +80,7 @@ export async function checkMasterKey(
     return constantTimeEqual(checkValue, expected) ? { status: "match" } : { status: "mismatch" };
   }
   if (hasSealedRows && !await opensOneSealedRow(db, vault)) return { status: "mismatch" };
+  if (!await hasTable(db, "vault_keys")) return { status: "unrecorded" };
   await db.kysely.insertInto("vault_keys")
     .values({ key_id: vault.keyId, check_value: expected, created_at: new Date() })
     .onConflict((conflict) => conflict.column("key_id").doNothing())

@@ -145,3 +145,28 @@ Deno.test("audit --authorization takes the 8-character prefix the AUTH column sh
   assert.equal(none.stderr(), 'Error: No authorization id starts with "ffff"\n');
   assert.equal(server.requests.length, 3, "no audit query for an unknown prefix");
 });
+
+Deno.test("audit shows no control or bidirectional character the server sent", async () => {
+  const hostile = {
+    ...entry(1, "deny"),
+    method: "sign_\u001b[2Jevent",
+    reason: "forbidden: \u202egnp.exe\u2066 \u0085\u009b31m\u200f",
+    decision: "deny\r\n",
+  };
+  const displayable = /^[\x20-\x7e]*$/;
+
+  const table = testContext([], { fetch: fakeServer(() => json({ entries: [hostile] })).fetch });
+  assert.equal(await auditCommand.run(table), EXIT.ok, table.stderr());
+  const lines = table.stdout().trimEnd().split("\n");
+  assert.equal(lines.length, 2);
+  for (const line of lines) assert.match(line, displayable);
+  assert.match(lines[1]!, /deny\?\? +sign_\?\[2Jevent .* forbidden: \?gnp\.exe\? \?\?31m\?$/);
+
+  const jsonCtx = testContext(["--json"], {
+    fetch: fakeServer(() => json({ entries: [hostile] })).fetch,
+  });
+  assert.equal(await auditCommand.run(jsonCtx), EXIT.ok, jsonCtx.stderr());
+  const printed = jsonCtx.stdout().trimEnd();
+  assert.match(printed, displayable);
+  assert.deepEqual(JSON.parse(printed), hostile, "escaped, not lost");
+});

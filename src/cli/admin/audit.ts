@@ -2,7 +2,9 @@
  * `keycast audit [--authorization ID] [--since ISO|30m] [--limit N] [--follow] [--json]`: prints
  * policy decisions from the audit log, oldest first (`--authorization` takes the 8-character
  * prefix the AUTH column shows). `--follow` keeps polling once a second with
- * `after_id` until SIGINT (or the abort signal); without `--since` it starts from now.
+ * `after_id` until SIGINT (or the abort signal); without `--since` it starts from now. Text from
+ * the server never brings control or bidirectional characters to the terminal: the table shows
+ * them as `?`, `--json` escapes them.
  */
 import { delay } from "../../util/async.ts";
 import type { AuditEntryView, AuditQuery } from "../client.ts";
@@ -140,10 +142,22 @@ function line(cells: readonly string[]): string {
     .trimEnd() + "\n";
 }
 
+/**
+ * `value` as one line of JSON with every character outside printable ASCII escaped (`\u202e`):
+ * the same data to a JSON reader, but no control or bidirectional character the server sent
+ * reaches the terminal (the table shows them as `?`, `cleanCell`).
+ */
+function asciiJson(value: unknown): string {
+  return JSON.stringify(value).replace(
+    /[^\x20-\x7e]/g,
+    (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, "0")}`,
+  );
+}
+
 function print(ctx: CommandContext, entries: readonly AuditEntryView[], json: boolean): void {
   for (const entry of entries) {
     if (json) {
-      ctx.io.out(`${JSON.stringify(entry)}\n`);
+      ctx.io.out(`${asciiJson(entry)}\n`);
       continue;
     }
     const time = Date.parse(entry.at);

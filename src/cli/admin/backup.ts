@@ -29,7 +29,8 @@ export const backupCommand = defineCommand({
     { name: "force", boolean: true, help: "Replace FILE when it exists" },
   ],
   notes: "The backup holds the keys sealed with the master key, not the master key itself: back\n" +
-    "up <data-dir>/master.key (or KEYCAST_MASTER_KEY) separately. Restore with keycast restore.\n" +
+    "up <data-dir>/master.key (or KEYCAST_MASTER_KEY) separately. The server seals each backup\n" +
+    "with a key derived from the master key; keycast restore refuses one changed since.\n" +
     "A server on PostgreSQL is backed up with pg_dump instead.",
   run: async (call) => {
     if (call.positionals.length > 0) {

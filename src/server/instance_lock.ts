@@ -1,0 +1,248 @@
+/**
+ * One keycast per PostgreSQL database, until several instances are supported: a session-level
+ * advisory lock, held on a connection of its own for as long as the process runs.
+ *
+ * The lock lives and dies with that connection's session. When the connection drops, PostgreSQL
+ * releases the lock, and another keycast could take it and serve beside this one. So the lock is
+ * checked every few seconds ({@link LockWatch}): after a reconnect it is taken again; when another
+ * process holds it, or it cannot be confirmed for `graceMs` (the database does not answer this
+ * process, but may answer others), it is lost: one error line, then `onLost` — `serve` stops
+ * (fail closed), exit 1.
+ */
+import type { Log } from "../log.ts";
+import { deadline } from "../util/async.ts";
+import { redactedDatabase, StartupError } from "./startup.ts";
+
+/** The advisory lock's key, one no other application is likely to use: "keycast" in ASCII. */
+export const INSTANCE_LOCK_KEY: bigint = 0x6b65_7963_6173_74n & 0x7fff_ffff_ffff_ffffn;
+/** How `pg_locks` shows a bigint advisory key: its high half as `classid`, low half as `objid`. */
+const LOCK_CLASSID = Number(INSTANCE_LOCK_KEY >> 32n);
+const LOCK_OBJID = Number(INSTANCE_LOCK_KEY & 0xffff_ffffn);
+
+/** Default time between checks of the lock, in ms. */
+export const LOCK_CHECK_INTERVAL_MS = 5_000;
+/** Default time the lock may go unconfirmed before it counts as lost, in ms. */
+export const LOCK_GRACE_MS = 30_000;
+
+/** Options of {@link lockDatabase}. */
+export interface InstanceLockOptions {
+  /** What the refusal says cannot be done: "Cannot <action>: …". Default "start". */
+  action?: "start" | "migrate";
+  /**
+   * Called once when the lock is lost, after the error line; the lock is watched only when this
+   * is given (a short command such as `migrate` ends before a check would run).
+   */
+  onLost?: () => void;
+  /** Time between checks of the lock, in ms. Default {@link LOCK_CHECK_INTERVAL_MS}. */
+  checkIntervalMs?: number;
+  /** Time the lock may go unconfirmed before it is lost, in ms. Default {@link LOCK_GRACE_MS}. */
+  graceMs?: number;
+  /** Longest wait for one check, in ms. Default `checkIntervalMs`, at most 10_000. */
+  probeTimeoutMs?: number;
+  /** Clock in ms. Default `Date.now`. */
+  now?: () => number;
+}
+
+/** A held instance lock. Dispose to release it. */
+export interface InstanceLock extends AsyncDisposable {
+  /** Checks the lock now, as the timer does every `checkIntervalMs`. */
+  check(): Promise<void>;
+}
+
+/**
+ * Takes the instance lock of the PostgreSQL database at `databaseUrl`; a second process fails
+ * with a {@link StartupError} saying another keycast serves it (see the module doc).
+ */
+export async function lockDatabase(
+  databaseUrl: string,
+  log: Log,
+  options: InstanceLockOptions = {},
+): Promise<InstanceLock> {
+  // Loaded only with PostgreSQL, like the database driver itself.
+  const { default: postgres } = await import("postgres");
+  const connect = () =>
+    postgres(databaseUrl, {
+      max: 1,
+      idle_timeout: 0,
+      connect_timeout: 10,
+      onnotice: () => {},
+      connection: { application_name: "keycast-instance-lock" },
+    });
+  let sql = connect();
+  /** Connections given up on (see `reset`), still closing. */
+  const closing = new Set<Promise<void>>();
+  /** The backend that last took the lock for this process. */
+  let ownPid: number | undefined;
+  const key = INSTANCE_LOCK_KEY.toString();
+  const tryLock = async () => {
+    const [row] = await sql`select pg_try_advisory_lock(${key}::bigint) as locked,
+      pg_backend_pid() as pid`;
+    if (row?.locked === true) ownPid = Number(row.pid);
+    return row?.locked === true;
+  };
+  const holderPids = async (): Promise<number[]> => {
+    const rows = await sql`select pid from pg_locks where locktype = 'advisory' and granted
+      and classid = ${LOCK_CLASSID} and objid = ${LOCK_OBJID} and objsubid = 1`;
+    return rows.map((row) => Number(row.pid));
+  };
+  const look = async (): Promise<LockState> => {
+    const [row] = await sql`select pg_backend_pid() as pid`;
+    if ((await holderPids()).includes(Number(row?.pid))) return "held";
+    if (await tryLock()) return "retaken";
+    if (ownPid !== undefined && (await holderPids()).includes(ownPid)) {
+      // This process's own previous session, not ended yet: neither lost nor confirmed.
+      throw new Error("the lock is still held by this keycast's previous lock connection");
+    }
+    return "taken";
+  };
+  const where = redactedDatabase(databaseUrl);
+  const action = options.action ?? "start";
+  try {
+    if (!await tryLock()) {
+      const [holder] = await sql`select host(client_addr) as address from pg_stat_activity
+        where pid in (select pid from pg_locks where locktype = 'advisory' and granted
+        and classid = ${LOCK_CLASSID} and objid = ${LOCK_OBJID} and objsubid = 1)
+        limit 1`.catch(() => []);
+      throw new StartupError(
+        `Cannot ${action}: another keycast is already serving the database at ${where}` +
+          `${holder?.address ? ` (from ${holder.address})` : ""}; ` +
+          (action === "migrate"
+            ? "stop it first"
+            : "running several instances on one database is not supported yet"),
+        { exitCode: 1 },
+      );
+    }
+  } catch (error: unknown) {
+    await sql.end({ timeout: 1 });
+    if (error instanceof StartupError) throw error;
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new StartupError(
+      `Cannot ${action}: cannot take the instance lock of the database at ${where}: ${reason}`,
+      { cause: error, exitCode: 1 },
+    );
+  }
+  const checkIntervalMs = options.checkIntervalMs ?? LOCK_CHECK_INTERVAL_MS;
+  const watch = new LockWatch({
+    probe: look,
+    // A check on a half-open connection must not hang: unanswered in time is unconfirmed.
+    probeTimeoutMs: options.probeTimeoutMs ?? Math.min(checkIntervalMs, 10_000),
+    // postgres.js can stay stuck reconnecting after a reset (every query then times out): a
+    // probe that failed gets a new connection for the next one.
+    reset: () => {
+      const stale = sql;
+      sql = connect();
+      const ended = stale.end({ timeout: 0 }).catch(() => {}).finally(() => closing.delete(ended));
+      closing.add(ended);
+    },
+    graceMs: options.graceMs ?? LOCK_GRACE_MS,
+    now: options.now ?? Date.now,
+    log,
+    onLost: options.onLost ?? (() => {}),
+  });
+  const timer = options.onLost ? setInterval(() => void watch.check(), checkIntervalMs) : undefined;
+  return {
+    check: () => watch.check(),
+    [Symbol.asyncDispose]: async () => {
+      clearInterval(timer);
+      const ending = [sql.end({ timeout: 1 }), ...closing];
+      await deadline(Promise.allSettled(ending), 5_000).catch(() => {});
+    },
+  };
+}
+
+/** What one look at the lock found. */
+export type LockState =
+  /** This session still holds it. */
+  | "held"
+  /** This session did not hold it (a new connection) and took it again. */
+  | "retaken"
+  /** Another session holds it. */
+  | "taken";
+
+/** Options of {@link LockWatch}. */
+export interface LockWatchOptions {
+  /** Looks at the lock; a rejection (or no answer in `probeTimeoutMs`) is "unconfirmed". */
+  probe: () => Promise<LockState>;
+  /** Longest wait for one probe, in ms. */
+  probeTimeoutMs: number;
+  /** Called after a probe failed or timed out, before the next (e.g. to replace a connection). */
+  reset?: () => void;
+  /** Time the lock may go unconfirmed before it counts as lost, in ms. */
+  graceMs: number;
+  /** Clock in ms. */
+  now: () => number;
+  log: Log;
+  /** Called once, after the error line, when the lock is lost. */
+  onLost: () => void;
+}
+
+/**
+ * The decision part of the lock check: lost at once when another session holds the lock; lost
+ * when no probe confirmed it for `graceMs`; a lock taken again after a reconnect is a warning.
+ */
+export class LockWatch {
+  readonly #o: LockWatchOptions;
+  #confirmedAt: number;
+  #checking = false;
+  #lost = false;
+
+  constructor(options: LockWatchOptions) {
+    this.#o = options;
+    this.#confirmedAt = options.now();
+  }
+
+  /** True once the lock was lost (for good: it is not taken again). */
+  get lost(): boolean {
+    return this.#lost;
+  }
+
+  /** Looks at the lock once (a check already under way makes this one a no-op). */
+  async check(): Promise<void> {
+    if (this.#lost || this.#checking) return;
+    this.#checking = true;
+    let state: LockState | undefined;
+    let problem: unknown;
+    try {
+      state = await deadline(this.#o.probe(), this.#o.probeTimeoutMs);
+    } catch (error: unknown) {
+      problem = error;
+      this.#o.reset?.();
+    } finally {
+      this.#checking = false;
+    }
+    const now = this.#o.now();
+    if (state === "held" || state === "retaken") {
+      if (state === "retaken") {
+        this.#o.log({
+          level: "warn",
+          ns: "serve",
+          msg: "Took the database's instance lock again after its connection dropped",
+          unconfirmedMs: now - this.#confirmedAt,
+        });
+      }
+      this.#confirmedAt = now;
+      return;
+    }
+    if (state === "taken") {
+      return this.#lose("another keycast took it after this one's lock connection dropped");
+    }
+    if (now - this.#confirmedAt >= this.#o.graceMs) {
+      const reason = problem instanceof Error ? problem.message : String(problem);
+      this.#lose(
+        `it could not be confirmed for ${Math.round((now - this.#confirmedAt) / 1000)} s ` +
+          `(${reason}); another keycast may take it`,
+      );
+    }
+  }
+
+  #lose(why: string): void {
+    this.#lost = true;
+    this.#o.log({
+      level: "error",
+      ns: "serve",
+      msg: `Lost the database's instance lock: ${why}; stopping, so that two keycast never ` +
+        "serve one database",
+    });
+    this.#o.onLost();
+  }
+}
