@@ -36,3 +36,17 @@ Deno.test("LoginThrottle forgets failures after an hour without one, and holds a
   for (let i = 0; i < 50; i++) throttle.failed(`u${i}`, `10.1.0.${i}`, T0);
   assert.equal(throttle.size, 10);
 });
+
+Deno.test("LoginThrottle: began() counts at once; succeeded() with the address refunds it", () => {
+  const throttle = new LoginThrottle();
+  for (let i = 0; i < 6; i++) throttle.began("dave", "10.0.0.3", T0);
+  assert.ok(throttle.waitMs("dave", "10.0.0.3", T0) > 0, "six in flight: the sixth waits");
+  throttle.succeeded("dave", "10.0.0.3");
+  assert.equal(throttle.waitMs("dave", "10.0.0.3", T0), 0, "five left on the address: free");
+  for (let i = 0; i < 100; i++) {
+    throttle.began("erin", "10.0.0.4", T0);
+    throttle.succeeded("erin", "10.0.0.4");
+  }
+  assert.equal(throttle.waitMs("someone", "10.0.0.4", T0), 0, "good logins leave no count");
+  assert.equal(throttle.size, 1, "only dave's address is held");
+});

@@ -76,9 +76,22 @@ export class LoginThrottle {
     this.#fail(`i:${address}`, this.#limits.address, now);
   }
 
-  /** Records a successful login: the account's count starts over. */
-  succeeded(account: string): void {
+  /**
+   * Records an attempt about to be checked, as a failure until it proves otherwise: counted before
+   * the password is hashed, so attempts sent in parallel cannot all pass the wait while the first
+   * ones are still hashing. A good password then calls {@link succeeded} with the address.
+   */
+  began(account: string, address: string, now: number): void {
+    this.failed(account, address, now);
+  }
+
+  /**
+   * Records a successful login: the account's count starts over; with `address` (after
+   * {@link began}), the address gets back the failure charged in advance.
+   */
+  succeeded(account: string, address?: string): void {
     this.#entries.delete(`a:${account.toLowerCase()}`);
+    if (address !== undefined) this.#refund(`i:${address}`, this.#limits.address);
   }
 
   /** Keys held (for tests and metrics). */
@@ -94,6 +107,20 @@ export class LoginThrottle {
       return 0;
     }
     return Math.max(0, entry.until - now);
+  }
+
+  #refund(key: string, limit: BackoffLimit): void {
+    const entry = this.#entries.get(key);
+    if (!entry) return;
+    entry.failures--;
+    if (entry.failures <= 0) {
+      this.#entries.delete(key);
+      return;
+    }
+    const over = entry.failures - limit.free;
+    entry.until = over > 0
+      ? entry.lastFailureAt + Math.min(limit.maxMs, limit.baseMs * 2 ** (over - 1))
+      : 0;
   }
 
   #fail(key: string, limit: BackoffLimit, now: number): void {

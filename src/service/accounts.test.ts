@@ -105,6 +105,32 @@ testEachDatabase("register: modes, field checks, a brought key, and taken names"
 });
 
 testEachDatabase(
+  "login: guesses sent in parallel are counted before hashing, so the backoff holds",
+  async (db) => {
+    using h = await ServiceHarness.create(db, { accountSettings: { registration: "open" } });
+    await register(h.deps, { username: "bob", password: PASSWORD }, CLIENT);
+    const results = await Promise.allSettled(
+      Array.from(
+        { length: 20 },
+        (_, i) => login(h.deps, { login: "bob", password: `guess number ${i}` }, CLIENT),
+      ),
+    );
+    const kinds = results.map((r) => r.status === "rejected" ? r.reason.kind : "ok");
+    // As one after another: five free failures and the sixth that starts the wait; the other
+    // fourteen are refused before any hashing.
+    assert.equal(kinds.filter((kind) => kind === "unauthorized").length, 6);
+    assert.equal(kinds.filter((kind) => kind === "rate_limited").length, 14);
+
+    // A good password gives the address back the failure charged in advance.
+    h.clock.ms += 60 * 60_000 + 1;
+    const other: ClientInfo = { ip: "192.0.2.77", userAgent: "test" };
+    for (let i = 0; i < 25; i++) {
+      await login(h.deps, { login: "bob", password: PASSWORD }, other);
+    }
+  },
+);
+
+testEachDatabase(
   "login: any bad credential is the same 401, then 429 before any hashing",
   async (db) => {
     using h = await ServiceHarness.create(db, { accountSettings: { registration: "open" } });

@@ -154,13 +154,14 @@ export async function login(
   if (waitMs > 0) {
     throw rateLimited("Too many failed logins: wait before trying again", waitMs);
   }
+  // Charged before any await, so parallel guesses all see each other's count.
+  accounts.throttle.began(name, client.ip, deps.now());
   const password = input.password.slice(0, 1_024);
   const account = name === "" ? undefined : await deps.repos.accounts.getByLogin(name);
   const verified = account
     ? await verifyPassword(accounts, password, account.passwordHash)
     : { ok: await verifyNobody(accounts, password), needsRehash: false };
   if (!account || !verified.ok) {
-    accounts.throttle.failed(name, client.ip, deps.now());
     if (account) {
       await deps.repos.accountEvents.add({
         accountId: account.id,
@@ -170,7 +171,7 @@ export async function login(
     }
     throw unauthorized("Wrong username or password", "password");
   }
-  accounts.throttle.succeeded(name);
+  accounts.throttle.succeeded(name, client.ip);
   if (account.disabledAt !== null) {
     throw forbidden("This account is disabled: ask the server's operator");
   }
@@ -251,11 +252,10 @@ export async function checkCurrentPassword(
   const accounts = accountDeps(deps);
   const waitMs = accounts.throttle.waitMs(account.username, client.ip, deps.now());
   if (waitMs > 0) throw rateLimited("Too many wrong passwords: wait before trying again", waitMs);
+  accounts.throttle.began(account.username, client.ip, deps.now());
   const verified = await verifyPassword(accounts, password.slice(0, 1_024), account.passwordHash);
-  if (!verified.ok) {
-    accounts.throttle.failed(account.username, client.ip, deps.now());
-    throw unauthorized("Your current password is not right", "current_password");
-  }
+  if (!verified.ok) throw unauthorized("Your current password is not right", "current_password");
+  accounts.throttle.succeeded(account.username, client.ip);
 }
 
 /** The sessions of an account, most recently used first. */
