@@ -109,13 +109,17 @@ export class BenchClients implements AsyncDisposable {
 
   /**
    * Closed loop: every client sends `perClient` sequential `sign_event` requests. Stops sending
-   * once `maxMs` has passed (requests in flight still finish or time out).
+   * once `maxMs` has passed or `signal` aborts (requests in flight still finish or time out).
    */
-  async closedLoop(perClient: number, maxMs: number): Promise<PhaseResult> {
+  async closedLoop(perClient: number, maxMs: number, signal?: AbortSignal): Promise<PhaseResult> {
     const result = emptyResult();
     const started = performance.now();
     await Promise.all(this.#signers.map(async (signer) => {
-      for (let k = 0; k < perClient && performance.now() - started < maxMs; k++) {
+      for (
+        let k = 0;
+        k < perClient && performance.now() - started < maxMs && !signal?.aborted;
+        k++
+      ) {
         await signOnce(signer, performance.now(), result);
       }
     }));

@@ -1,14 +1,16 @@
 import assert from "node:assert/strict";
 import { parseBenchArgs } from "./args.ts";
 import { cpuMs, machineBusyMs, memory, threadCpuMs } from "./proc.ts";
-import { fixed, percentiles } from "./report.ts";
+import { fixed, percentile, percentiles } from "./report.ts";
 
-Deno.test("percentiles() uses nearest rank and is NaN without samples", () => {
+Deno.test("percentiles() and percentile() use nearest rank and are NaN without samples", () => {
   const samples = Array.from({ length: 100 }, (_, i) => 100 - i); // 100 … 1, unsorted
   const stats = percentiles(samples);
   assert.deepEqual(stats, { count: 100, p50: 50, p95: 95, p99: 99, max: 100 });
   assert.deepEqual(percentiles([7]).p99, 7);
   assert.ok(Number.isNaN(percentiles([]).p50));
+  assert.deepEqual(percentile(samples, 0.9), 90);
+  assert.ok(Number.isNaN(percentile([], 0.9)));
 });
 
 Deno.test("fixed() prints n/a for undefined and non-finite values", () => {

@@ -42,6 +42,13 @@ export function percentiles(samples: readonly number[]): Percentiles {
   };
 }
 
+/** The nearest-rank `p` quantile (0 < p ≤ 1) of `samples` (ms); NaN when there are none. */
+export function percentile(samples: readonly number[], p: number): number {
+  const sorted = [...samples].sort((a, b) => a - b);
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.max(0, Math.min(sorted.length - 1, Math.ceil(p * sorted.length) - 1))]!;
+}
+
 /** `value` with `digits` decimals, or "n/a" when it is undefined or not finite. */
 export function fixed(value: number | undefined, digits = 1): string {
   return value === undefined || !Number.isFinite(value) ? "n/a" : value.toFixed(digits);

@@ -21,6 +21,8 @@ export interface BenchServeOptions {
   logLevel?: string;
   /** Extra `deno run` flags before the script (e.g. `--cpu-prof`). Default none. */
   denoFlags?: string[];
+  /** Extra `serve` flags after the relays (e.g. `--registration open`). Default none. */
+  args?: string[];
   /** How long to wait for the "Listening" line, in ms. Default 120_000. */
   timeoutMs?: number;
 }
@@ -126,6 +128,7 @@ export async function startBenchServe(options: BenchServeOptions): Promise<Bench
       "--port",
       "0",
       ...options.relays.flatMap((url) => ["--relay", url]),
+      ...(options.args ?? []),
     ],
     env: {
       ...env,
