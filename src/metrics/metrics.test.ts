@@ -58,12 +58,12 @@ Deno.test("Metrics.render() writes the listener's abuse counters when given, and
   assert.equal(without.includes("keycast_replies_resent_total"), false);
   assert.equal(without.includes("keycast_key_unavailable_total"), false);
   assert.equal(without.includes("keycast_unconnected_unreported_total"), false);
-  assert.equal(without.includes("keycast_forged_dropped_total"), false);
+  assert.equal(without.includes("keycast_forged_events_total"), false);
   const text = metrics.render({
     ...SNAPSHOT,
     unconnectedDropped: 990,
     unconnectedUnreported: 290,
-    forgedDropped: 481,
+    forgedEvents: 481,
     repliesResent: 3,
     keyUnavailable: 2,
   });
@@ -73,7 +73,7 @@ Deno.test("Metrics.render() writes the listener's abuse counters when given, and
   );
   assert.match(
     text,
-    /# TYPE keycast_forged_dropped_total counter\nkeycast_forged_dropped_total 481\n/,
+    /# TYPE keycast_forged_events_total counter\nkeycast_forged_events_total 481\n/,
   );
   assert.match(
     text,

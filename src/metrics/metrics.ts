@@ -46,8 +46,8 @@ export interface MetricsSnapshot {
    * `unconnectedUnreported`).
    */
   unconnectedUnreported?: number;
-  /** Events in a connected client's name over its invalid-signature budget (`forgedDropped`). */
-  forgedDropped?: number;
+  /** Events a worker found invalid, dropped with no effect (listener `forged`). */
+  forgedEvents?: number;
   /** Kept replies published again for a repeated request id (listener `resent`). */
   repliesResent?: number;
   /** Requests that met a key this server cannot open (listener `keyUnavailable`). */
@@ -189,11 +189,11 @@ export class Metrics {
         "counter",
       );
     }
-    if (snapshot.forgedDropped !== undefined) {
+    if (snapshot.forgedEvents !== undefined) {
       gauge(
-        "keycast_forged_dropped_total",
-        "Events in a connected client's name dropped: too many invalid signatures via that relay.",
-        snapshot.forgedDropped,
+        "keycast_forged_events_total",
+        "Events whose signature or id did not verify in a worker, dropped with no effect.",
+        snapshot.forgedEvents,
         "counter",
       );
     }

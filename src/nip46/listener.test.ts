@@ -56,7 +56,7 @@ Deno.test("Listener answers a request, reports the decision, then publishes", as
     duplicates: 0,
     unconnectedDropped: 0,
     unconnectedUnreported: 0,
-    forgedDropped: 0,
+    forged: 0,
     resent: 0,
     keyUnavailable: 0,
   });

@@ -5,9 +5,10 @@
  *    window; the id must be the SHA-256 of the content; copies already taken in are dropped;
  * 2. throttle (`throttle.ts`, main thread): a sender that is not a connected client of the
  *    authorization is charged to its own, its bunker's and a global token bucket, and dropped
- *    when over; an event in a connected client's name is dropped when events claiming that client
- *    through that relay failed their signature too often (`forged.ts`);
- * 3. unwrap (`unwrap.ts`): verify and decrypt in a worker;
+ *    when over;
+ * 3. unwrap (`unwrap.ts`): verify and decrypt in a worker (an event in a connected client's name
+ *    is not charged: limiting events by the pubkey they claim would let a forger shut the client
+ *    out, so a forgery costs one verification and has no other effect);
  * 4. read (`unwrap.ts`): parse `{id, method, params}`; a repeated (bunker, client, request id)
  *    gets the reply kept for it (`replies.ts`) again, or nothing while the first is in flight;
  * 5. decide (`decide.ts`): revoked / expired, then the method handler, then the policy;
@@ -24,14 +25,13 @@ import type { KeyRef, UnwrapResult } from "../signer/protocol.ts";
 import { type DecideDeps, decideRequest, refuse, type Verdict } from "./decide.ts";
 import { admitEvent, eventKey, type IntakeDeps } from "./intake.ts";
 import { isConnected } from "./connect.ts";
-import { ForgedThrottle, UNTRACKED } from "./forged.ts";
 import type { ListenerOptions, ListenerStats } from "./listener_types.ts";
 import type { KeyUnavailableError } from "../signer/errors.ts";
 import { ReplyCache, replyOwner, STRANGERS } from "./replies.ts";
 import { decisionOf, replyRelays, respondTo } from "./reply.ts";
 import { SeenSet } from "./seen.ts";
 import { UnconnectedThrottle } from "./throttle.ts";
-import { openEvent, readRequest, requestKey } from "./unwrap.ts";
+import { isForged, openEvent, readRequest, requestKey } from "./unwrap.ts";
 
 export { MAX_TAGS } from "./intake.ts";
 export type {
@@ -74,7 +74,7 @@ interface Answer {
 export class Listener {
   readonly #o:
     & Required<
-      Omit<ListenerOptions, "onDecision" | "unconnectedLimits" | "forgedLimits" | "replyCache">
+      Omit<ListenerOptions, "onDecision" | "unconnectedLimits" | "replyCache">
     >
     & Pick<ListenerOptions, "onDecision">;
   readonly #seenEvents = new SeenSet({ ttlMs: DUPLICATE_WINDOW_MS, max: 100_000 });
@@ -83,7 +83,6 @@ export class Listener {
   /** When the last key error was logged, per authorization id. */
   readonly #keyErrorsLogged = new Map<string, number>();
   readonly #throttle: UnconnectedThrottle;
-  readonly #forged: ForgedThrottle;
   /** Strangers' decisions left unreported since the last line said so, and when that was. */
   readonly #unreported = { count: 0, loggedAt: -Infinity };
   readonly #inflight = new Set<Promise<void>>();
@@ -98,17 +97,16 @@ export class Listener {
     duplicates: 0,
     unconnectedDropped: 0,
     unconnectedUnreported: 0,
-    forgedDropped: 0,
+    forged: 0,
     resent: 0,
     keyUnavailable: 0,
   };
 
-  /** Throws a RangeError when `unconnectedLimits` or `forgedLimits` holds an unusable limit. */
+  /** Throws a RangeError when `unconnectedLimits` holds an unusable limit. */
   constructor(options: ListenerOptions) {
     const o = { windowSeconds: 120, now: Date.now, ...options };
     this.#o = o;
     this.#throttle = new UnconnectedThrottle(o.unconnectedLimits, o.now());
-    this.#forged = new ForgedThrottle(o.forgedLimits);
     this.#replies = new ReplyCache(DUPLICATE_WINDOW_MS, o.replyCache);
     this.#intake = {
       directory: o.directory,
@@ -206,30 +204,16 @@ export class Listener {
     });
   }
 
-  /**
-   * The unwrap stage, with the forged events' budget around it: an event in a connected client's
-   * name is admitted by that budget first, and settled with it once the worker checked its
-   * signature. Returns the opened request, or undefined when it was answered or dropped here.
-   */
+  /** The unwrap stage. Returns the opened request, or undefined when it was answered or dropped. */
   async #unwrap(
     event: NostrEvent,
     authorization: ActiveAuthorization,
     relayUrl: string,
   ): Promise<UnwrapResult | undefined> {
     const { bunkerPubkey } = authorization;
-    const claim = isConnected(authorization, event.pubkey)
-      ? this.#forged.admit(bunkerPubkey, event.pubkey, relayUrl, this.#o.now())
-      : UNTRACKED;
-    if (!claim.admitted) {
-      this.stats.forgedDropped++;
-      // Forgotten as seen: a copy of a genuine request may still come through another relay.
-      this.#seenEvents.delete(eventKey(event));
-      this.#drop(claim.reason, relayUrl);
-      return undefined;
-    }
     const bunker: KeyRef = { pubkey: bunkerPubkey, sealed: authorization.bunkerSecretSealed };
-    const now = this.#o.now;
-    const opened = await openEvent(this.#o.signer, this.#forged, claim, { bunker, event, now });
+    const opened = await openEvent(this.#o.signer, { bunker, event });
+    if (isForged(opened)) this.stats.forged++;
     switch (opened.kind) {
       case "unwrapped":
         return opened.unwrapped;

@@ -160,7 +160,7 @@ export interface FakeListener {
 /** Listener options a test may set. */
 export type FakeListenerOptions = Pick<
   ListenerOptions,
-  "unconnectedLimits" | "forgedLimits" | "replyCache"
+  "unconnectedLimits" | "replyCache"
 >;
 
 /** Builds a {@link FakeListener}; its authorization has {@link CLIENT_PUBKEY} connected. */

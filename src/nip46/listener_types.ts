@@ -5,7 +5,6 @@ import type { Log } from "../log.ts";
 import type { KeyRef, RespondInput, RespondResult, UnwrapResult } from "../signer/protocol.ts";
 import type { NostrEvent } from "../nostr/event.ts";
 import type { PolicyGate } from "./policy_gate.ts";
-import type { ForgedLimits } from "./forged.ts";
 import type { ReplyCacheLimits } from "./replies.ts";
 import type { UnconnectedLimits } from "./throttle.ts";
 
@@ -40,7 +39,7 @@ export interface ListenerDirectory {
 export interface ListenerStats {
   /** Relay events handed to the listener. */
   received: number;
-  /** Events dropped without a reply (includes `unconnectedDropped` and `forgedDropped`). */
+  /** Events dropped without a reply (includes `unconnectedDropped` and `forged`). */
   dropped: number;
   /** Replies published (includes `resent`). */
   answered: number;
@@ -55,11 +54,8 @@ export interface ListenerStats {
    * reported to `onDecision` (no audit row, not in the request metrics).
    */
   unconnectedUnreported: number;
-  /**
-   * Events in a connected client's name dropped before any worker job because events claiming
-   * that client through that relay failed their signature too often.
-   */
-  forgedDropped: number;
+  /** Events a worker found invalid (a bad signature, mostly): dropped with no effect. */
+  forged: number;
   /** Kept replies published again for a repeated request id. */
   resent: number;
   /** Requests that met a key this server cannot open (logged at error). */
@@ -106,12 +102,6 @@ export interface ListenerOptions {
    * and 10_000 bunker buckets).
    */
   unconnectedLimits?: Partial<UnconnectedLimits>;
-  /**
-   * Budget of events with an invalid signature per (bunker, claimed sender, relay), checked before
-   * any worker job once one was seen; each field defaults (see `DEFAULT_FORGED_LIMITS`: 60/min,
-   * burst 20; 10_000 buckets).
-   */
-  forgedLimits?: Partial<ForgedLimits>;
   /**
    * Bounds of the replies kept to answer a repeated request id again; each field defaults (see
    * `DEFAULT_REPLY_CACHE_LIMITS`: 50_000 replies, 32 MiB; per client of a bunker, and for all

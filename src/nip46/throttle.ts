@@ -98,8 +98,8 @@ export class UnconnectedThrottle {
   /**
    * The throttle stage: a request from `senderPubkey` to `authorization` at `now` (ms) is free
    * when the sender is a connected client of it, else {@link admit}ted. The sender is not verified
-   * yet: a forged event in a connected client's name passes here, and is limited by the forged
-   * events' budget (`forged.ts`). Returns the drop reason, or undefined.
+   * yet: a forged event in a connected client's name passes here; it is dropped, with no effect,
+   * once a worker finds its signature invalid. Returns the drop reason, or undefined.
    */
   charge(
     authorization: ActiveAuthorization,

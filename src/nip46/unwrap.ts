@@ -1,6 +1,6 @@
 /**
  * Opening a request that passed intake: verify and decrypt it in a worker ({@link unwrapEvent};
- * {@link openEvent} adds the reserved lane's answer and the forged events' budget), then parse
+ * {@link openEvent} adds the reserved lane's answer), then parse
  * `{id, method, params}` and tell a (bunker, client, request id) seen before ({@link readRequest}).
  */
 import type { NostrEvent } from "../nostr/event.ts";
@@ -13,7 +13,6 @@ import {
   WorkerCrashedError,
 } from "../signer/errors.ts";
 import type { KeyRef, UnwrapResult } from "../signer/protocol.ts";
-import type { ForgedClaim, ForgedThrottle } from "./forged.ts";
 import type { ListenerSigner } from "./listener_types.ts";
 import { type Nip46Request, parseRequest } from "./protocol.ts";
 import { rejectEvent, type Rejection, RETRY_LATER, SIGNER_FAILED } from "./reply.ts";
@@ -68,31 +67,24 @@ export type Opened =
   | { kind: "reject"; overloaded: boolean; rejection: Rejection };
 
 /**
- * The unwrap stage under the forged events' budget: {@link unwrapEvent}, then for an event it
- * could not unwrap the reserved lane's answer (`rejectEvent`). `claim` (from
- * `ForgedThrottle.admit`) is settled once the signature was checked, whatever happens, as forged
- * when either job found the event invalid.
+ * The unwrap stage: {@link unwrapEvent}, then for an event it could not unwrap the reserved lane's
+ * answer (`rejectEvent`). A drop says `forged` when either job found the event invalid.
  */
 export async function openEvent(
   signer: Pick<ListenerSigner, "unwrapRequest" | "rejectRequest">,
-  forged: Pick<ForgedThrottle, "settle">,
-  claim: ForgedClaim,
-  input: { bunker: KeyRef; event: NostrEvent; now: () => number },
+  input: { bunker: KeyRef; event: NostrEvent },
 ): Promise<Opened> {
   const { bunker, event } = input;
-  let invalid = false;
-  try {
-    const opened = await unwrapEvent(signer, bunker, event);
-    if (opened.kind !== "reject") {
-      invalid = opened.kind === "drop" && opened.forged;
-      return opened;
-    }
-    const rejection = await rejectEvent(signer, bunker, event, opened.reason);
-    invalid = rejection.kind === "drop" && rejection.forged;
-    return { kind: "reject", overloaded: opened.overloaded, rejection };
-  } finally {
-    forged.settle(claim, invalid, input.now());
-  }
+  const opened = await unwrapEvent(signer, bunker, event);
+  if (opened.kind !== "reject") return opened;
+  const rejection = await rejectEvent(signer, bunker, event, opened.reason);
+  return { kind: "reject", overloaded: opened.overloaded, rejection };
+}
+
+/** Whether an {@link Opened} is a drop of an invalid event (a bad signature, mostly). */
+export function isForged(opened: Opened): boolean {
+  if (opened.kind === "drop") return opened.forged;
+  return opened.kind === "reject" && opened.rejection.kind === "drop" && opened.rejection.forged;
 }
 
 /** Outcome of {@link readRequest}. */

@@ -60,7 +60,7 @@ export function renderMetrics(metrics: Metrics, sources: StatusSources): string 
     eventsDropped: sources.listener.stats.dropped,
     unconnectedDropped: sources.listener.stats.unconnectedDropped,
     unconnectedUnreported: sources.listener.stats.unconnectedUnreported,
-    forgedDropped: sources.listener.stats.forgedDropped,
+    forgedEvents: sources.listener.stats.forged,
     repliesResent: sources.listener.stats.resent,
     keyUnavailable: sources.listener.stats.keyUnavailable,
   });
