@@ -70,6 +70,11 @@ const PasswordBody = fields({
 export function userRoutes(): Hono<AppEnv> {
   return new Hono<AppEnv>()
     .use("*", requireSession())
+    .use("*", async (c, next) => {
+      await next();
+      // A person's own data: never kept by a browser or a proxy.
+      c.header("Cache-Control", "no-store");
+    })
     .get("/account", async (c) => {
       const { account } = c.var.session!.live;
       const record = await c.var.services.repos.accounts.get(account.id);
@@ -105,7 +110,6 @@ export function userRoutes(): Hono<AppEnv> {
         password: body.password,
         exportPassword: body.export_password,
       }, clientInfo(c));
-      c.header("Cache-Control", "no-store");
       return c.json({ pubkey: exported.key.pubkey, ncryptsec: exported.ncryptsec });
     })
     .post("/bunker/create", jsonBody(BunkerBody), async (c) => {
@@ -117,7 +121,6 @@ export function userRoutes(): Hono<AppEnv> {
         relays: body.relays,
         expiresIn: body.expires_in,
       });
-      c.header("Cache-Control", "no-store");
       return c.json({
         bunker_url: created.bunkerUrl,
         bunker_pubkey: created.record.bunkerPubkey,

@@ -1,5 +1,11 @@
 import assert from "node:assert/strict";
-import { parseRelayUrl, redactRelayUrl, RelayUrlError, relayUrlProblem } from "./relay_url.ts";
+import {
+  isPrivateRelayHost,
+  parseRelayUrl,
+  redactRelayUrl,
+  RelayUrlError,
+  relayUrlProblem,
+} from "./relay_url.ts";
 
 Deno.test("parseRelayUrl() treats case, default port and a bare slash as the same relay", () => {
   for (
@@ -46,4 +52,33 @@ Deno.test("relayUrlProblem() names the problem or returns undefined", () => {
 Deno.test("redactRelayUrl() hides the query, which may hold a token", () => {
   assert.equal(redactRelayUrl("wss://relay.x?token=abc"), "wss://relay.x?…");
   assert.equal(redactRelayUrl("wss://relay.x/p"), "wss://relay.x/p");
+});
+Deno.test("isPrivateRelayHost() knows loopback, private, link-local and local names", () => {
+  const inside = [
+    "ws://127.0.0.1:7777",
+    "ws://localhost:7777",
+    "ws://2130706433",
+    "wss://10.1.2.3",
+    "wss://172.20.0.1",
+    "wss://192.168.1.1",
+    "wss://169.254.169.254",
+    "wss://100.64.0.1",
+    "wss://0.0.0.0",
+    "wss://[::1]",
+    "wss://[::ffff:127.0.0.1]",
+    "wss://[fd00::1]",
+    "wss://[fe80::1]",
+    "wss://redis",
+    "wss://db.internal",
+    "wss://printer.local",
+    "wss://x.localhost",
+  ];
+  for (const url of inside) assert.equal(isPrivateRelayHost(parseRelayUrl(url)), true, url);
+  const outside = [
+    "wss://relay.damus.io",
+    "wss://8.8.8.8",
+    "wss://[2001:db8::1]",
+    "wss://172.32.0.1",
+  ];
+  for (const url of outside) assert.equal(isPrivateRelayHost(parseRelayUrl(url)), false, url);
 });

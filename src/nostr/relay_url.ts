@@ -69,3 +69,45 @@ export function redactRelayUrl(normalizedUrl: string): string {
 function quote(input: string): string {
   return JSON.stringify(input.length > 100 ? `${input.slice(0, 100)}…` : input);
 }
+
+/**
+ * Whether a normalized relay URL names a host on this machine or a private network: loopback,
+ * RFC 1918, link-local, CGNAT, unique-local and unspecified address literals (IPv4-mapped IPv6
+ * included), `localhost` and names under `.localhost`, `.local`, `.internal`, `.home.arpa`, and
+ * single-label names. A name that only resolves to such an address is not caught here.
+ */
+export function isPrivateRelayHost(normalizedUrl: string): boolean {
+  let host: string;
+  try {
+    host = new URL(normalizedUrl).hostname.toLowerCase();
+  } catch (_error: unknown) {
+    return true;
+  }
+  if (host.startsWith("[")) return isPrivateIpv6(host.slice(1, -1));
+  if (/^\d+\.\d+\.\d+\.\d+$/.test(host)) return isPrivateIpv4(host);
+  const name = host.replace(/\.$/, "");
+  if (!name.includes(".")) return true;
+  return name === "localhost" ||
+    [".localhost", ".local", ".internal", ".home.arpa"].some((suffix) => name.endsWith(suffix));
+}
+
+function isPrivateIpv4(address: string): boolean {
+  const [a = 0, b = 0] = address.split(".").map(Number);
+  return a === 0 || a === 10 || a === 127 || a >= 224 ||
+    (a === 100 && b >= 64 && b <= 127) || (a === 169 && b === 254) ||
+    (a === 172 && b >= 16 && b <= 31) || (a === 192 && b === 168);
+}
+
+function isPrivateIpv6(address: string): boolean {
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(address);
+  if (mapped) return isPrivateIpv4(mapped[1]!);
+  const hex = /^::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/.exec(address);
+  if (hex) {
+    const high = parseInt(hex[1]!, 16);
+    const low = parseInt(hex[2]!, 16);
+    return isPrivateIpv4(`${high >> 8}.${high & 255}.${low >> 8}.${low & 255}`);
+  }
+  if (address === "::" || address === "::1") return true;
+  const first = parseInt(address.split(":")[0] || "0", 16);
+  return (first & 0xfe00) === 0xfc00 || (first & 0xffc0) === 0xfe80 || (first & 0xff00) === 0xff00;
+}

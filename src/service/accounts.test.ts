@@ -12,7 +12,17 @@ import {
   register,
 } from "./accounts.ts";
 import { createAccount, createInvite, resetPassword, setAccountDisabled } from "./account_admin.ts";
-import { createOwnBunker, exportOwnKey, ownApp, ownApps, revokeOwnApp } from "./own.ts";
+import {
+  addOwnKey,
+  connectOwnApp,
+  createOwnBunker,
+  exportOwnKey,
+  MAX_APPS_PER_ACCOUNT,
+  MAX_KEYS_PER_ACCOUNT,
+  ownApp,
+  ownApps,
+  revokeOwnApp,
+} from "./own.ts";
 import { serviceError, ServiceHarness } from "./testing.ts";
 
 const CLIENT: ClientInfo = { ip: "192.0.2.1", userAgent: "test" };
@@ -303,12 +313,58 @@ testEachDatabase(
     );
     assert.equal(getPublicKey(decryptNip49(exported.ncryptsec, PASSWORD)), alice.key.pubkey);
     assert.ok(!h.logText().includes(exported.ncryptsec));
-    for (let i = 0; i < 2; i++) {
-      await exportOwnKey(h.deps, alice.account.id, { key: "main", password: PASSWORD }, CLIENT);
-    }
+    // Three attempts an hour, the wrong password's included.
+    await exportOwnKey(h.deps, alice.account.id, { key: "main", password: PASSWORD }, CLIENT);
     await serviceError(
       exportOwnKey(h.deps, alice.account.id, { key: "main", password: PASSWORD }, CLIENT),
       "rate_limited",
+    );
+    // Attempts made at once cannot all slip under the limit.
+    const at = await Promise.allSettled(
+      Array.from(
+        { length: 8 },
+        () => exportOwnKey(h.deps, bob.account.id, { key: "main", password: PASSWORD }, CLIENT),
+      ),
+    );
+    assert.ok(at.filter((result) => result.status === "fulfilled").length <= 3);
+  },
+);
+
+testEachDatabase(
+  "own: relays, apps and keys a person may add are bounded, also when asked at once",
+  async (db) => {
+    using h = await ServiceHarness.create(db, { accountSettings: { registration: "open" } });
+    const { account } = await register(h.deps, { username: "carl", password: PASSWORD }, CLIENT);
+    // Only the operator's relays for a bunker link; no private hosts for a pasted link.
+    await serviceError(
+      createOwnBunker(h.deps, account.id, { appName: "x", relays: ["ws://10.0.0.1:6379"] }),
+      "invalid",
+      "relays[0]",
+    );
+    const uri = `nostrconnect://${"cd".repeat(32)}?relay=ws%3A%2F%2F169.254.169.254&secret=s`;
+    await serviceError(connectOwnApp(h.deps, account.id, { uri }), "invalid", "uri");
+    await serviceError(
+      createOwnBunker(h.deps, account.id, { appName: "bell\u0007" }),
+      "invalid",
+      "app_name",
+    );
+
+    const keys = await Promise.allSettled(
+      Array.from(
+        { length: MAX_KEYS_PER_ACCOUNT + 8 },
+        (_, i) => addOwnKey(h.deps, account.id, { name: `k${i}` }),
+      ),
+    );
+    assert.ok(keys.some((result) => result.status === "rejected"));
+    assert.equal(await h.repos.keys.countOf(account.id) <= MAX_KEYS_PER_ACCOUNT, true);
+
+    for (let i = 0; i < MAX_APPS_PER_ACCOUNT; i++) {
+      await createOwnBunker(h.deps, account.id, { appName: `app ${i}` });
+    }
+    await serviceError(
+      createOwnBunker(h.deps, account.id, { appName: "one more" }),
+      "invalid",
+      "app_name",
     );
   },
 );

@@ -7,8 +7,10 @@ import type { AuditRecord } from "../db/repos/audit.ts";
 import type { AuthorizationRecord } from "../db/repos/authorizations.ts";
 import type { ClientRecord } from "../db/repos/clients.ts";
 import type { KeyRecord } from "../db/repos/keys.ts";
-import { isValidName } from "../domain/fields.ts";
+import { isValidName, labelProblem } from "../domain/fields.ts";
+import { NostrConnectError, parseNostrConnectUri } from "../nip46/nostrconnect.ts";
 import { pubkeyToHex } from "../nostr/pubkey.ts";
+import { isPrivateRelayHost, parseRelayUrl, RelayUrlError } from "../nostr/relay_url.ts";
 import { accountDeps, checkCurrentPassword, type ClientInfo } from "./accounts.ts";
 import {
   createAuthorization,
@@ -22,8 +24,10 @@ import { type Paired, pairNostrConnect } from "./pairing.ts";
 
 /** Most keys one person may hold. */
 export const MAX_KEYS_PER_ACCOUNT = 20;
-/** Most exports per account per hour. */
+/** Most export attempts per account per hour (a wrong password counts too). */
 export const MAX_EXPORTS_PER_HOUR = 3;
+/** Most apps (authorizations not revoked) one person may have. */
+export const MAX_APPS_PER_ACCOUNT = 50;
 /** scrypt cost of exported ncryptsec (NIP-49's suggested minimum, 64 MiB). */
 const EXPORT_LOG_N = 16;
 
@@ -51,9 +55,8 @@ export async function addOwnKey(
   if (!isValidName(name)) {
     throw invalid("name", "use 1 to 64 letters, digits, dot, dash or underscore");
   }
-  if (await deps.repos.keys.countOf(accountId) >= MAX_KEYS_PER_ACCOUNT) {
-    throw invalid("name", `an account holds at most ${MAX_KEYS_PER_ACCOUNT} keys`);
-  }
+  const tooMany = () => invalid("name", `an account holds at most ${MAX_KEYS_PER_ACCOUNT} keys`);
+  if (await deps.repos.keys.countOf(accountId) >= MAX_KEYS_PER_ACCOUNT) throw tooMany();
   const key = input.secret?.trim()
     ? await importKey(deps, {
       name,
@@ -62,6 +65,11 @@ export async function addOwnKey(
       owner: accountId,
     })
     : await storeSealedKey(deps, name, await accounts.keyWorker.generateKey(), accountId);
+  // Counted again once stored: keys added at the same moment all passed the first check.
+  if (await deps.repos.keys.countOf(accountId) > MAX_KEYS_PER_ACCOUNT) {
+    await deps.repos.keys.delete(key.id);
+    throw tooMany();
+  }
   await deps.repos.accountEvents.add({ accountId, action: "key_added", detail: key.pubkey });
   return key;
 }
@@ -95,12 +103,19 @@ export async function exportOwnKey(
   const account = await deps.repos.accounts.get(accountId);
   if (!account) throw notFound("No such account");
   const key = await ownKey(deps, accountId, input.key);
+  // The attempt is recorded before it is counted, so attempts made at once all see each other.
+  await deps.repos.accountEvents.add({
+    accountId,
+    action: "key_export_attempt",
+    detail: key.pubkey,
+    ip: client.ip,
+  });
   const recent = await deps.repos.accountEvents.countSince(
     accountId,
-    "key_exported",
+    "key_export_attempt",
     deps.now() - 3_600_000,
   );
-  if (recent >= MAX_EXPORTS_PER_HOUR) {
+  if (recent > MAX_EXPORTS_PER_HOUR) {
     throw rateLimited(
       `At most ${MAX_EXPORTS_PER_HOUR} exports an hour: try again later`,
       3_600_000,
@@ -184,11 +199,23 @@ export async function createOwnBunker(
     expiresIn?: number | null;
   },
 ): Promise<CreatedAuthorization> {
+  checkAppName("app_name", input.appName);
+  const relays = input.relays ?? [];
+  const allowed = new Set(deps.defaultRelays.map((relay) => parseRelayUrl(relay)));
+  for (const [i, relay] of relays.entries()) {
+    if (!allowed.has(relayOf(relay, `relays[${i}]`))) {
+      throw invalid(
+        `relays[${i}]`,
+        `choose among this server's relays: ${[...allowed].join(", ")}`,
+      );
+    }
+  }
+  await checkAppRoom(deps, accountId);
   const key = await defaultKey(deps, accountId, input.key);
   const created = await createAuthorization(deps, {
     key: key.pubkey,
     owner: accountId,
-    relays: input.relays ?? [],
+    relays,
     policy: input.policy ?? null,
     maxUses: 1,
     expiresIn: input.expiresIn ?? null,
@@ -208,6 +235,9 @@ export async function connectOwnApp(
   accountId: string,
   input: { uri: string; key?: string | null; policy?: string | null; label?: string | null },
 ): Promise<Paired> {
+  if (input.label) checkAppName("label", input.label);
+  checkPairingRelays(deps, input.uri);
+  await checkAppRoom(deps, accountId);
   const key = await defaultKey(deps, accountId, input.key);
   const paired = await pairNostrConnect(deps, {
     uri: input.uri,
@@ -259,6 +289,53 @@ export function ownActivity(
   limit = 20,
 ): Promise<AuditRecord[]> {
   return deps.repos.audit.latest({ accountId, limit });
+}
+
+function checkAppName(field: string, name: string): void {
+  const problem = labelProblem(name);
+  if (problem) throw invalid(field, problem.replace(/^it /, ""));
+}
+
+function relayOf(relay: string, field: string): string {
+  try {
+    return parseRelayUrl(relay);
+  } catch (error: unknown) {
+    if (error instanceof RelayUrlError) throw invalid(field, error.problem);
+    throw error;
+  }
+}
+
+/**
+ * An app a person pairs with names the relays keycast will connect to: besides the operator's own,
+ * only public hosts, so an account cannot point the server at its machine or private network.
+ */
+function checkPairingRelays(deps: ServiceDeps, uri: string): void {
+  let relays: string[];
+  try {
+    relays = parseNostrConnectUri(uri).relays;
+  } catch (error: unknown) {
+    if (error instanceof NostrConnectError) throw invalid("uri", error.message);
+    throw error;
+  }
+  const operators = new Set(deps.defaultRelays.map((relay) => parseRelayUrl(relay)));
+  const inside = relays.find((relay) => !operators.has(relay) && isPrivateRelayHost(relay));
+  if (inside !== undefined) {
+    throw invalid(
+      "uri",
+      `the app's relay ${inside} is on a private network or this machine; ` +
+        "only public relays and this server's own can be used",
+    );
+  }
+}
+
+async function checkAppRoom(deps: ServiceDeps, accountId: string): Promise<void> {
+  const live = await deps.repos.authorizations.unrevokedOfAccount(accountId);
+  if (live.length >= MAX_APPS_PER_ACCOUNT) {
+    throw invalid(
+      "app_name",
+      `an account has at most ${MAX_APPS_PER_ACCOUNT} connected apps: revoke one first`,
+    );
+  }
 }
 
 /** The key `ref` of the person, or their first key when `ref` is empty. */

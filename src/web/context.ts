@@ -7,7 +7,7 @@ import type { Context, MiddlewareHandler } from "hono";
 import { secureHeaders } from "hono/secure-headers";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { ApiError } from "../http/errors.ts";
-import { csrfBinding } from "../http/session.ts";
+import { csrfBinding, fromOwnOrigin } from "../http/session.ts";
 import type { AppEnv } from "../http/types.ts";
 import { ServiceError, type ServiceErrorKind } from "../service/errors.ts";
 import type { Viewer } from "./layout.tsx";
@@ -55,13 +55,18 @@ export class Form {
 }
 
 /**
- * The posted form, once its CSRF token is checked against this browser's session (or, before
- * login, its visitor cookie). A form from elsewhere gets a 403 page.
+ * The posted form, once it is known to come from keycast's own origin and its CSRF token is
+ * checked against this browser's session (or, before login, its visitor cookie). A form from
+ * elsewhere gets a 403 page.
  */
 export function readForm(c: Context<AppEnv>): Form {
   const type = c.req.header("content-type")?.split(";")[0]?.trim().toLowerCase();
   if (type !== "application/x-www-form-urlencoded") {
     throw new ApiError(415, "Send the form as application/x-www-form-urlencoded");
+  }
+  // Forms posted before login carry no session cookie, so `sameOrigin` let them pass: check here.
+  if (!fromOwnOrigin(c)) {
+    throw new ApiError(403, "Cross-site form refused: use the form on keycast's own page");
   }
   const params = new URLSearchParams(new TextDecoder().decode(c.var.rawBody));
   let count = 0;
@@ -205,10 +210,14 @@ export function formErrors(
   aliases: Record<string, string> = {},
 ): Record<string, string> {
   const named = error.field === undefined ? undefined : aliases[error.field] ?? error.field;
-  if (named === undefined || !fields.includes(named)) return { form: error.message };
-  // Next to its field the message need not name the field again.
-  const text = error.message.startsWith(`${error.field}: `)
-    ? error.message.slice(error.field!.length + 2)
+  if (named === undefined || !fields.includes(named)) return { form: plainMessage(error) };
+  return { [named]: plainMessage(error) };
+}
+
+/** A service error's message without the `field: ` it starts with, as a sentence. */
+export function plainMessage(error: ServiceError): string {
+  const text = error.field !== undefined && error.message.startsWith(`${error.field}: `)
+    ? error.message.slice(error.field.length + 2)
     : error.message;
-  return { [named]: text.charAt(0).toUpperCase() + text.slice(1) };
+  return text.charAt(0).toUpperCase() + text.slice(1);
 }

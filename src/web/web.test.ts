@@ -221,8 +221,10 @@ testEachDatabase(
     await using app = await TestApp.create(db);
     const browser = await registered(app, "hana");
     const clientPubkey = "ab".repeat(32);
-    const uri = `nostrconnect://${clientPubkey}?relay=${encodeURIComponent("ws://127.0.0.1:1")}` +
+    const link = (relay: string) =>
+      `nostrconnect://${clientPubkey}?relay=${encodeURIComponent(relay)}` +
       `&secret=s3cret&perms=sign_event:1&name=${encodeURIComponent("<b>Chat</b>")}`;
+    const uri = link("wss://relay.example.com");
 
     const bad = await browser.post("/account/apps/nostrconnect", {
       step: "review",
@@ -242,6 +244,16 @@ testEachDatabase(
     assert.ok(review.html.includes("&lt;b&gt;Chat&lt;/b&gt;"), "the stated name is escaped");
     assert.match(review.html, /href="\/account"[^>]*>Deny</, "deny is as easy to find");
     assert.equal(await app.repos.authorizations.list().then((all) => all.length), 0);
+
+    // A relay on this machine or a private network is refused: an account must not point the
+    // server at them.
+    const inside = await browser.post("/account/apps/nostrconnect", {
+      step: "approve",
+      uri: link("ws://127.0.0.1:5432"),
+    }, { from: "/account" });
+    assert.equal(inside.status, 400);
+    assert.match(textOf(inside.html), /is on a private network or this machine/);
+    assert.equal((await app.repos.authorizations.list()).length, 0);
 
     const approved = await browser.post("/account/apps/nostrconnect", {
       step: "approve",

@@ -61,6 +61,13 @@ export class KeysRepo {
     return row && toRecord(row);
   }
 
+  /** Deletes the key `id` (one that nothing refers to yet); false when there was none. */
+  async delete(id: string): Promise<boolean> {
+    const result = await this.db.kysely.deleteFrom("keys").where("id", "=", id)
+      .executeTakeFirst();
+    return Number(result.numDeletedRows) > 0;
+  }
+
   /** How many keys `accountId` holds. */
   async countOf(accountId: string): Promise<number> {
     const row = await this.db.kysely.selectFrom("keys")

@@ -28,6 +28,7 @@ import {
   csrfToken,
   formErrors,
   page,
+  plainMessage,
   readForm,
   requireLogin,
   statusOf,
@@ -127,7 +128,7 @@ export function accountPages(): Hono<AppEnv> {
         })
       );
       if (result.ok) return c.redirect("/account?done=connected#apps", 303);
-      return await review(c, uri, result.error.message, statusOf(result.error));
+      return await review(c, uri, plainMessage(result.error), statusOf(result.error));
     })
     .get("/apps/:id", async (c) => {
       const app = await findApp(c, c.req.param("id"));

@@ -49,9 +49,15 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 /** The admin routes, mounted at `/admin`. */
 export function adminPages(): Hono<AppEnv> {
+  // One setup at a time, so two at once cannot both find no admin and both make one.
+  let setups: Promise<unknown> = Promise.resolve();
   return new Hono<AppEnv>()
     .get("/setup", async (c) => page(c, <SetupPage csrf={csrfToken(c)} done={await hasAdmin(c)} />))
-    .post("/setup", async (c) => await setup(c))
+    .post("/setup", (c) => {
+      const done = setups.then(() => setup(c));
+      setups = done.catch(() => undefined);
+      return done;
+    })
     .use("*", requireAdmin())
     .get("/", async (c) => {
       const notice = NOTICES[c.req.query("done") ?? ""];
