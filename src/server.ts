@@ -31,6 +31,7 @@ import { BackupSealer } from "./server/backup_seal.ts";
 import { Maintenance } from "./server/maintenance.ts";
 import { openCheckedDatabase } from "./server/database.ts";
 import { boundOrigins } from "./server/origins.ts";
+import { untrustedProxyWarning } from "./server/proxy_warning.ts";
 import {
   listenError,
   lockDataDir,
@@ -179,6 +180,8 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
     };
     await syncBuiltinPolicies(services);
     await registry.start(channel);
+    const proxyWarning = untrustedProxyWarning(config);
+    if (proxyWarning) log({ level: "warn", ns: "serve", msg: proxyWarning });
     if (config.relaysDefaulted) {
       log({
         level: "info",

@@ -1,16 +1,25 @@
 /**
- * What a new password must be: 12 to 1,024 characters, not the username, and not one of the
- * passwords attackers try first. The embedded list is small on purpose — a minimum of 12
- * characters already rules out most of any breach list — and is matched loosely: case is ignored,
- * and so are digits and punctuation around a listed word ("Password2024!" is "password"). A
- * password built from a short unit repeated ("abcabcabcabc") or from one run along the keyboard
- * or the digits ("1234567890qw" is fine, "qwertyuiopas" is not) is refused as well.
+ * What a new password must be: at least 12 characters and at most 1,024 UTF-16 code units (what
+ * every login form and the JSON API take whole), not the username, and not one of the passwords
+ * attackers try first. The embedded list is small on purpose — a minimum of 12 characters already
+ * rules out most of any breach list — and is matched loosely: case is ignored, and so are digits
+ * and punctuation around a listed word ("Password2024!" is "password"). A password built from a
+ * short unit repeated ("abcabcabcabc") or from one run along the keyboard or the digits
+ * ("1234567890qw" is fine, "qwertyuiopas" is not) is refused as well.
  */
 
 /** Fewest characters a password may have (code points). */
 export const MIN_PASSWORD_CHARS = 12;
-/** Most characters a password may have (code points): hashing cost must stay bounded. */
-export const MAX_PASSWORD_CHARS = 1_024;
+/**
+ * Longest a new password may be, in UTF-16 code units (JavaScript's `length`, what the JSON API
+ * caps at): emoji and other characters beyond the BMP count as two.
+ */
+export const MAX_PASSWORD_LENGTH = 1_024;
+/**
+ * Longest a stored password can be, in UTF-16 code units: earlier versions took 1,024 code points,
+ * each up to two units. A longer one cannot be right, so it is refused without being hashed.
+ */
+export const MAX_STORED_PASSWORD_LENGTH = 2 * MAX_PASSWORD_LENGTH;
 
 // Words and phrases at the top of every breach list, and the ones a Nostr signer invites.
 const COMMON = new Set([
@@ -138,7 +147,9 @@ export function passwordProblem(password: string, username?: string): string | u
   if (length < MIN_PASSWORD_CHARS) {
     return `Use at least ${MIN_PASSWORD_CHARS} characters (this one has ${length})`;
   }
-  if (length > MAX_PASSWORD_CHARS) return `Use at most ${MAX_PASSWORD_CHARS} characters`;
+  if (password.length > MAX_PASSWORD_LENGTH) {
+    return `Use at most ${MAX_PASSWORD_LENGTH} characters (emoji and some rare symbols count as two)`;
+  }
   const lower = password.toLowerCase();
   if (username && lower.includes(username.toLowerCase()) && username.length >= 3) {
     return "Do not use your username in your password";

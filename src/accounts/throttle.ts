@@ -1,143 +1,162 @@
 /**
- * Login throttling: failed logins are counted per account name and per client address, and after
+ * Login throttling. Failed logins are counted per account name and per client address, and after
  * a few free failures each further one doubles the time the next attempt must wait (exponential
- * backoff, capped). A locked-out attempt is refused before any password is hashed, so a storm of
- * wrong passwords costs a map lookup each, not a quarter second of CPU. A successful login clears
- * its account's count (not its address's: one good password must not unlock guessing others).
+ * backoff, capped). An attempt is counted as a failure before its password is hashed, so attempts
+ * sent in parallel all see each other; a good password then takes its failure back (the
+ * account's count starts over, the address gets back the one charged in advance: one good
+ * password must not unlock guessing others).
  *
- * Unknown account names are counted like real ones, so the throttle does not tell them apart. The
- * state lives in memory, bounded: with several instances each counts what it sees (an attacker
- * spreading attempts gains at most a factor of the instance count).
+ * Besides failures, every password hash an address asks for takes a token from its hashing
+ * budget (a token bucket), whether the password proves right or not: the hasher runs one hash at
+ * a time, and one person with a good password must not keep it busy for everyone else.
+ * Registrations have a backoff of their own per address, so they never lock that address out of
+ * logging in.
+ *
+ * A refused attempt is refused before any hashing, so a storm costs a map lookup per attempt, not
+ * a quarter second of CPU. Unknown account names are counted like real ones, so the throttle does
+ * not tell them apart. Addresses are keyed by {@link addressKey} (an IPv6 address by its /64).
+ *
+ * The state lives in memory, per instance (with several instances each counts what it sees: an
+ * attacker spreading attempts gains at most a factor of the instance count), in separate bounded
+ * tables for accounts, addresses, registrations and hashing budgets, so a flood of one kind cannot
+ * evict another. Within a table of failures, eviction spares keys in backoff (see `backoff.ts`);
+ * budgets go least recently used first (the likeliest to be full again, the same as none).
  */
+import { type BucketLimit, BucketStore } from "../policy/token_bucket.ts";
+import { addressKey } from "./address_key.ts";
+import { type BackoffLimit, BackoffTable } from "./backoff.ts";
 
-/** The limits of one kind of key. */
-export interface BackoffLimit {
-  /** Failures allowed before the first wait. */
-  free: number;
-  /** The first wait, in ms; each further failure doubles it. */
-  baseMs: number;
-  /** The longest wait, in ms. */
-  maxMs: number;
-  /** Failures are forgotten after this long without one, in ms. */
-  forgetMs: number;
-}
+export type { BackoffLimit } from "./backoff.ts";
 
-/** Limits per account name and per client address. */
+/** Limits per account name, per client address, and of each address's registrations and hashes. */
 export interface ThrottleLimits {
+  /** Failed logins of one account name. */
   account: BackoffLimit;
+  /** Failed logins from one address. */
   address: BackoffLimit;
-  /** Most keys held; the least recently failed are forgotten first. Default 50,000. */
+  /** Registrations from one address (each counts, whether it succeeds or not). */
+  registration: BackoffLimit;
+  /** Password hashes one address may ask for: logins, password checks, registrations. */
+  hashing: BucketLimit;
+  /** Most keys each table holds (accounts, addresses, registrations, budgets). Default 50,000. */
   maxKeys: number;
 }
 
-/** Defaults: 5 free tries per account then 1 s, 2 s, 4 s … up to 15 min; 20 per address. */
+/**
+ * Defaults: 5 free failures per account then 1 s, 2 s, 4 s … up to 15 min, and 20 per address;
+ * 20 registrations per address likewise; 20 password hashes per address a minute, 20 at once.
+ */
 export const DEFAULT_THROTTLE_LIMITS: ThrottleLimits = {
   account: { free: 5, baseMs: 1_000, maxMs: 15 * 60_000, forgetMs: 60 * 60_000 },
   address: { free: 20, baseMs: 1_000, maxMs: 15 * 60_000, forgetMs: 60 * 60_000 },
+  registration: { free: 20, baseMs: 1_000, maxMs: 15 * 60_000, forgetMs: 60 * 60_000 },
+  hashing: { perMinute: 20, burst: 20 },
   maxKeys: 50_000,
 };
 
-interface Entry {
-  failures: number;
-  lastFailureAt: number;
-  /** No attempt before this time (ms). */
-  until: number;
+/** Why an attempt is refused, and for how long. */
+export interface Refusal {
+  /**
+   * `failures`: too many recent failed logins (or registrations); `hashing`: the address's
+   * password hashing budget is spent.
+   */
+  reason: "failures" | "hashing";
+  /** Ms until a retry may pass. */
+  waitMs: number;
 }
 
-/** Counts failed logins and says how long the next attempt must wait. */
+/** Counts failed logins, registrations and hashes, and says how long the next attempt must wait. */
 export class LoginThrottle {
   readonly #limits: ThrottleLimits;
-  /** Insertion order is last-failure order: a failure re-inserts its key. */
-  readonly #entries = new Map<string, Entry>();
+  readonly #accounts: BackoffTable;
+  readonly #addresses: BackoffTable;
+  readonly #registrations: BackoffTable;
+  readonly #hashing: BucketStore;
 
   constructor(limits: Partial<ThrottleLimits> = {}) {
     this.#limits = { ...DEFAULT_THROTTLE_LIMITS, ...limits };
+    const { maxKeys } = this.#limits;
+    this.#accounts = new BackoffTable(this.#limits.account, maxKeys);
+    this.#addresses = new BackoffTable(this.#limits.address, maxKeys);
+    this.#registrations = new BackoffTable(this.#limits.registration, maxKeys);
+    this.#hashing = new BucketStore(maxKeys);
   }
 
-  /** Ms until `account` from `address` may try again; 0 when it may try now. */
+  /** Ms until `account` from `address` may try again after failures; 0 when it may try now. */
   waitMs(account: string, address: string, now: number): number {
     return Math.max(
-      this.#wait(`a:${account.toLowerCase()}`, this.#limits.account, now),
-      this.#wait(`i:${address}`, this.#limits.address, now),
+      this.#accounts.waitMs(account.toLowerCase(), now),
+      this.#addresses.waitMs(addressKey(address), now),
     );
   }
 
-  /** Records a failed login. */
+  /** Records a failed attempt (of something that is not a password hash, like a token guess). */
   failed(account: string, address: string, now: number): void {
-    this.#fail(`a:${account.toLowerCase()}`, this.#limits.account, now);
-    this.#fail(`i:${address}`, this.#limits.address, now);
+    this.#accounts.fail(account.toLowerCase(), now);
+    this.#addresses.fail(addressKey(address), now);
   }
 
   /**
-   * Records an attempt of something costly that is not a login (a registration) against the
-   * address only: it shares the address's budget with failed logins.
+   * Admits a password check of the account that goes by each of `accounts` (the name typed and,
+   * once it is found, its username: they share one count), from `address` at `now`; or refuses
+   * it. An admitted check is counted as a failure of each name and of the address until it
+   * proves otherwise ({@link succeeded}), and takes a token from the address's hashing budget.
+   * Call it with no await between it and the hashing, so parallel attempts all see each other.
    */
-  charged(address: string, now: number): void {
-    this.#fail(`i:${address}`, this.#limits.address, now);
+  begin(accounts: readonly string[], address: string, now: number): Refusal | undefined {
+    const names = [...new Set(accounts.map((account) => account.toLowerCase()))];
+    const key = addressKey(address);
+    const waitMs = Math.max(
+      this.#addresses.waitMs(key, now),
+      ...names.map((name) => this.#accounts.waitMs(name, now)),
+    );
+    if (waitMs > 0) return { reason: "failures", waitMs };
+    const refusal = this.#takeHash(key, now);
+    if (refusal) return refusal;
+    for (const name of names) this.#accounts.fail(name, now);
+    this.#addresses.fail(key, now);
+    return undefined;
   }
 
   /**
-   * Records an attempt about to be checked, as a failure until it proves otherwise: counted before
-   * the password is hashed, so attempts sent in parallel cannot all pass the wait while the first
-   * ones are still hashing. A good password then calls {@link succeeded} with the address.
+   * Records that a check admitted by {@link begin} with the same names and address succeeded:
+   * the account's count starts over, the address gets back the failure charged in advance. The
+   * hashing token stays spent.
    */
-  began(account: string, address: string, now: number): void {
-    this.failed(account, address, now);
+  succeeded(accounts: readonly string[], address: string): void {
+    for (const account of accounts) this.#accounts.clear(account.toLowerCase());
+    this.#addresses.refund(addressKey(address));
   }
 
   /**
-   * Records a successful login: the account's count starts over; with `address` (after
-   * {@link began}), the address gets back the failure charged in advance.
+   * Admits a registration from `address` at `now`, or refuses it: it counts against the
+   * address's registrations (never its logins) and takes a token from its hashing budget.
    */
-  succeeded(account: string, address?: string): void {
-    this.#entries.delete(`a:${account.toLowerCase()}`);
-    if (address !== undefined) this.#refund(`i:${address}`, this.#limits.address);
+  beginRegistration(address: string, now: number): Refusal | undefined {
+    const key = addressKey(address);
+    const waitMs = this.#registrations.waitMs(key, now);
+    if (waitMs > 0) return { reason: "failures", waitMs };
+    const refusal = this.#takeHash(key, now);
+    if (refusal) return refusal;
+    this.#registrations.fail(key, now);
+    return undefined;
   }
 
-  /** Keys held (for tests and metrics). */
-  get size(): number {
-    return this.#entries.size;
+  /** Keys held in each table (for tests and metrics). */
+  get sizes(): { accounts: number; addresses: number; registrations: number; hashing: number } {
+    return {
+      accounts: this.#accounts.size,
+      addresses: this.#addresses.size,
+      registrations: this.#registrations.size,
+      hashing: this.#hashing.size,
+    };
   }
 
-  #wait(key: string, limit: BackoffLimit, now: number): number {
-    const entry = this.#entries.get(key);
-    if (!entry) return 0;
-    if (now - entry.lastFailureAt >= limit.forgetMs) {
-      this.#entries.delete(key);
-      return 0;
-    }
-    return Math.max(0, entry.until - now);
-  }
-
-  #refund(key: string, limit: BackoffLimit): void {
-    const entry = this.#entries.get(key);
-    if (!entry) return;
-    entry.failures--;
-    if (entry.failures <= 0) {
-      this.#entries.delete(key);
-      return;
-    }
-    const over = entry.failures - limit.free;
-    entry.until = over > 0
-      ? entry.lastFailureAt + Math.min(limit.maxMs, limit.baseMs * 2 ** (over - 1))
-      : 0;
-  }
-
-  #fail(key: string, limit: BackoffLimit, now: number): void {
-    const held = this.#entries.get(key);
-    const entry = held && now - held.lastFailureAt < limit.forgetMs
-      ? held
-      : { failures: 0, lastFailureAt: now, until: 0 };
-    entry.failures++;
-    entry.lastFailureAt = now;
-    const over = entry.failures - limit.free;
-    entry.until = over > 0 ? now + Math.min(limit.maxMs, limit.baseMs * 2 ** (over - 1)) : 0;
-    this.#entries.delete(key);
-    this.#entries.set(key, entry);
-    while (this.#entries.size > this.#limits.maxKeys) {
-      const oldest = this.#entries.keys().next().value;
-      if (oldest === undefined) break;
-      this.#entries.delete(oldest);
-    }
+  #takeHash(key: string, now: number): Refusal | undefined {
+    const bucket = this.#hashing.get(key, this.#limits.hashing, now);
+    const waitMs = bucket.waitMs(now);
+    if (waitMs > 0) return { reason: "hashing", waitMs };
+    bucket.take(now);
+    return undefined;
   }
 }

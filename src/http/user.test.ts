@@ -201,3 +201,48 @@ testEachDatabase(
     assert.equal((await app.json("GET", "/api/user/account", undefined, as(dave))).status, 401);
   },
 );
+
+testEachDatabase(
+  "logins with a good password past the address's hashing budget get 429 with Retry-After",
+  async (db) => {
+    const now = Date.now(); // stopped (cookie expiries must stay near the real clock)
+    await using app = await TestApp.create(db, { now: () => now });
+    await registered(app, "alice");
+    const body = { username: "alice", password: PASSWORD };
+    for (let i = 0; i < 19; i++) {
+      assert.equal((await app.json("POST", "/api/auth/login", body, {})).status, 200, `${i}`);
+    }
+    const limited = await app.json("POST", "/api/auth/login", body, {});
+    assert.equal(limited.status, 429);
+    assert.equal(limited.headers.get("retry-after"), "3");
+    assert.match(limited.body.error, /Too many password checks from your address/);
+  },
+);
+
+testEachDatabase(
+  "registering a taken username or a taken email is the same 409 on username",
+  async (db) => {
+    await using app = await TestApp.create(db);
+    const first = await app.json("POST", "/api/auth/register", {
+      username: "alice",
+      email: "alice@example.com",
+      password: PASSWORD,
+    }, {});
+    assert.equal(first.status, 201);
+    const byName = await app.json("POST", "/api/auth/register", {
+      username: "alice",
+      password: PASSWORD,
+    }, {});
+    const byEmail = await app.json("POST", "/api/auth/register", {
+      username: "someone",
+      email: "alice@example.com",
+      password: PASSWORD,
+    }, {});
+    assert.equal(byName.status, 409);
+    assert.deepEqual(byEmail.body, byName.body);
+    assert.deepEqual(byName.body, {
+      error: "This username or email cannot be used: choose another",
+      field: "username",
+    });
+  },
+);

@@ -1,16 +1,18 @@
 /**
  * People's accounts: registration, login, sessions, password changes. Passwords are hashed by
  * `src/accounts/password.ts` (rationed, off the event loop) and never stored, logged or echoed;
- * a session is a random id the browser keeps in a cookie while the database keeps its sha256.
+ * a session is a random id the browser keeps in a cookie while the database keeps its sha256, and
+ * an account keeps at most {@link MAX_SESSIONS_PER_ACCOUNT} of them.
  *
  * Login is built so its answers tell nothing an attacker could use: an unknown name costs the same
  * hash as a known one and gets the same 401; throttled attempts (see `LoginThrottle`) are refused
- * with 429 before any hashing; a disabled account is named as such only to someone who gave its
- * correct password.
+ * with 429 before any hashing, and so is every hash past the address's budget, right password or
+ * not; a disabled account is named as such only to someone who gave its correct password.
  */
 import { getPublicKey } from "nostr-tools/pure";
 import { PasswordBusyError } from "../accounts/password.ts";
-import { passwordProblem } from "../accounts/password_rules.ts";
+import { MAX_STORED_PASSWORD_LENGTH, passwordProblem } from "../accounts/password_rules.ts";
+import type { Refusal } from "../accounts/throttle.ts";
 import { randomToken, tokenHash } from "../accounts/tokens.ts";
 import { UniqueViolationError } from "../db/db.ts";
 import type { AccountRecord, Role } from "../db/repos/accounts.ts";
@@ -30,6 +32,9 @@ import { readSecretKey } from "./keys.ts";
 
 /** The name a person's first key gets. */
 export const FIRST_KEY_NAME = "main";
+/** Most sessions one account keeps: starting one more ends the least recently used. */
+export const MAX_SESSIONS_PER_ACCOUNT = 20;
+const FAILED_LOGINS = "Too many failed logins: wait before trying again";
 /** A session is touched (its idle timer reset) at most this often, in ms. */
 const TOUCH_INTERVAL_MS = 60_000;
 /** Usernames nobody may register: they would pass for the server speaking. */
@@ -83,10 +88,6 @@ export async function register(
   if (mode === "invite" && !invite) {
     throw invalid("invite", "an invite code is required to register on this server");
   }
-  const waitMs = accounts.throttle.waitMs("", client.ip, deps.now());
-  if (waitMs > 0) throw rateLimited("Too many attempts from your address: wait and retry", waitMs);
-  accounts.throttle.charged(client.ip, deps.now());
-
   const username = checkUsername(input.username);
   const email = checkEmail(input.email);
   const problem = passwordProblem(input.password, username);
@@ -95,6 +96,11 @@ export async function register(
   if (inviteHash !== undefined && !(await deps.repos.invites.isUsable(inviteHash))) {
     throw invalid("invite", "this invite code is unknown, used or expired");
   }
+  // Counted once the cheap checks passed, just before the costly work (a key, a hash).
+  throttled(
+    accounts.throttle.beginRegistration(client.ip, deps.now()),
+    "Too many registrations from your address: wait and retry",
+  );
 
   const sealed = input.secret?.trim()
     ? await sealBrought(deps, input.secret, input.secretPassword ?? undefined)
@@ -150,14 +156,20 @@ export async function login(
 ): Promise<{ account: AccountRecord; session: NewSession }> {
   const accounts = accountDeps(deps);
   const name = input.login.trim().toLowerCase().slice(0, 254);
-  const waitMs = accounts.throttle.waitMs(name, client.ip, deps.now());
-  if (waitMs > 0) {
-    throw rateLimited("Too many failed logins: wait before trying again", waitMs);
+  const password = input.password;
+  // No stored hash is of a longer password: wrong, and not worth a hash (nor a count).
+  if (password.length > MAX_STORED_PASSWORD_LENGTH) {
+    throw unauthorized("Wrong username or password", "password");
   }
-  // Charged before any await, so parallel guesses all see each other's count.
-  accounts.throttle.began(name, client.ip, deps.now());
-  const password = input.password.slice(0, 1_024);
+  // Refused before the lookup when the name or address is already waiting.
+  const waitMs = accounts.throttle.waitMs(name, client.ip, deps.now());
+  if (waitMs > 0) throw rateLimited(FAILED_LOGINS, waitMs);
   const account = name === "" ? undefined : await deps.repos.accounts.getByLogin(name);
+  // Found by email, the account is counted under its username too, so both ways of naming it
+  // share one budget; an unknown name is counted under the name typed.
+  const names = account && account.username !== name ? [name, account.username] : [name];
+  // Charged with no await before the hashing, so parallel guesses all see each other's count.
+  throttled(accounts.throttle.begin(names, client.ip, deps.now()), FAILED_LOGINS);
   const verified = account
     ? await verifyPassword(accounts, password, account.passwordHash)
     : { ok: await verifyNobody(accounts, password), needsRehash: false };
@@ -171,7 +183,7 @@ export async function login(
     }
     throw unauthorized("Wrong username or password", "password");
   }
-  accounts.throttle.succeeded(name, client.ip);
+  accounts.throttle.succeeded(names, client.ip);
   if (account.disabledAt !== null) {
     throw forbidden("This account is disabled: ask the server's operator");
   }
@@ -250,12 +262,16 @@ export async function checkCurrentPassword(
   client: ClientInfo,
 ): Promise<void> {
   const accounts = accountDeps(deps);
-  const waitMs = accounts.throttle.waitMs(account.username, client.ip, deps.now());
-  if (waitMs > 0) throw rateLimited("Too many wrong passwords: wait before trying again", waitMs);
-  accounts.throttle.began(account.username, client.ip, deps.now());
-  const verified = await verifyPassword(accounts, password.slice(0, 1_024), account.passwordHash);
-  if (!verified.ok) throw unauthorized("Your current password is not right", "current_password");
-  accounts.throttle.succeeded(account.username, client.ip);
+  const wrong = () => unauthorized("Your current password is not right", "current_password");
+  if (password.length > MAX_STORED_PASSWORD_LENGTH) throw wrong();
+  const names = [account.username];
+  throttled(
+    accounts.throttle.begin(names, client.ip, deps.now()),
+    "Too many wrong passwords: wait before trying again",
+  );
+  const verified = await verifyPassword(accounts, password, account.passwordHash);
+  if (!verified.ok) throw wrong();
+  accounts.throttle.succeeded(names, client.ip);
 }
 
 /** The sessions of an account, most recently used first. */
@@ -287,12 +303,14 @@ export async function startSession(
   const accounts = accountDeps(deps);
   const token = randomToken();
   const expiresAt = new Date(deps.now() + accounts.settings.sessionMaxMs);
+  const idHash = tokenHash(token);
   await deps.repos.sessions.create({
-    idHash: tokenHash(token),
+    idHash,
     accountId,
     expiresAt,
     userAgent: client.userAgent?.slice(0, 200) ?? null,
   });
+  await deps.repos.sessions.keepNewest(accountId, MAX_SESSIONS_PER_ACCOUNT, idHash);
   return { token, expiresAt };
 }
 
@@ -352,6 +370,15 @@ async function verifyNobody(accounts: AccountDeps, password: string): Promise<fa
   }
 }
 
+/** Throws the 429 for `refusal`: `failures` is the message for too many failures. */
+function throttled(refusal: Refusal | undefined, failures: string): void {
+  if (!refusal) return;
+  const message = refusal.reason === "hashing"
+    ? "Too many password checks from your address: wait and retry"
+    : failures;
+  throw rateLimited(message, refusal.waitMs);
+}
+
 function busyError(error: unknown): unknown {
   if (error instanceof PasswordBusyError) {
     return rateLimited("The server is busy checking passwords: retry in a few seconds", 3_000);
@@ -386,10 +413,9 @@ async function sealBrought(
 /** The service error for a unique violation while registering. */
 function takenError(error: unknown): unknown {
   if (!(error instanceof UniqueViolationError)) return error;
-  const constraint = error.constraint ?? "";
-  if (constraint.includes("email")) return conflict("This email is already registered", "email");
-  if (constraint.includes("pubkey")) {
+  if (error.constraint?.includes("pubkey")) {
     return conflict("This key is already stored on this server", "secret");
   }
-  return conflict("This username is taken: choose another", "username");
+  // One answer for a taken username and a taken email: an invite must not test emails.
+  return conflict("This username or email cannot be used: choose another", "username");
 }

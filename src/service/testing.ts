@@ -19,7 +19,7 @@ import type { LogRecord } from "../log.ts";
 import { Vault } from "../vault/vault.ts";
 import { AuthorizationChanges } from "./changes.ts";
 import { PasswordHasher } from "../accounts/password.ts";
-import { LoginThrottle } from "../accounts/throttle.ts";
+import { LoginThrottle, type ThrottleLimits } from "../accounts/throttle.ts";
 import { SignerCore } from "../signer/core.ts";
 import type {
   AccountSettings,
@@ -52,6 +52,8 @@ export interface HarnessOptions {
   subscribeTimeoutMs?: number;
   /** Account settings; default: registration by invite, sessions of 7 days idle, 30 days. */
   accountSettings?: Partial<AccountSettings>;
+  /** Limits of the login throttle. Default: the server's. */
+  throttleLimits?: Partial<ThrottleLimits>;
 }
 
 /** Cheap scrypt parameters: the account tests hash hundreds of passwords. */
@@ -66,7 +68,7 @@ const WRITES: Readonly<Record<keyof Repos, readonly string[]>> = {
   audit: ["insertMany", "pruneBefore"],
   nip98Replays: ["remember", "pruneExpired"],
   accounts: ["register", "setPasswordHash", "setDisabled"],
-  sessions: ["create", "touch", "delete", "deleteAllOf", "prune"],
+  sessions: ["create", "keepNewest", "touch", "delete", "deleteAllOf", "prune"],
   invites: ["create", "deleteUnused"],
   accountEvents: ["add", "prune"],
 };
@@ -90,11 +92,12 @@ export class ServiceHarness implements Disposable {
   /** The services' clock (ms since the epoch); tests move it. */
   readonly clock = { ms: FIXED_NOW };
   /** The login throttle the account services use. */
-  readonly throttle = new LoginThrottle();
+  readonly throttle: LoginThrottle;
   readonly #subscription: ChannelSubscription;
 
   private constructor(db: Db, readonly vault: Vault, opts: HarnessOptions) {
     const journal = this.journal;
+    this.throttle = new LoginThrottle(opts.throttleLimits);
     this.channel = new JournaledChannel(journal);
     this.#subscription = this.channel.subscribe();
     const repos = createRepos(db);

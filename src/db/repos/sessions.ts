@@ -104,6 +104,25 @@ export class SessionsRepo {
     return rows.length;
   }
 
+  /**
+   * Ends the sessions of `accountId` but `keep` (the one just started) and the `max - 1` most
+   * recently used of the others that have not expired; returns how many ended.
+   */
+  async keepNewest(accountId: string, max: number, keep: string): Promise<number> {
+    const newest = this.db.kysely.selectFrom("sessions").select("id_hash")
+      .where("account_id", "=", accountId)
+      .where("id_hash", "!=", keep)
+      .where("expires_at", ">", new Date(this.now()))
+      .orderBy("last_seen_at", "desc").orderBy("created_at", "desc").orderBy("id_hash")
+      .limit(Math.max(0, max - 1));
+    const rows = await this.db.kysely.deleteFrom("sessions")
+      .where("account_id", "=", accountId)
+      .where("id_hash", "!=", keep)
+      .where("id_hash", "not in", newest)
+      .returning("id_hash").execute();
+    return rows.length;
+  }
+
   /** Deletes sessions that ended (expired, or idle for `idleMs`); returns how many. */
   async prune(idleMs: number): Promise<number> {
     const now = this.now();
