@@ -3,12 +3,13 @@
  * order: the port, the data dir and its lock (`src/server/startup.ts`) → the master key file →
  * database, its instance lock (PostgreSQL), the master key checked against it, then its
  * migrations (`src/server/database.ts`) → signer pool → admin token → channel → registry → relay
- * pool → directory, audit writer and listener → services → HTTP app → `Deno.serve`, and returns
- * once the listener has loaded every authorization and the port is bound. `shutdown()` stops the
- * HTTP server and new relay requests, lets in-flight requests finish (bounded), then releases
- * everything in reverse order; `finished` resolves after that. Losing the PostgreSQL instance
- * lock shuts the server down by itself, with `exitCode` 1.
+ * pool → directory, audit writer, listener and HTTP signer → services → HTTP app → `Deno.serve`,
+ * and returns once the listener has loaded every authorization and the port is bound.
+ * `shutdown()` stops the HTTP server and new relay requests, lets in-flight requests finish
+ * (bounded), then releases everything in reverse order; `finished` resolves after that. Losing
+ * the PostgreSQL instance lock shuts the server down by itself, with `exitCode` 1.
  */
+import { resolveAccessToken } from "./service/oauth.ts";
 import { AuditWriter } from "./audit/writer.ts";
 import { AuthorizationChannel } from "./channel/channel.ts";
 import type { Config } from "./config/config.ts";
@@ -23,7 +24,8 @@ import { Metrics } from "./metrics/metrics.ts";
 import { pairingReplySender, relayAuthSigner } from "./nip46/bunker_signing.ts";
 import { AuthorizationDirectory } from "./nip46/engine.ts";
 import { RelayInbox } from "./nip46/inbox.ts";
-import { Listener } from "./nip46/listener.ts";
+import { type HttpGrant, LiveHttpSigner } from "./nip46/http_signer.ts";
+import { type Decision, Listener } from "./nip46/listener.ts";
 import { PolicyGate } from "./nip46/policy_gate.ts";
 import { AuthorizationRegistry } from "./nip46/registry.ts";
 import { RelayPool } from "./relay/pool.ts";
@@ -58,6 +60,16 @@ export interface ServerDeps {
   log?: Log;
   /** Grace period for in-flight requests at shutdown, in ms. Default {@link SHUTDOWN_GRACE_MS}. */
   shutdownGraceMs?: number;
+  /**
+   * Resolves an OAuth access token into its grant, for HTTP signing (`POST /api/nostr`).
+   * Default: the OAuth grants in the database (tests give a stand-in).
+   */
+  resolveHttpGrant?: (token: string) => Promise<HttpGrant | undefined>;
+  /**
+   * Whether a live grant has `origin` as its redirect origin: answers the CORS preflights of
+   * `/api/nostr`, which carry no token. Default: the OAuth grants in the database.
+   */
+  allowsHttpOrigin?: (origin: string) => Promise<boolean>;
 }
 
 /** A running keycast server. */
@@ -131,6 +143,11 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
       }),
     ).start();
     const metrics = new Metrics();
+    // One writer of decisions for both transports: NIP-46 over relays and HTTP signing.
+    const onDecision = ({ clientConnected, ...decision }: Decision) => {
+      audit.record({ ...decision, at: new Date() }, { connected: clientConnected });
+      metrics.observeRequest(decision.method, decision.reason, decision.latencyMs);
+    };
     const listener = new Listener({
       directory,
       signer,
@@ -138,11 +155,9 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
       clients: repos.clients,
       policy,
       log,
-      onDecision: ({ clientConnected, ...decision }) => {
-        audit.record({ ...decision, at: new Date() }, { connected: clientConnected });
-        metrics.observeRequest(decision.method, decision.reason, decision.latencyMs);
-      },
+      onDecision,
     });
+    const httpSigner = new LiveHttpSigner({ directory, policy, signer, onDecision, log });
     inbox.attach(listener);
     stack.use(registry);
 
@@ -177,6 +192,11 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
           sessionMaxMs: config.sessionMaxSeconds * 1000,
         },
       },
+      oauth: {
+        mode: config.oauth,
+        accessTtlMs: config.oauthAccessTtlSeconds * 1000,
+        refreshTtlMs: config.oauthRefreshTtlSeconds * 1000,
+      },
     };
     await syncBuiltinPolicies(services);
     await registry.start(channel);
@@ -204,6 +224,12 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
       metrics: () => renderMetrics(metrics, sources),
       csrf,
       trustedProxies: config.trustedProxies,
+      httpSigning: {
+        resolve: deps.resolveHttpGrant ?? ((token) => resolveAccessToken(services, token)),
+        allowsOrigin: deps.allowsHttpOrigin ??
+          ((origin) => services.repos.oauth.hasLiveGrantFor(origin)),
+        signer: httpSigner,
+      },
     });
 
     const stopHttp = new AbortController();

@@ -25,6 +25,8 @@ export interface BenchServeOptions {
   args?: string[];
   /** How long to wait for the "Listening" line, in ms. Default 120_000. */
   timeoutMs?: number;
+  /** The script run with `serve` and its flags. Default the repository's `main.ts`. */
+  script?: string;
 }
 
 /** A running serve child. */
@@ -107,7 +109,7 @@ export class BenchServe implements AsyncDisposable {
   }
 }
 
-/** Spawns `main.ts serve` on 127.0.0.1 with a free port; resolves once it listens. */
+/** Spawns `main.ts serve` (or `script`) on 127.0.0.1 with a free port; resolves once it listens. */
 export async function startBenchServe(options: BenchServeOptions): Promise<BenchServe> {
   const env: Record<string, string> = {};
   for (const name of ["HOME", "DENO_DIR", "TMPDIR", "PATH"]) {
@@ -121,7 +123,7 @@ export async function startBenchServe(options: BenchServeOptions): Promise<Bench
       "--config",
       CONFIG,
       ...(options.denoFlags ?? []),
-      MAIN,
+      options.script ?? MAIN,
       "serve",
       "--host",
       "127.0.0.1",

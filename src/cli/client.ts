@@ -155,6 +155,8 @@ export interface AuditEntryView {
   decision?: string;
   reason?: string | null;
   latency_ms?: number | null;
+  /** `nip46` or `http`; absent from servers older than HTTP signing (all nip46). */
+  transport?: string;
 }
 
 /** Filters of `GET /api/audit`. */

@@ -104,6 +104,25 @@ export const SERVE_FLAGS: FlagSpec[] = [
     help: "A web login ends this long after it started, however active. Default 30d",
   },
   {
+    name: "oauth",
+    env: ENV_TWINS.oauth,
+    value: "MODE",
+    help: "Which web apps may use OAuth: open, registered (clients an admin added) or off. " +
+      "Default open (off when registration is closed)",
+  },
+  {
+    name: "oauth-access-ttl",
+    env: ENV_TWINS["oauth-access-ttl"],
+    value: "DURATION",
+    help: "Lifetime of an OAuth access token (1m to 1d). Default 1h",
+  },
+  {
+    name: "oauth-refresh-ttl",
+    env: ENV_TWINS["oauth-refresh-ttl"],
+    value: "DURATION",
+    help: "Lifetime of an OAuth refresh token (1m to 365d). Default 30d",
+  },
+  {
     name: "trust-proxy",
     env: ENV_TWINS["trust-proxy"],
     multiple: true,

@@ -3,7 +3,7 @@
  * Everything is parsed once; {@link Config.validate} lists every problem, one line each.
  */
 import type { LogFormat, LogLevel } from "../log.ts";
-import type { RegistrationMode } from "../service/deps.ts";
+import type { OAuthMode, RegistrationMode } from "../service/deps.ts";
 import type { FlagValues } from "./flags.ts";
 import { splitList } from "./flags.ts";
 import { parseDuration } from "../domain/fields.ts";
@@ -26,6 +26,7 @@ export const DEFAULT_DATA_DIR = "./keycast-data";
 const LOG_LEVELS: readonly LogLevel[] = ["debug", "info", "warn", "error"];
 const LOG_FORMATS: readonly LogFormat[] = ["json", "pretty"];
 const REGISTRATION_MODES: readonly RegistrationMode[] = ["closed", "invite", "open"];
+const OAUTH_MODES: readonly OAuthMode[] = ["open", "registered", "off"];
 /** Default idle end of a web session: 7 days, in seconds. */
 export const DEFAULT_SESSION_IDLE_SECONDS = 7 * 86_400;
 /** Default absolute end of a web session: 30 days, in seconds. */
@@ -51,6 +52,9 @@ export const ENV_TWINS = {
   "session-idle": "KEYCAST_SESSION_IDLE",
   "session-max": "KEYCAST_SESSION_MAX",
   "trust-proxy": "KEYCAST_TRUST_PROXY",
+  oauth: "KEYCAST_OAUTH",
+  "oauth-access-ttl": "KEYCAST_OAUTH_ACCESS_TTL",
+  "oauth-refresh-ttl": "KEYCAST_OAUTH_REFRESH_TTL",
 } as const;
 
 /** Validated server configuration over an injected environment and parsed flags. */
@@ -101,6 +105,12 @@ export class Config {
   readonly sessionMaxSeconds: number;
   /** Reverse proxies whose `X-Forwarded-For` names the client (IP addresses). */
   readonly trustedProxies: string[];
+  /** Which apps may use OAuth. Default open, or off when registration is closed. */
+  readonly oauth: OAuthMode;
+  /** Lifetime of an OAuth access token, in seconds. Default 1 hour. */
+  readonly oauthAccessTtlSeconds: number;
+  /** Lifetime of an OAuth refresh token, in seconds. Default 30 days. */
+  readonly oauthRefreshTtlSeconds: number;
 
   constructor(env: ReadonlyMap<string, string>, flags: FlagValues = new Map()) {
     const pick = (name: keyof typeof ENV_TWINS): string | undefined => {
@@ -185,6 +195,27 @@ export class Config {
     );
     if (this.sessionIdleSeconds < 60 || this.sessionMaxSeconds < 60) {
       this.#problems.push("--session-idle, --session-max: sessions must last at least 1m");
+    }
+    this.oauth = this.#oneOf(
+      "oauth",
+      pick("oauth"),
+      OAUTH_MODES,
+      this.registration === "closed" ? "off" : "open",
+    );
+    this.oauthAccessTtlSeconds = this.#duration(
+      "oauth-access-ttl",
+      pick("oauth-access-ttl"),
+      3_600,
+      86_400,
+    );
+    this.oauthRefreshTtlSeconds = this.#duration(
+      "oauth-refresh-ttl",
+      pick("oauth-refresh-ttl"),
+      30 * 86_400,
+      365 * 86_400,
+    );
+    if (this.oauthAccessTtlSeconds < 60 || this.oauthRefreshTtlSeconds < 60) {
+      this.#problems.push("--oauth-access-ttl, --oauth-refresh-ttl: tokens must last at least 1m");
     }
     this.trustedProxies = list("trust-proxy");
     for (const proxy of this.trustedProxies) {

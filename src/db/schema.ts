@@ -119,7 +119,7 @@ export interface AuthorizationClientsTable {
   client_metadata: NullableJsonColumn;
 }
 
-/** `audit_log`: one row per NIP-46 decision. */
+/** `audit_log`: one row per signing decision (NIP-46 or HTTP). */
 export interface AuditLogTable {
   id: Generated<Count>;
   at: Timestamp;
@@ -131,6 +131,8 @@ export interface AuditLogTable {
   decision: "allow" | "deny";
   reason: string | null;
   latency_ms: number | null;
+  /** How the request came: `nip46` (the default) or `http`. */
+  transport: Generated<"nip46" | "http">;
 }
 
 /** `nip98_replays`: NIP-98 event ids accepted, until they expire. */
@@ -144,6 +146,51 @@ export interface VaultKeysTable {
   key_id: number;
   check_value: string;
   created_at: Timestamp;
+}
+
+/** `oauth_clients`: OAuth clients an operator registered, which pins their redirect URIs. */
+export interface OAuthClientsTable {
+  client_id: string;
+  name: string;
+  /** JSON array of exact redirect URIs. */
+  redirect_uris: string;
+  policy_name: Optional<string>;
+  created_at: Timestamp;
+}
+
+/** `oauth_codes`: authorization codes by their sha256, single use, bound to what was approved. */
+export interface OAuthCodesTable {
+  code_hash: string;
+  client_id: string;
+  redirect_uri: string;
+  account_id: string;
+  key_id: string;
+  policy_name: string;
+  code_challenge: string;
+  expires_at: Timestamp;
+  used_at: NullableTimestamp;
+  grant_id: Optional<string>;
+}
+
+/** `oauth_grants`: what an approved code became: an authorization and its tokens. */
+export interface OAuthGrantsTable {
+  id: string;
+  authorization_id: string;
+  account_id: string;
+  client_id: string;
+  redirect_origin: string;
+  created_at: Timestamp;
+  revoked_at: NullableTimestamp;
+}
+
+/** `oauth_tokens`: access and refresh tokens by their sha256. */
+export interface OAuthTokensTable {
+  token_hash: string;
+  grant_id: string;
+  kind: "access" | "refresh";
+  created_at: Timestamp;
+  expires_at: Timestamp;
+  used_at: NullableTimestamp;
 }
 
 /** `schema_migrations`: the migrations applied, by version. */
@@ -166,6 +213,10 @@ export interface Database {
   sessions: SessionsTable;
   invites: InvitesTable;
   account_events: AccountEventsTable;
+  oauth_clients: OAuthClientsTable;
+  oauth_codes: OAuthCodesTable;
+  oauth_grants: OAuthGrantsTable;
+  oauth_tokens: OAuthTokensTable;
   schema_migrations: SchemaMigrationsTable;
 }
 

@@ -1,7 +1,8 @@
 /**
  * The HTTP app: `createApp(deps)` builds a Hono app with no side effects; `src/server.ts` serves
  * it. Routes: `/health`, `/health/ready` and `/metrics` (no auth); `/api/auth` (register, login,
- * logout) and `/api/user` (a logged-in person's own keys and apps, see `session.ts`); and every
+ * logout) and `/api/user` (a logged-in person's own keys and apps, see `session.ts`);
+ * `/api/nostr` (HTTP signing with an OAuth access token, see `nostr.ts`); and every
  * other `/api` route behind admin auth (see `auth.ts`). Routes parse the
  * request, call a service (`src/service/`) and render its result.
  */
@@ -18,6 +19,10 @@ import { contextMiddleware, resolveDeps } from "./context.ts";
 import { notFound, onError } from "./errors.ts";
 import { healthRoutes } from "./health.ts";
 import { keyRoutes } from "./keys.ts";
+import { nostrAuth, nostrRoutes } from "./nostr.ts";
+import { authorizationServerMetadata, oauthRoutes } from "./oauth.ts";
+import { oauthClientRoutes } from "./oauth_clients.ts";
+import { consentPages } from "../web/pages/consent.tsx";
 import { policyRoutes } from "./policies.ts";
 import { readSession, sameOrigin } from "./session.ts";
 import type { AppDeps, AppEnv, AppVariables } from "./types.ts";
@@ -34,7 +39,7 @@ export type {
 } from "./types.ts";
 
 /** The API paths a person reaches with their own session; every other `/api` path is admin. */
-const PERSON_PATHS = /^\/api\/(auth|user)(\/|$)/;
+const PERSON_PATHS = /^\/api\/(auth|user|oauth|nostr)(\/|$)/;
 
 /** Builds the HTTP app over `deps`. */
 export function createApp(deps: AppDeps): Hono<{ Variables: AppVariables }> {
@@ -49,6 +54,8 @@ export function createApp(deps: AppDeps): Hono<{ Variables: AppVariables }> {
   // Every /api path but a person's is admin, unknown ones included: they 401 before they 404.
   const admin = adminAuth({ ...resolved, now: resolved.services.now });
   app.use("/api/*", (c, next) => PERSON_PATHS.test(c.req.path) ? next() : admin(c, next));
+  // HTTP signing's access tokens and CORS, also before the body is read.
+  app.use("/api/nostr/*", nostrAuth());
   app.use("*", sameOrigin());
   // Only /api requests and the web pages' form posts have their bodies read (`readsBody`).
   const readBody = bodyMiddleware(resolved.maxBodyBytes, resolved.bodyTimeoutMs);
@@ -74,6 +81,11 @@ export function createApp(deps: AppDeps): Hono<{ Variables: AppVariables }> {
   app.route("/api/backup", backupRoutes());
   app.route("/api/accounts", accountRoutes());
   app.route("/api/invites", inviteRoutes());
+  app.route("/api/nostr", nostrRoutes());
+  app.route("/api/oauth-clients", oauthClientRoutes());
+  app.route("/api/oauth/authorize", consentPages());
+  app.route("/api/oauth", oauthRoutes());
+  app.get("/.well-known/oauth-authorization-server", authorizationServerMetadata);
   app.route("/", webRoutes());
   return app;
 }

@@ -55,7 +55,9 @@ testEachDatabase("GET /api/audit filters by authorization, time and id", async (
       "latency_ms",
       "method",
       "reason",
+      "transport",
     ]);
+    assert.equal(res.body.entries[0].transport, "nip46");
   });
 
   await t.step("by authorization and since", async () => {

@@ -1,7 +1,8 @@
 /**
  * `GET /api/audit`: read the audit log, oldest first. Query: `authorization` (uuid), `since`
  * (ISO time, or a duration back from now like `30m`, `12h`, `7d`), `after_id` (for following the
- * log), `limit` (1–1000, default 100). Rows carry decisions and reasons, never secrets.
+ * log), `limit` (1–1000, default 100). Rows carry decisions and reasons, never secrets, and how
+ * the request came (`transport`: `nip46` or `http`).
  */
 import { Hono } from "hono";
 import * as v from "valibot";
@@ -94,5 +95,6 @@ function auditView(row: AuditRecord) {
     decision: row.decision,
     reason: row.reason,
     latency_ms: row.latencyMs,
+    transport: row.transport,
   };
 }

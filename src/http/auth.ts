@@ -8,6 +8,7 @@
  * an `Authorization` header, a logged-in account with the admin role is admitted through its
  * session cookie (the web pages' admin views; `sameOrigin` in `session.ts` guards it from CSRF).
  */
+import { constantTimeEqual } from "../util/constant_time.ts";
 import { sha256 } from "@noble/hashes/sha2.js";
 import type { MiddlewareHandler } from "hono";
 import { ApiError } from "./errors.ts";
@@ -126,10 +127,4 @@ export function bearerMatches(token: string, expected: Uint8Array): boolean {
   return constantTimeEqual(sha256(new TextEncoder().encode(token)), expected);
 }
 
-/** Compares two byte arrays in time that depends only on their lengths. */
-export function constantTimeEqual(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  let diff = 0;
-  for (let i = 0; i < a.length; i++) diff |= a[i]! ^ b[i]!;
-  return diff === 0;
-}
+export { constantTimeEqual };

@@ -1,6 +1,7 @@
 /** The admin API's dependencies and the typed Hono context every route handler reads. */
 import type { CsrfTokens } from "../accounts/tokens.ts";
 import type { Log } from "../log.ts";
+import type { HttpGrant, HttpSigning } from "../nip46/http_signer.ts";
 import type { ServiceDeps } from "../service/deps.ts";
 import type { VerifiedNip98 } from "./nip98.ts";
 import type { SessionContext } from "./session.ts";
@@ -65,6 +66,11 @@ export interface AppDeps {
   csrf: CsrfTokens;
   /** Addresses of reverse proxies whose `X-Forwarded-For` is believed (`--trust-proxy`). */
   trustedProxies?: readonly string[];
+  /**
+   * HTTP signing (`POST /api/nostr`): access tokens resolved into grants, and the signer that runs
+   * their requests over the listener's live state. Without it the route answers 503.
+   */
+  httpSigning?: HttpSigning;
 }
 
 /** How the current request proved it is an admin. */
@@ -90,6 +96,8 @@ export interface AppVariables {
   admin: AdminIdentity;
   /** The logged-in person, when the request carries a live session cookie. */
   session?: SessionContext;
+  /** On `/api/nostr`: the grant of the request's access token (set by `nostrAuth`). */
+  httpGrant?: HttpGrant;
 }
 
 /** {@link AppDeps} with every optional number filled in. */

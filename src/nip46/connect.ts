@@ -4,6 +4,7 @@
  * to the first client that redeems it, and `max_uses` counts distinct clients. A known client gets
  * `"ack"` again.
  */
+import { constantTimeEqualText as constantTimeEqual } from "../util/constant_time.ts";
 import type { ActiveAuthorization } from "../domain/authorization.ts";
 import type { ClientsRepo } from "../db/repos/clients.ts";
 import { sha256Hex } from "../util/hex.ts";
@@ -65,15 +66,6 @@ export async function connectClient(
   }
 }
 
-/** Compares two equal-format strings without an early exit. */
-export function constantTimeEqual(a: string, b: string): boolean {
-  let diff = a.length ^ b.length;
-  for (let i = 0; i < Math.max(a.length, b.length); i++) {
-    diff |= (a.charCodeAt(i) | 0) ^ (b.charCodeAt(i) | 0);
-  }
-  return diff === 0;
-}
-
 function parseMetadata(param: string | undefined): Record<string, unknown> | null {
   if (!param || param.length > 4096) return null;
   try {
@@ -85,3 +77,5 @@ function parseMetadata(param: string | undefined): Record<string, unknown> | nul
     return null; // metadata is a display-only hint: ignore what does not parse
   }
 }
+
+export { constantTimeEqual };

@@ -43,12 +43,14 @@ export interface DecideDeps {
 export interface DecideInput {
   /** The bunker pubkey the request was addressed to. */
   bunkerPubkey: string;
-  /** The verified author of the request. */
+  /** The verified author of the request (over HTTP: the grant's pseudo-client id). */
   clientPubkey: string;
   /** The parsed request. */
   request: Nip46Request;
-  /** The relay the request came in on (for the log line). */
-  relayUrl: string;
+  /** The relay the request came in on (for the log line); absent over HTTP. */
+  relayUrl?: string;
+  /** The client is bound by an HTTP signing grant, not by `connect` (see `dispatch`). */
+  bound?: boolean;
 }
 
 /** A verdict that answers with `error`. */
@@ -67,7 +69,7 @@ export async function decideRequest(deps: DecideDeps, input: DecideInput): Promi
   const refusal = lifecycleRefusal(current, deps.now);
   if (refusal) return refuse(refusal);
   try {
-    return await dispatchAndCheck(deps, current, input.clientPubkey, input.request);
+    return await dispatchAndCheck(deps, current, input);
   } catch (error) {
     deps.log({
       level: "error",
@@ -95,10 +97,11 @@ export function lifecycleRefusal(
 async function dispatchAndCheck(
   deps: DecideDeps,
   authorization: ActiveAuthorization,
-  clientPubkey: string,
-  request: Nip46Request,
+  { clientPubkey, request, bound }: DecideInput,
 ): Promise<Verdict> {
-  const outcome = await dispatch({ clients: deps.clients }, authorization, clientPubkey, request);
+  const outcome = await dispatch({ clients: deps.clients }, authorization, clientPubkey, request, {
+    bound,
+  });
   if (outcome.client) deps.directory.setClient(authorization.bunkerPubkey, outcome.client);
   const eventKind = outcome.kind ?? null;
   if (outcome.action.type === "error" || request.method === "connect") {

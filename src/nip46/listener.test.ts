@@ -42,6 +42,7 @@ Deno.test("Listener answers a request, reports the decision, then publishes", as
     reason: null,
     latencyMs: 0,
     clientConnected: true,
+    transport: "nip46",
   });
   assert.deepEqual(t.publisher.published, [{
     event: REPLY,

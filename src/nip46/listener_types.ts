@@ -1,5 +1,6 @@
 /** What the {@link Listener} depends on, and the decisions it reports. */
 import type { ActiveAuthorization, AuthorizedClient } from "../domain/authorization.ts";
+import type { AuditTransport } from "../db/repos/audit.ts";
 import type { ClientsRepo } from "../db/repos/clients.ts";
 import type { Log } from "../log.ts";
 import type { KeyRef, RespondInput, RespondResult, UnwrapResult } from "../signer/protocol.ts";
@@ -74,6 +75,8 @@ export interface Decision {
   latencyMs: number;
   /** Whether the client was connected to the authorization (strangers' rows are rate-limited). */
   clientConnected: boolean;
+  /** How the request came: over relays (`nip46`) or `POST /api/nostr` (`http`). */
+  transport: AuditTransport;
 }
 
 /** Dependencies and settings of the {@link Listener}. */

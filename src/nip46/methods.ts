@@ -100,17 +100,27 @@ const HANDLERS: Record<Nip46Method, Handler> = {
   nip44_decrypt: encryptOrDecrypt,
 };
 
+/** How {@link dispatch} treats the caller. */
+export interface DispatchOptions {
+  /**
+   * The caller is bound to the authorization by other means than `connect` (an HTTP signing
+   * grant), so the connection check is skipped. Default false.
+   */
+  bound?: boolean;
+}
+
 /** Chooses the reply for `request` from `clientPubkey` on a live `authorization`. */
 export async function dispatch(
   deps: DispatchDeps,
   authorization: ActiveAuthorization,
   clientPubkey: string,
   request: Nip46Request,
+  options: DispatchOptions = {},
 ): Promise<Dispatch> {
   const { method, params } = request;
   if (!isNip46Method(method)) return fail(errorReason("unsupported", method.slice(0, 64)));
   const spec = NIP46_METHODS[method];
-  if (!spec.beforeConnect && !isConnected(authorization, clientPubkey)) {
+  if (!spec.beforeConnect && !options.bound && !isConnected(authorization, clientPubkey)) {
     return fail(errorReason("unauthorized", "connect with the connection secret first"));
   }
   const parsed = parseParams(method, spec.params, params);

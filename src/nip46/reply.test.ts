@@ -176,6 +176,7 @@ Deno.test("decisionOf() records an allowed request under the request event's id"
     reason: null,
     latencyMs: 12,
     clientConnected: true,
+    transport: "nip46",
   });
 });
 

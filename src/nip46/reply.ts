@@ -133,6 +133,7 @@ export function decisionOf(input: DecisionInput): Decision {
     reason: response.error ?? null,
     latencyMs: input.latencyMs,
     clientConnected: input.clientConnected,
+    transport: "nip46",
   };
 }
 

@@ -3,11 +3,14 @@
  * composed in a {@link PipeRule} where all must pass.
  */
 
-/** What a policy decides on: one NIP-46 request from a connected client. */
+/** What a policy decides on: one NIP-46 request from a connected client (or an HTTP grant). */
 export interface PolicyRequest {
   /** The NIP-46 method, e.g. `sign_event`. */
   method: string;
-  /** The client's pubkey (64-hex), which authored the request. */
+  /**
+   * The client's pubkey (64-hex), which authored the request; over HTTP signing, the grant's
+   * pseudo-client id `http:<grant id>`. Per-client rate limits key on it.
+   */
   clientPubkey: string;
   /** The user's pubkey (64-hex), whose key would sign or encrypt. */
   userPubkey: string;

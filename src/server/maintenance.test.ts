@@ -47,6 +47,23 @@ testEachDatabase(
       expiresAt: new Date(now + DAY),
       userAgent: null,
     });
+    const key = await old.keys.create({
+      id: crypto.randomUUID(),
+      name: "main",
+      pubkey: "e".repeat(64),
+      secretSealed: "sealed",
+      accountId,
+    });
+    await old.oauth.createCode({
+      codeHash: "d".repeat(64),
+      clientId: "app",
+      redirectUri: "https://app.example/cb",
+      accountId,
+      keyId: key.id,
+      policyName: "social",
+      codeChallenge: "x".repeat(43),
+      expiresAt: new Date(now - 1_000),
+    });
     clock = now;
     await old.accountEvents.add({ accountId, action: "login" });
     await using maintenance = new Maintenance({
@@ -62,6 +79,7 @@ testEachDatabase(
       replayIds: 1,
       accountEvents: 1,
       sessions: 1,
+      oauth: 1,
     });
     assert.equal((await repos.audit.query({ limit: 1000 })).length, 3);
     assert.equal((await repos.accountEvents.list(accountId)).length, 1);
@@ -71,6 +89,7 @@ testEachDatabase(
       replayIds: 0,
       accountEvents: 0,
       sessions: 0,
+      oauth: 0,
     });
   },
 );
@@ -90,6 +109,7 @@ testEachDatabase("Maintenance keeps every audit row when retention is off", asyn
     replayIds: 0,
     accountEvents: 0,
     sessions: 0,
+    oauth: 0,
   });
   assert.equal((await repos.audit.query({})).length, 5);
 });

@@ -10,7 +10,9 @@ import { delay } from "../util/async.ts";
 
 /** Options of {@link Maintenance}. */
 export interface MaintenanceOptions {
-  repos: Pick<Repos, "audit" | "nip98Replays"> & Partial<Pick<Repos, "sessions" | "accountEvents">>;
+  repos:
+    & Pick<Repos, "audit" | "nip98Replays">
+    & Partial<Pick<Repos, "sessions" | "accountEvents" | "oauth">>;
   log: Log;
   /** How long audit rows are kept, in seconds; null keeps them. */
   auditRetentionSeconds: number | null;
@@ -32,6 +34,8 @@ export interface MaintenanceRound {
   replayIds: number;
   accountEvents: number;
   sessions: number;
+  /** Expired OAuth codes and tokens. */
+  oauth: number;
 }
 
 /** Runs {@link Maintenance.runOnce} every `intervalMs` until disposed. */
@@ -60,7 +64,7 @@ export class Maintenance implements AsyncDisposable {
 
   /** One round: prunes both tables; a failure is logged and retried next round. */
   async runOnce(): Promise<MaintenanceRound> {
-    const round = { auditRows: 0, replayIds: 0, accountEvents: 0, sessions: 0 };
+    const round = { auditRows: 0, replayIds: 0, accountEvents: 0, sessions: 0, oauth: 0 };
     const { repos } = this.#o;
     try {
       const retention = this.#o.auditRetentionSeconds;
@@ -76,6 +80,7 @@ export class Maintenance implements AsyncDisposable {
       if (repos.sessions && this.#o.sessionIdleMs !== undefined) {
         round.sessions = await repos.sessions.prune(this.#o.sessionIdleMs);
       }
+      if (repos.oauth) round.oauth = await repos.oauth.prune(this.#o.now());
       if (Object.values(round).some((count) => count > 0)) {
         this.#o.log({ level: "info", ns: "maintenance", msg: "Pruned old rows", ...round });
       }

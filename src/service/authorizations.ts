@@ -118,6 +118,9 @@ export async function revokeAuthorization(
 ): Promise<{ alreadyRevoked: boolean }> {
   const revoked = await deps.repos.authorizations.revoke(id);
   if (!revoked) throw notFoundId(id);
+  // An OAuth grant made this authorization: its HTTP tokens end with it.
+  const grant = await deps.repos.oauth.grantOfAuthorization(id);
+  if (grant) await deps.repos.oauth.revokeGrant(grant.id);
   deps.changes.removed(revoked.bunkerPubkey);
   deps.log({
     level: "info",

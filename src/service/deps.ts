@@ -91,4 +91,18 @@ export interface ServiceDeps {
   snapshots?: SnapshotSource;
   /** Accounts, sessions and people's keys; absent when not wired (then those services fail). */
   accounts?: AccountDeps;
+  /** OAuth for web apps; absent = off. */
+  oauth?: OAuthSettings;
+}
+
+/** Whether apps may use OAuth: any app, only registered clients, or none. */
+export type OAuthMode = "open" | "registered" | "off";
+
+/** How OAuth behaves on this server (`serve` flags). */
+export interface OAuthSettings {
+  mode: OAuthMode;
+  /** Lifetime of an access token, in ms. Default 1 hour. */
+  accessTtlMs: number;
+  /** Lifetime of a refresh token, in ms. Default 30 days. */
+  refreshTtlMs: number;
 }

@@ -71,6 +71,18 @@ const WRITES: Readonly<Record<keyof Repos, readonly string[]>> = {
   sessions: ["create", "keepNewest", "touch", "delete", "deleteAllOf", "prune"],
   invites: ["create", "deleteUnused"],
   accountEvents: ["add", "prune"],
+  oauth: [
+    "putClient",
+    "deleteClient",
+    "createCode",
+    "claimCode",
+    "setCodeGrant",
+    "createGrant",
+    "revokeGrant",
+    "createToken",
+    "claimRefresh",
+    "prune",
+  ],
 };
 
 /** Service dependencies over a test database, with what they did recorded for assertions. */
@@ -115,6 +127,7 @@ export class ServiceHarness implements Disposable {
       sessions: journaled(clocked.sessions, "sessions", journal),
       invites: journaled(clocked.invites, "invites", journal),
       accountEvents: journaled(clocked.accountEvents, "accountEvents", journal),
+      oauth: journaled(clocked.oauth, "oauth", journal),
     };
     this.clock.ms = opts.now ?? FIXED_NOW;
     const awaitSubscribed = opts.awaitSubscribed ?? (() => Promise.resolve(true));
@@ -150,6 +163,7 @@ export class ServiceHarness implements Disposable {
           ...opts.accountSettings,
         },
       },
+      oauth: { mode: "open", accessTtlMs: 3_600_000, refreshTtlMs: 30 * 86_400_000 },
     };
   }
 

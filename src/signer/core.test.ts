@@ -205,6 +205,35 @@ Deno.test("SignerCore.respond() encrypt and decrypt interoperate with nostr-tool
   assert.match(badPeer.error ?? "", /^invalid: Cannot use peer pubkey "zz"/);
 });
 
+Deno.test("SignerCore.perform() runs key actions bare and refuses actions that use no key", async () => {
+  const s = await setup();
+  const template = { kind: 1, created_at: 1_650_000_000, tags: [], content: "over http" };
+  const signed = await s.core.perform({ type: "sign_event", user: s.user.ref, template });
+  assert.equal(signed.error, undefined);
+  const event = JSON.parse(signed.result);
+  assert.ok(verifyEvent(event));
+  assert.equal(event.pubkey, s.user.pubkey);
+  const peerSecret = generateSecretKey();
+  const peer = getPublicKey(peerSecret);
+  const encrypted = await s.core.perform({
+    type: "encrypt",
+    scheme: "nip44",
+    user: s.user.ref,
+    peer,
+    plaintext: "note",
+  });
+  assert.equal(clientDecrypt("nip44", peerSecret, s.user.pubkey, encrypted.result), "note");
+  const bad = await s.core.perform({ type: "sign_event", user: s.user.ref, template: "{not" });
+  assert.deepEqual(bad, {
+    result: "",
+    error: "invalid: Cannot parse event template: it is not JSON",
+  });
+  await assert.rejects(
+    () => s.core.perform({ type: "result", result: "pong" }),
+    (error: unknown) => error instanceof InvalidJobError && /uses no key/.test(error.message),
+  );
+});
+
 Deno.test("SignerCore.respond() turns a reply over 65535 bytes into an error reply", async () => {
   const s = await setup();
   const reply = await respond(s, { type: "result", result: "x".repeat(70_000) });

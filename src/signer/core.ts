@@ -36,7 +36,7 @@ import type {
   UnwrapResult,
 } from "./protocol.ts";
 import type { SchnorrKey } from "./schnorr.ts";
-import { runAction } from "./actions.ts";
+import { type ActionReply, runAction } from "./actions.ts";
 import { NIP46_KIND } from "../nostr/kinds.ts";
 import { MAX_REQUEST_CONTENT_CHARS } from "../nostr/nip46.ts";
 
@@ -174,6 +174,18 @@ export class SignerCore {
       action: { type: "error", error: job.error },
       createdAt: job.createdAt,
     });
+  }
+
+  /**
+   * Runs a key action (sign_event, encrypt, decrypt) with no NIP-46 reply around it, for HTTP
+   * signing: its `result`, or `error` (`invalid: …`) when the client's input was at fault.
+   */
+  async perform(action: unknown): Promise<ActionReply> {
+    const type = (action as { type?: unknown } | null)?.type;
+    if (type !== "sign_event" && type !== "encrypt" && type !== "decrypt") {
+      throw new InvalidJobError(`Cannot perform action "${clip(type)}": it uses no key`);
+    }
+    return await runAction(action, this);
   }
 
   /** Signs a template built by keycast itself (AUTH, pairing); a bad template is a caller bug. */

@@ -6,7 +6,7 @@
  */
 import { isScheme } from "./ciphers.ts";
 import { asRecord, isSafeInteger, isString } from "./checks.ts";
-import type { Job, KeyRef, ReplyAction } from "./protocol.ts";
+import type { Job, KeyAction, KeyRef, ReplyAction } from "./protocol.ts";
 
 /** A copy of `value` as a {@link Job} with every field of its op checked; `undefined` when malformed. */
 export function parseJob(value: unknown): Job | undefined {
@@ -33,6 +33,10 @@ export function parseJob(value: unknown): Job | undefined {
       const bunker = parseKeyRef(job.bunker);
       if (!bunker || !isString(error) || !isSafeInteger(createdAt)) return undefined;
       return { op: "reject", bunker, event: job.event, error, createdAt };
+    }
+    case "perform": {
+      const action = parseReplyAction(job.action);
+      return action && isKeyAction(action) ? { op: "perform", action } : undefined;
     }
     case "sign": {
       const key = parseKeyRef(job.key);
@@ -86,6 +90,11 @@ function parseReplyAction(value: unknown): ReplyAction | undefined {
     default:
       return undefined;
   }
+}
+
+/** Whether `action` uses the user's key (what a `perform` job may run). */
+export function isKeyAction(action: ReplyAction): action is KeyAction {
+  return action.type === "sign_event" || action.type === "encrypt" || action.type === "decrypt";
 }
 
 /** A copy of `value` as a {@link KeyRef} when both fields are strings (their format is checked where the key is opened). */

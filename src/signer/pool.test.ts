@@ -102,6 +102,8 @@ Deno.test("SignerPool.respond() signs an event and replies in one round trip the
     InvalidJobError,
   );
   await assert.rejects(pool.debugOp({ op: "crash" }, 0), InvalidJobError);
+  const performed = await pool.perform({ type: "sign_event", user: user.ref, template });
+  assert.ok(verifyEvent(JSON.parse(performed.result)), "perform() signs without an envelope");
 });
 
 Deno.test("SignerPool starts its workers without any permission", async () => {
@@ -158,7 +160,12 @@ Deno.test("SignerPool refuses a job with OverloadedError when the wait queue is 
   const queued = pool.signWithKey({ key: user.ref, template });
   assert.deepEqual([pool.stats().busy, pool.stats().queueDepth], [1, 1]);
   await assert.rejects(pool.signWithKey({ key: user.ref, template }), OverloadedError);
-  assert.equal(pool.stats().dropped, 1);
+  await assert.rejects(
+    pool.perform({ type: "sign_event", user: user.ref, template }),
+    OverloadedError,
+    "HTTP signing shares the lane",
+  );
+  assert.equal(pool.stats().dropped, 2);
   // The reserved lane still answers the refused request, so the client hears back.
   const clientSecret = generateSecretKey();
   const request = clientRequest(clientSecret, bunker.pubkey, {
@@ -181,7 +188,7 @@ Deno.test("SignerPool refuses a job with OverloadedError when the wait queue is 
   });
   assert.equal(await stall, null);
   assert.ok(verifyEvent({ ...(await queued) }));
-  assert.deepEqual([pool.stats().busy, pool.stats().queueDepth, pool.stats().dropped], [0, 0, 1]);
+  assert.deepEqual([pool.stats().busy, pool.stats().queueDepth, pool.stats().dropped], [0, 0, 2]);
 });
 
 Deno.test("SignerPool times out a job that runs too long, replaces the hung worker and keeps working", async () => {

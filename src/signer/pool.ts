@@ -30,9 +30,11 @@ import { InvalidJobError, SignerClosedError } from "./errors.ts";
 import { Lane } from "./lane.ts";
 import { resolveOptions, type SignerPoolOptions, type SignerPoolStats } from "./options.ts";
 import type { ListenerSigner } from "../nip46/listener_types.ts";
+import type { ActionReply } from "./actions.ts";
 import type {
   DebugJob,
   Job,
+  KeyAction,
   KeyRef,
   RejectJob,
   RespondInput,
@@ -44,7 +46,15 @@ import type {
 import { type WorkerInit, WorkerSlot } from "./slot.ts";
 
 export type { SignerPoolOptions, SignerPoolStats } from "./options.ts";
-export type { KeyRef, ReplyAction, RespondResult, Scheme, UnwrapResult } from "./protocol.ts";
+export type {
+  KeyAction,
+  KeyRef,
+  ReplyAction,
+  RespondResult,
+  Scheme,
+  UnwrapResult,
+} from "./protocol.ts";
+export type { ActionReply } from "./actions.ts";
 
 /** Index of the worker that handles jobs for the pair (`keyPubkey`, `peerPubkey`): FNV-1a mod `workers`. */
 export function workerIndexFor(keyPubkey: string, peerPubkey: string, workers: number): number {
@@ -131,6 +141,16 @@ export class SignerPool implements ListenerSigner, AsyncDisposable {
     const author = (input.event as { pubkey?: unknown } | null)?.pubkey;
     const job: RejectJob = { op: "reject", ...input, createdAt };
     return this.#submit(job, input.bunker?.pubkey, author, this.#reservedLane);
+  }
+
+  /**
+   * Runs a key action with the user's key and returns its outcome bare, with no NIP-46 reply
+   * around it (HTTP signing). Same lane, semaphore and queue as every request job; routed by
+   * (user, peer) so encrypting to one peer hits one worker's pair cache.
+   */
+  perform(action: KeyAction): Promise<ActionReply> {
+    const peer = action.type === "sign_event" ? "" : action.peer;
+    return this.#submit({ op: "perform", action }, action.user?.pubkey, peer);
   }
 
   /** Signs `template` with `key` (NIP-42 AUTH, nostrconnect pairing); `pubkey`/`id`/`sig` are computed. */

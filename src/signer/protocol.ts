@@ -10,6 +10,7 @@
  * Secret keys travel only sealed ({@link KeyRef}); each worker opens them with its own vault.
  */
 import type { NostrEvent } from "../nostr/event.ts";
+import type { ActionReply } from "./actions.ts";
 import type { Scheme } from "./ciphers.ts";
 import { asRecord, isSafeInteger } from "./checks.ts";
 import type { WireError } from "./errors.ts";
@@ -39,6 +40,9 @@ export type ReplyAction =
   | { type: "encrypt"; scheme: Scheme; user: KeyRef; peer: string; plaintext: string }
   /** Decrypt `ciphertext` between `user` and `peer` (hex pubkey) with `scheme`. */
   | { type: "decrypt"; scheme: Scheme; user: KeyRef; peer: string; ciphertext: string };
+
+/** The reply actions that use the user's key: what a {@link PerformJob} runs. */
+export type KeyAction = Extract<ReplyAction, { type: "sign_event" | "encrypt" | "decrypt" }>;
 
 /** Verify and decrypt a NIP-46 request addressed to `bunker`. */
 export interface UnwrapJob {
@@ -88,6 +92,17 @@ export interface RejectJob {
   createdAt: number;
 }
 
+/**
+ * Run a key action and return its outcome bare, with no NIP-46 reply around it (HTTP signing:
+ * `POST /api/nostr` answers over HTTP, so nothing is encrypted to a client or signed by a bunker).
+ */
+export interface PerformJob {
+  /** Operation name. */
+  op: "perform";
+  /** What to run with the user's key. */
+  action: KeyAction;
+}
+
 /** Sign an event template with one key (NIP-42 AUTH, nostrconnect pairing replies). */
 export interface SignJob {
   /** Operation name. */
@@ -132,6 +147,7 @@ export type Job =
   | UnwrapJob
   | RespondJob
   | RejectJob
+  | PerformJob
   | SignJob
   | GenerateJob
   | ExportJob
@@ -172,6 +188,8 @@ export interface JobResults {
   respond: RespondResult;
   /** The signed error reply; `undefined` when the request carries no id. */
   reject: RespondResult | undefined;
+  /** The action's `result`, or `error` (`invalid: …`) when the client's input was at fault. */
+  perform: ActionReply;
   /** The signed event. */
   sign: NostrEvent;
   /** The new key's pubkey and its vault-sealed secret. */

@@ -6,6 +6,7 @@
  */
 import { EventShapeError, type NostrEvent, parseSignedEvent } from "../nostr/event.ts";
 import { isHex64 } from "../util/hex.ts";
+import type { ActionReply } from "./actions.ts";
 import { asRecord, isSafeInteger, isString } from "./checks.ts";
 import { isScheme } from "./ciphers.ts";
 import { WorkerProtocolError } from "./errors.ts";
@@ -21,6 +22,7 @@ const PARSERS: { [Op in JobOp]: (value: unknown) => JobResults[Op] } = {
   unwrap: parseUnwrapResult,
   respond: parseRespondResult,
   reject: (value) => value === undefined ? undefined : parseRespondResult(value),
+  perform: parseActionReply,
   sign: (value) => parseEvent(value, "signed event"),
   generate: parseGenerated,
   export: (value) => {
@@ -81,6 +83,17 @@ function parseRespondResult(value: unknown): RespondResult {
   if (error === undefined) return { event, result };
   if (!isString(error)) throw malformed("error", "a string or absent");
   return { event, result, error };
+}
+
+function parseActionReply(value: unknown): ActionReply {
+  const { result, error } = expectRecord(value);
+  if (!isString(result)) throw malformed("result", "a string");
+  if (error === undefined) {
+    if (result === "") throw malformed("result", "non-empty when there is no error");
+    return { result };
+  }
+  if (!isString(error) || error === "") throw malformed("error", "a non-empty string or absent");
+  return { result, error };
 }
 
 /** The NIP-01 shape (hex id, pubkey and sig; kind; created_at; string tags and content), in field order. */

@@ -96,6 +96,8 @@ async function execute(job: Job): Promise<unknown> {
       return await core.respond(job) satisfies ResultOf<typeof job>;
     case "reject":
       return await core.reject(job) satisfies ResultOf<typeof job>;
+    case "perform":
+      return await core.perform(job.action) satisfies ResultOf<typeof job>;
     case "sign":
       return await core.signWithKey(job.key, job.template) satisfies ResultOf<typeof job>;
     case "generate":

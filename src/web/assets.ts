@@ -32,6 +32,8 @@ h3{font-size:1.05rem;margin:1.2rem 0 .4rem}
 p.lead{font-size:1.1rem}
 .muted,small{color:var(--muted)}
 .tag{margin-left:.4rem}
+.origin{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:1.4rem;font-weight:700;
+overflow-wrap:anywhere;margin:.4rem 0}
 section.panel,.card{background:var(--panel);border:1px solid var(--line);border-radius:.5rem;
 padding:.8rem 1rem;margin:.8rem 0}
 form.stack{display:grid;gap:.8rem;max-width:30rem}

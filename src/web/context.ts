@@ -36,7 +36,23 @@ export function securityHeaders(): MiddlewareHandler<AppEnv> {
     },
     xFrameOptions: "DENY",
     referrerPolicy: "no-referrer",
+    // A page that needs a wider policy (the consent page's form-action) sets its own header.
+    overwrite: false,
   });
+}
+
+/** The pages' CSP, with more origins a form may post (and so redirect) to. */
+export function contentSecurityPolicy(formAction: readonly string[] = []): string {
+  return [
+    "default-src 'none'",
+    "script-src 'self'",
+    "style-src 'self'",
+    "img-src 'self' data:",
+    "connect-src 'self'",
+    ["form-action 'self'", ...formAction].join(" "),
+    "frame-ancestors 'none'",
+    "base-uri 'none'",
+  ].join("; ");
 }
 
 /** A posted form's fields. */

@@ -29,7 +29,7 @@ import { PasswordHasher } from "../../src/accounts/password.ts";
 import { LoginThrottle } from "../../src/accounts/throttle.ts";
 import { CsrfTokens } from "../../src/accounts/tokens.ts";
 import { SignerCore } from "../../src/signer/core.ts";
-import type { AccountSettings } from "../../src/service/deps.ts";
+import type { AccountSettings, OAuthSettings } from "../../src/service/deps.ts";
 import { createRepos, type Repos } from "../../src/db/repos/repos.ts";
 import { createApp } from "../../src/http/app.ts";
 import type { AppDeps, AppVariables, SignerStatus } from "../../src/http/types.ts";
@@ -73,6 +73,10 @@ export interface TestAppOptions
   snapshots?: SnapshotSource;
   /** Account settings; default: open registration, sessions of 7 days idle, 30 days. */
   accountSettings?: Partial<AccountSettings>;
+  /** HTTP signing behind `POST /api/nostr`. Default none (the route answers 503). */
+  httpSigning?: AppDeps["httpSigning"];
+  /** OAuth settings; default: open, access tokens of 1 hour, refresh tokens of 30 days. */
+  oauth?: Partial<OAuthSettings>;
 }
 
 /** Fields of a NIP-98 event a test may override. */
@@ -174,6 +178,12 @@ export class TestApp implements AsyncDisposable {
           ...opts.accountSettings,
         },
       },
+      oauth: {
+        mode: "open",
+        accessTtlMs: 3_600_000,
+        refreshTtlMs: 30 * 86_400_000,
+        ...opts.oauth,
+      },
     };
     testApp.app = createApp({
       services: testApp.services,
@@ -186,6 +196,7 @@ export class TestApp implements AsyncDisposable {
       maxBodyBytes: opts.maxBodyBytes,
       bodyTimeoutMs: opts.bodyTimeoutMs,
       csrf: testApp.csrf,
+      httpSigning: opts.httpSigning,
     });
     return testApp;
   }

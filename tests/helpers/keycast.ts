@@ -14,6 +14,7 @@ import { RelayTestClient } from "../relay/test_client.ts";
 import { emptyPostgresDatabase } from "./db.ts";
 import { startTestRelay, type TestRelay, type TestRelayOptions } from "./relay.ts";
 import { type ServeProcess, startServe, startServeInProcess } from "./serve.ts";
+import type { ServerDeps } from "../../src/server.ts";
 
 /** Default time one NIP-46 call may take in tests (BunkerSigner has no timeout of its own). */
 export const CALL_TIMEOUT_MS = 10_000;
@@ -57,6 +58,8 @@ export interface KeycastOptions {
   process?: boolean;
   /** Database behind serve. Default the embedded SQLite in the data dir. */
   database?: "sqlite" | "postgres";
+  /** What `startServer` takes besides its logger; in-process serve only. */
+  serverDeps?: Omit<ServerDeps, "log">;
 }
 
 /** A running deployment; dispose stops everything and removes the data dir. */
@@ -109,7 +112,9 @@ export class Keycast implements AsyncDisposable {
       args: [...relays.flatMap((relay) => ["--relay", relay.url]), ...(options.args ?? [])],
       env: { KEYCAST_DATA_DIR: dataDir, ...options.env },
     };
-    return options.process ? startServe(serve) : startServeInProcess(serve);
+    return options.process
+      ? startServe(serve)
+      : startServeInProcess({ ...serve, deps: options.serverDeps });
   }
 
   /** Stops serve with SIGTERM and starts it again on the same data dir, then waits until ready. */

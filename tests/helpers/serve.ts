@@ -8,7 +8,7 @@ import { Config } from "../../src/config/config.ts";
 import { parseFlags } from "../../src/config/flags.ts";
 import { SERVE_FLAGS } from "../../src/cli/serve_flags.ts";
 import { createLogger } from "../../src/log.ts";
-import { startServer } from "../../src/server.ts";
+import { type ServerDeps, startServer } from "../../src/server.ts";
 import { deadline } from "../../src/util/async.ts";
 
 const MAIN = new URL("../../main.ts", import.meta.url).pathname;
@@ -135,7 +135,10 @@ export async function startServe(opts: ServeOptions = {}): Promise<ServeProcess>
  * shuts it down and answers 0 (the signal is ignored: there is no process to signal).
  */
 export async function startServeInProcess(
-  opts: Pick<ServeOptions, "args" | "env"> = {},
+  opts: Pick<ServeOptions, "args" | "env"> & {
+    /** What `startServer` takes besides its logger (e.g. an HTTP grant resolver). */
+    deps?: Omit<ServerDeps, "log">;
+  } = {},
 ): Promise<ServeProcess> {
   const parsed = parseFlags(
     ["--host", "127.0.0.1", "--port", "0", ...(opts.args ?? [])],
@@ -151,7 +154,7 @@ export async function startServeInProcess(
     format: "json",
     write: (line) => void lines.push(line),
   });
-  const server = await startServer(config, { log });
+  const server = await startServer(config, { ...opts.deps, log });
   const status = server.finished.then((): Deno.CommandStatus => ({
     success: true,
     code: 0,

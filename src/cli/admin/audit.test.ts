@@ -8,6 +8,7 @@ const NOW = Date.parse("2025-01-31T12:00:00.000Z");
 
 function entry(id: number, decision = "allow") {
   return {
+    transport: decision === "deny" ? "http" : "nip46",
     id: String(id),
     at: new Date(NOW + id * 1000).toISOString(),
     authorization_id: AUTH,
@@ -40,10 +41,11 @@ Deno.test("audit prints one line per entry with the filters in the query", async
   });
   const lines = ctx.stdout().trimEnd().split("\n");
   assert.equal(lines.length, 3);
-  assert.match(lines[0]!, /^TIME \(UTC\) +DECISION +METHOD +KIND +AUTH +CLIENT +REASON$/);
+  assert.match(lines[0]!, /^TIME \(UTC\) +DECISION +VIA +METHOD +KIND +AUTH +CLIENT +REASON$/);
   assert.deepEqual(lines[2]!.split(/ {2,}/), [
     "2025-01-31 12:00:02",
     "deny",
+    "http",
     "sign_event",
     "1",
     "6f1c2b3a",
@@ -160,7 +162,10 @@ Deno.test("audit shows no control or bidirectional character the server sent", a
   const lines = table.stdout().trimEnd().split("\n");
   assert.equal(lines.length, 2);
   for (const line of lines) assert.match(line, displayable);
-  assert.match(lines[1]!, /deny\?\? +sign_\?\[2Jevent .* forbidden: \?gnp\.exe\? \?\?31m\?$/);
+  assert.match(
+    lines[1]!,
+    /deny\?\? +http +sign_\?\[2Jevent .* forbidden: \?gnp\.exe\? \?\?31m\?$/,
+  );
 
   const jsonCtx = testContext(["--json"], {
     fetch: fakeServer(() => json({ entries: [hostile] })).fetch,

@@ -1,6 +1,7 @@
 /**
  * `keycast audit [--authorization ID] [--since ISO|30m] [--limit N] [--follow] [--json]`: prints
- * policy decisions from the audit log, oldest first (`--authorization` takes the 8-character
+ * policy decisions from the audit log, oldest first, with how each request came (VIA: `nip46` or
+ * `http`) (`--authorization` takes the 8-character
  * prefix the AUTH column shows). `--follow` keeps polling once a second with
  * `after_id` until SIGINT (or the abort signal); without `--since` it starts from now. Text from
  * the server never brings control or bidirectional characters to the terminal: the table shows
@@ -134,8 +135,17 @@ async function runAudit(call: Call, options: AuditOptions = {}): Promise<number>
   }
 }
 
-const COLUMNS = [19, 8, 14, 5, 8, 8] as const;
-const HEADER = line(["TIME (UTC)", "DECISION", "METHOD", "KIND", "AUTH", "CLIENT", "REASON"]);
+const COLUMNS = [19, 8, 5, 14, 5, 8, 8] as const;
+const HEADER = line([
+  "TIME (UTC)",
+  "DECISION",
+  "VIA",
+  "METHOD",
+  "KIND",
+  "AUTH",
+  "CLIENT",
+  "REASON",
+]);
 
 function line(cells: readonly string[]): string {
   return cells.map((cell, i) => i < COLUMNS.length ? cell.padEnd(COLUMNS[i]!) : cell).join("  ")
@@ -166,6 +176,8 @@ function print(ctx: CommandContext, entries: readonly AuditEntryView[], json: bo
         ? String(entry.at)
         : new Date(time).toISOString().slice(0, 19).replace("T", " "),
       entry.decision ?? "-",
+      // Servers from before HTTP signing send no transport: every row of theirs came over NIP-46.
+      entry.transport ?? "nip46",
       entry.method ?? "-",
       entry.event_kind === null || entry.event_kind === undefined ? "-" : String(entry.event_kind),
       entry.authorization_id?.slice(0, 8) ?? "-",

@@ -69,3 +69,17 @@ testEachDatabase("AuditRepo.latest() is newest first and filters by decision", a
   assert.deepEqual(denied.map((row) => row.reason), ["forbidden: kind 0"]);
   assert.equal((await audit.latest({ decision: "allow", limit: 1 })).length, 1);
 });
+
+testEachDatabase("AuditRepo keeps each row's transport, nip46 unless given", async (db) => {
+  const audit = new AuditRepo(db);
+  await audit.insertMany([
+    entry({ method: "ping" }),
+    entry({ method: "sign_event", transport: "http", clientPubkey: "http:grant-1" }),
+  ]);
+  const rows = await audit.query();
+  assert.deepEqual(rows.map((row) => [row.method, row.transport, row.clientPubkey]), [
+    ["ping", "nip46", "c".repeat(64)],
+    ["sign_event", "http", "http:grant-1"],
+  ]);
+  assert.deepEqual((await audit.latest({})).map((row) => row.transport), ["http", "nip46"]);
+});

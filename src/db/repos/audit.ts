@@ -1,13 +1,20 @@
-/** The `audit_log` table: one row per NIP-46 decision. Nothing secret is ever written here. */
+/**
+ * The `audit_log` table: one row per signing decision, over NIP-46 or HTTP (`transport`). Nothing
+ * secret is ever written here.
+ */
 import { type Selectable, sql } from "kysely";
 import type { Db } from "../db.ts";
 import { safeJsonStringify } from "../sanitize.ts";
 import { type AuditLogTable, toDate } from "../schema.ts";
 
+/** How a request reached the signer: over relays (NIP-46) or `POST /api/nostr`. */
+export type AuditTransport = "nip46" | "http";
+
 /** One decision to record. */
 export interface AuditEntry {
   at: Date;
   authorizationId: string | null;
+  /** The client's pubkey; over HTTP, the grant's pseudo-client id `http:<grant id>`. */
   clientPubkey: string | null;
   method: string;
   eventKind: number | null;
@@ -15,11 +22,14 @@ export interface AuditEntry {
   decision: "allow" | "deny";
   reason: string | null;
   latencyMs: number | null;
+  /** How the request came. Default `nip46`. */
+  transport?: AuditTransport;
 }
 
 /** A stored decision. */
 export interface AuditRecord extends AuditEntry {
   id: string;
+  transport: AuditTransport;
 }
 
 /** Filters for {@link AuditRepo.query}. */
@@ -54,20 +64,22 @@ export class AuditRepo {
       decision: entry.decision,
       reason: entry.reason,
       latency_ms: entry.latencyMs,
+      transport: entry.transport ?? "nip46",
     })));
     const statement = this.db.kind === "postgres"
       ? sql`insert into audit_log (at, authorization_id, client_pubkey, method, event_kind,
-              event_id, decision, reason, latency_ms)
+              event_id, decision, reason, latency_ms, transport)
             select to_timestamp(r.at / 1000.0), r.authorization_id, r.client_pubkey, r.method,
-                   r.event_kind, r.event_id, r.decision, r.reason, r.latency_ms
+                   r.event_kind, r.event_id, r.decision, r.reason, r.latency_ms, r.transport
               from json_to_recordset(cast(cast(${batch} as text) as json)) as r(at bigint,
                    authorization_id uuid, client_pubkey text, method text, event_kind integer,
-                   event_id text, decision text, reason text, latency_ms real)`
+                   event_id text, decision text, reason text, latency_ms real, transport text)`
       : sql`insert into audit_log (at, authorization_id, client_pubkey, method, event_kind,
-              event_id, decision, reason, latency_ms)
+              event_id, decision, reason, latency_ms, transport)
             select value ->> 'at', value ->> 'authorization_id', value ->> 'client_pubkey',
                    value ->> 'method', value ->> 'event_kind', value ->> 'event_id',
-                   value ->> 'decision', value ->> 'reason', value ->> 'latency_ms'
+                   value ->> 'decision', value ->> 'reason', value ->> 'latency_ms',
+                   value ->> 'transport'
               from json_each(${batch})`;
     await statement.execute(this.db.kysely);
   }
@@ -172,5 +184,6 @@ function toRecord(row: Selectable<AuditLogTable>): AuditRecord {
     decision: row.decision,
     reason: row.reason,
     latencyMs: row.latency_ms === null ? null : Number(row.latency_ms),
+    transport: row.transport,
   };
 }

@@ -6,6 +6,7 @@ import { AuditRepo } from "./audit.ts";
 import { AuthorizationsRepo } from "./authorizations.ts";
 import { ClientsRepo } from "./clients.ts";
 import { KeysRepo } from "./keys.ts";
+import { OAuthRepo } from "./oauth.ts";
 import { InvitesRepo } from "./invites.ts";
 import { PoliciesRepo } from "./policies.ts";
 import { Nip98ReplaysRepo } from "./replays.ts";
@@ -23,6 +24,7 @@ export interface Repos {
   sessions: SessionsRepo;
   invites: InvitesRepo;
   accountEvents: AccountEventsRepo;
+  oauth: OAuthRepo;
 }
 
 /** Builds every repository over `db`; `now` (ms) stamps rows and decides expiry. */
@@ -38,6 +40,7 @@ export function createRepos(db: Db, opts: { now?: () => number } = {}): Repos {
     accounts: new AccountsRepo(db, now),
     sessions: new SessionsRepo(db, now),
     invites: new InvitesRepo(db, now),
+    oauth: new OAuthRepo(db, now),
     accountEvents: new AccountEventsRepo(db, now),
   };
 }

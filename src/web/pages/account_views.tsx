@@ -20,7 +20,7 @@ import {
   type Viewer,
   when,
 } from "../layout.tsx";
-import { describePolicy } from "../policy_words.ts";
+import { describePolicy } from "../../policy/describe.ts";
 import { QrSvg } from "../qr.tsx";
 
 type Errors = Record<string, string | undefined>;

@@ -21,12 +21,14 @@ export function publicPages(): Hono<AppEnv> {
   return new Hono<AppEnv>()
     .get("/", (c) => page(c, <HomePage c={c} />))
     .get("/login", (c) => {
-      if (c.var.session) return c.redirect("/account", 303);
-      return page(c, <LoginPage csrf={csrfToken(c)} />);
+      const next = safeNext(c.req.query("next"));
+      if (c.var.session && !next) return c.redirect("/account", 303);
+      return page(c, <LoginPage csrf={csrfToken(c)} next={next} />);
     })
     .post("/login", async (c) => {
       const form = readForm(c);
       const username = form.text("username");
+      const next = safeNext(form.text("next"));
       const result = await attempt(() =>
         login(c.var.services, { login: username, password: form.raw("password") }, clientInfo(c))
       );
@@ -37,20 +39,22 @@ export function publicPages(): Hono<AppEnv> {
         const errors = formErrors(result.error, ["password"]);
         return page(
           c,
-          <LoginPage csrf={csrfToken(c)} username={username} errors={errors} />,
+          <LoginPage csrf={csrfToken(c)} username={username} errors={errors} next={next} />,
           statusOf(result.error),
         );
       }
       const { session } = result.value;
       setSessionCookie(c, session.token, session.expiresAt);
-      return c.redirect("/account", 303);
+      return c.redirect(next ?? "/account", 303);
     })
     .get("/register", (c) => {
-      if (c.var.session) return c.redirect("/account", 303);
-      return page(c, <RegisterPage csrf={csrfToken(c)} mode={registrationMode(c)} />);
+      const next = safeNext(c.req.query("next"));
+      if (c.var.session) return c.redirect(next ?? "/account", 303);
+      return page(c, <RegisterPage csrf={csrfToken(c)} mode={registrationMode(c)} next={next} />);
     })
     .post("/register", async (c) => {
       const form = readForm(c);
+      const next = safeNext(form.text("next"));
       const values = {
         username: form.text("username"),
         email: form.text("email"),
@@ -80,13 +84,14 @@ export function publicPages(): Hono<AppEnv> {
             mode={registrationMode(c)}
             values={values}
             errors={errors}
+            next={next}
           />,
           statusOf(result.error),
         );
       }
       const { session } = result.value;
       setSessionCookie(c, session.token, session.expiresAt);
-      return c.redirect("/account", 303);
+      return c.redirect(next ?? "/account", 303);
     })
     .post("/logout", async (c) => {
       readForm(c);
@@ -95,6 +100,15 @@ export function publicPages(): Hono<AppEnv> {
       clearSessionCookie(c);
       return c.redirect("/", 303);
     });
+}
+
+/**
+ * Where to go after logging in: only back to an OAuth consent page (a path on this server, never
+ * another site), else nowhere special.
+ */
+export function safeNext(next: string | undefined): string | undefined {
+  if (!next || next.length > 4_000) return undefined;
+  return next.startsWith("/api/oauth/authorize?") && !/[\\\s]/.test(next) ? next : undefined;
 }
 
 function registrationMode(c: Context<AppEnv>): RegistrationMode {
@@ -142,7 +156,9 @@ function HomePage(props: { c: Context<AppEnv> }): JSX.Element {
   );
 }
 
-function LoginPage(props: { csrf: string; username?: string; errors?: Errors }): JSX.Element {
+function LoginPage(
+  props: { csrf: string; username?: string; errors?: Errors; next?: string },
+): JSX.Element {
   const errors = props.errors ?? {};
   return (
     <Layout title="Log in">
@@ -150,6 +166,7 @@ function LoginPage(props: { csrf: string; username?: string; errors?: Errors }):
       {errors.form && <p class="alert" role="alert">{errors.form}</p>}
       <form class="stack" method="post" action="/login">
         <CsrfField token={props.csrf} />
+        {props.next && <input type="hidden" name="next" value={props.next} />}
         <Field
           name="username"
           label="Username or email"
@@ -169,7 +186,13 @@ function LoginPage(props: { csrf: string; username?: string; errors?: Errors }):
         />
         <div class="actions">
           <button type="submit">Log in</button>
-          <a href="/register">Register instead</a>
+          <a
+            href={props.next
+              ? `/register?${new URLSearchParams({ next: props.next })}`
+              : "/register"}
+          >
+            Register instead
+          </a>
         </div>
       </form>
     </Layout>
@@ -182,6 +205,7 @@ function RegisterPage(
     mode: RegistrationMode;
     values?: { username: string; email: string; invite: string };
     errors?: Errors;
+    next?: string;
   },
 ): JSX.Element {
   const errors = props.errors ?? {};
@@ -200,6 +224,7 @@ function RegisterPage(
       {errors.form && <p class="alert" role="alert">{errors.form}</p>}
       <form class="stack" method="post" action="/register">
         <CsrfField token={props.csrf} />
+        {props.next && <input type="hidden" name="next" value={props.next} />}
         <Field
           name="username"
           label="Username"

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { BUILTIN_POLICIES } from "../policy/builtins.ts";
-import { describePolicy } from "./policy_words.ts";
+import { BUILTIN_POLICIES } from "./builtins.ts";
+import { describePolicy } from "./describe.ts";
 
 Deno.test("describePolicy() says what the built-ins allow in plain words", () => {
   const full = describePolicy(BUILTIN_POLICIES.full);
