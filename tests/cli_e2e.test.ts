@@ -134,7 +134,7 @@ Deno.test("CLI: serve --help names the default relays", async () => {
   for (const relay of DEFAULT_RELAYS) assert.ok(relayLine.includes(relay), relayLine);
 });
 
-Deno.test("CLI: policies update, id prefixes, --server from PORT, deleting a revoked-only policy", async (t) => {
+Deno.test("CLI: policies update, id prefixes, --server from PORT, deleting a revoked-only policy, oauth clients", async (t) => {
   await using keycast = await Keycast.start();
   const cli = (args: string[], stdin?: string) =>
     runKeycast([...args, "--server", keycast.server.url, "--data-dir", keycast.dataDir], { stdin });
@@ -176,6 +176,60 @@ Deno.test("CLI: policies update, id prefixes, --server from PORT, deleting a rev
     const revoked = await cli(["authorizations", "revoke", id.slice(0, 8)]);
     assert.equal(revoked.code, 0, revoked.stderr);
     assert.equal(revoked.stdout, `Revoked authorization ${id}\n`);
+  });
+
+  await t.step("oauth clients add, list and remove a registered app", async () => {
+    const added = await cli([
+      "oauth",
+      "clients",
+      "add",
+      "notes-app",
+      "--name",
+      "Notes",
+      "--redirect-uri",
+      "com.example.notes:/cb",
+      "--redirect-uri",
+      "https://notes.example/cb",
+      "--policy",
+      "social",
+    ]);
+    assert.equal(added.code, 0, added.stderr);
+    assert.equal(
+      added.stdout,
+      "Registered OAuth client notes-app: 2 redirect URIs, policy social\n",
+    );
+    const stored = await keycast.api("GET", "/api/oauth-clients");
+    assert.deepEqual(stored.body.clients[0].redirect_uris, [
+      "com.example.notes:/cb",
+      "https://notes.example/cb",
+    ]);
+    const table = await cli(["oauth", "clients", "list"]);
+    assert.equal(table.code, 0, table.stderr);
+    assert.match(table.stdout, /^CLIENT ID +NAME +POLICY +CREATED \(UTC\) +REDIRECT URIS\n/);
+    assert.match(
+      table.stdout,
+      /^notes-app +Notes +social +\d{4}-\d\d-\d\d \d\d:\d\d +com\.example\.notes:\/cb https:\/\/notes\.example\/cb\n/m,
+    );
+    const refused = await cli([
+      "oauth",
+      "clients",
+      "add",
+      "evil",
+      "--name",
+      "Evil",
+      "--redirect-uri",
+      "javascript:alert(1)",
+    ]);
+    assert.equal(refused.code, 2);
+    assert.match(refused.stderr, /javascript: URIs cannot receive codes/);
+    const removed = await cli(["oauth", "clients", "remove", "notes-app"]);
+    assert.equal(removed.code, 0, removed.stderr);
+    assert.match(removed.stdout, /^Removed OAuth client notes-app/);
+    const listed = await cli(["oauth", "clients", "list", "--json"]);
+    assert.deepEqual(JSON.parse(listed.stdout), []);
+    const missing = await cli(["oauth", "clients", "remove", "notes-app"]);
+    assert.equal(missing.code, 1);
+    assert.equal(missing.stderr, 'Error: No registered OAuth client "notes-app" (HTTP 404)\n');
   });
 
   await t.step("once only revoked authorizations use it, the policy can be removed", async () => {

@@ -28,7 +28,7 @@ Deno.test("AdminClient builds the paths and queries of each route", async () => 
     if (request.method === "DELETE" && request.path.startsWith("/api/policies/")) {
       return new Response(null, { status: 204 });
     }
-    return json({ keys: [], policies: [], authorizations: [], entries: [] });
+    return json({ keys: [], policies: [], authorizations: [], entries: [], clients: [] });
   });
   const client = new AdminClient({
     server: "http://admin.test",
@@ -42,6 +42,8 @@ Deno.test("AdminClient builds the paths and queries of each route", async () => 
   await client.deletePolicy("a.b");
   await client.audit({ authorization: "id-1", since: "2025-01-01T00:00:00.000Z", limit: 5 });
   await client.audit({ afterId: "42" });
+  await client.listOAuthClients();
+  await client.removeOAuthClient("https://app.example/a b");
   assert.deepEqual(server.requests.map((r) => `${r.method} ${r.path}`), [
     "GET /api/keys",
     "GET /api/policies",
@@ -50,6 +52,8 @@ Deno.test("AdminClient builds the paths and queries of each route", async () => 
     "DELETE /api/policies/a.b",
     "GET /api/audit?authorization=id-1&since=2025-01-01T00%3A00%3A00.000Z&limit=5",
     "GET /api/audit?after_id=42",
+    "GET /api/oauth-clients",
+    "DELETE /api/oauth-clients/https%3A%2F%2Fapp.example%2Fa%20b",
   ]);
   assert.equal(server.requests[0]?.headers.get("content-type"), null, "no body, no content type");
 });

@@ -143,6 +143,26 @@ export interface CreatedInvite {
   expires_at: string;
 }
 
+/** One OAuth client as `GET /api/oauth-clients` lists it. */
+export interface OAuthClientView {
+  /** The `client_id` the app sends. */
+  client_id: string;
+  name: string;
+  /** The only URIs its codes may go to, each matched exactly. */
+  redirect_uris: string[];
+  /** The policy its grants get when the app asks for none; null: the server's default. */
+  policy: string | null;
+  created_at: string;
+}
+
+/** Fields of `POST /api/oauth-clients` (which replaces a client registered under the same id). */
+export interface OAuthClientInput {
+  client_id: string;
+  name: string;
+  redirect_uris: string[];
+  policy?: string;
+}
+
 /** One audit log row as `GET /api/audit` lists it (oldest first). */
 export interface AuditEntryView {
   id: string;
@@ -283,6 +303,21 @@ export class AdminClient {
   /** `POST /api/invites`: the answer holds the code, once. `expires_in` is in seconds. */
   async createInvite(input: { role: AccountRole; expires_in?: number }): Promise<CreatedInvite> {
     return await this.#request<CreatedInvite>("POST", "/api/invites", input);
+  }
+
+  /** `GET /api/oauth-clients`, by client id. */
+  async listOAuthClients(): Promise<OAuthClientView[]> {
+    return listOf<OAuthClientView>(await this.#request("GET", "/api/oauth-clients"), "clients");
+  }
+
+  /** `POST /api/oauth-clients`: registers a client, or replaces the one with its id. */
+  async registerOAuthClient(input: OAuthClientInput): Promise<OAuthClientView> {
+    return await this.#request<OAuthClientView>("POST", "/api/oauth-clients", input);
+  }
+
+  /** `DELETE /api/oauth-clients/:client_id` (grants it already has stay until revoked). */
+  async removeOAuthClient(clientId: string): Promise<void> {
+    await this.#request("DELETE", `/api/oauth-clients/${encodeURIComponent(clientId)}`);
   }
 
   /** `POST /api/connect`: accepts a client's `nostrconnect://` pairing. */

@@ -379,6 +379,14 @@ testEachDatabase(
     });
     assert.equal(bad.status, 400);
     assert.equal(bad.body.field, "redirect_uris[0]");
+    for (const sneaky of [" javascript:alert(1)", "java\tscript:alert(1)", "JavaScript:x"]) {
+      const res = await app.json("POST", "/api/oauth-clients", {
+        client_id: "z",
+        name: "Z",
+        redirect_uris: [sneaky],
+      });
+      assert.equal(res.status, 400, sneaky);
+    }
     const unknownPolicy = await app.json("POST", "/api/oauth-clients", {
       client_id: "y",
       name: "Y",

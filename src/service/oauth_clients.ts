@@ -29,9 +29,10 @@ export async function registerOAuthClient(
   }
   for (const [i, uri] of input.redirectUris.entries()) {
     // Any scheme may be registered, but never a fragment, credentials or javascript:.
+    if (/\s/.test(uri)) throw invalid(`redirect_uris[${i}]`, "must not contain spaces or tabs");
     const checked = checkRedirectUri(uri, [uri]);
     if (!checked.ok) throw invalid(`redirect_uris[${i}]`, checked.problem);
-    if (/^(javascript|data|vbscript|file):/i.test(uri)) {
+    if (["javascript:", "data:", "vbscript:", "file:"].includes(new URL(uri).protocol)) {
       throw invalid(`redirect_uris[${i}]`, `${quote(uri, 40)} cannot receive codes`);
     }
   }

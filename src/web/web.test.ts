@@ -310,3 +310,134 @@ testEachDatabase(
     assert.doesNotMatch((await laptop.get("/account/security")).html, /ncryptsec1[0-9a-z]{20}/);
   },
 );
+
+/** A browser logged in as the first admin, made through `/admin/setup`. */
+async function firstAdmin(app: TestApp, username: string): Promise<PageClient> {
+  const browser = new PageClient(app);
+  const made = await browser.post("/admin/setup", {
+    token: app.token,
+    username,
+    password: PASSWORD,
+  });
+  assert.equal(made.status, 303, textOf(made.html));
+  return browser;
+}
+
+testEachDatabase(
+  "web: admins register OAuth apps on /admin, with errors next to their fields",
+  async (db) => {
+    await using app = await TestApp.create(db);
+    const admin = await firstAdmin(app, "root");
+    const empty = await admin.get("/admin");
+    assert.match(empty.html, /href="#oauth"/);
+    assert.match(textOf(empty.html), /No OAuth apps registered yet — register one below/);
+    const register = (fields: Record<string, string>) =>
+      admin.post("/admin/oauth-clients", fields, { from: "/admin" });
+    const good = {
+      client_id: "https://notes.example/client",
+      name: "<b>Notes</b>",
+      redirect_uris: "com.example.notes:/cb\r\n\r\n  https://notes.example/cb  \r\n",
+      policy: "social",
+    };
+
+    const badId = await register({ ...good, client_id: "a b" });
+    assert.equal(badId.status, 400);
+    assert.match(badId.html, /id="f-client_id-error"[^>]*>Use 1 to 200 printable ASCII/);
+    assert.match(badId.html, /value="a b"/, "the input is kept");
+    assert.ok(badId.html.includes("&lt;b&gt;Notes&lt;/b&gt;"), "the name is kept, escaped");
+    assert.ok(!badId.html.includes("<b>Notes</b>"));
+    assert.match(badId.html, /com\.example\.notes:\/cb/, "the redirect URIs are kept");
+
+    const badUri = await register({
+      ...good,
+      redirect_uris: "https://notes.example/cb\n\njavascript:alert(1)\n",
+    });
+    assert.equal(badUri.status, 400);
+    assert.match(badUri.html, /id="f-redirect_uris-error"[^>]*>Line 3: .*cannot receive codes/);
+    const noUri = await register({ ...good, redirect_uris: " \n " });
+    assert.equal(noUri.status, 400);
+    assert.match(noUri.html, /id="f-redirect_uris-error"[^>]*>Give 1 to 20 redirect URIs/);
+    const badPolicy = await register({ ...good, policy: "everything" });
+    assert.equal(badPolicy.status, 404);
+    assert.match(badPolicy.html, /<p class="error">No policy named (&quot;|")everything/);
+    assert.deepEqual(await app.repos.oauth.listClients(), [], "nothing was registered");
+
+    const made = await register(good);
+    assert.equal(made.status, 303, textOf(made.html));
+    assert.equal(made.location, "/admin?done=oauth-registered#oauth");
+    const stored = await app.repos.oauth.getClient(good.client_id);
+    assert.deepEqual(
+      [stored?.name, stored?.redirectUris, stored?.policyName],
+      ["<b>Notes</b>", ["com.example.notes:/cb", "https://notes.example/cb"], "social"],
+    );
+    const listed = await admin.get("/admin?done=oauth-registered");
+    const text = textOf(listed.html);
+    assert.match(text, /OAuth app registered/);
+    assert.match(text, /https:\/\/notes\.example\/client &lt;b&gt;Notes&lt;\/b&gt;/);
+    assert.match(text, /com\.example\.notes:\/cb https:\/\/notes\.example\/cb social/);
+    assert.ok(!listed.html.includes("<b>Notes</b>"), "the name is escaped");
+
+    const replaced = await register({ ...good, name: "Notes", policy: "" });
+    assert.equal(replaced.location, "/admin?done=oauth-replaced#oauth");
+    const updated = await app.repos.oauth.getClient(good.client_id);
+    assert.deepEqual([updated?.name, updated?.policyName], ["Notes", null]);
+    assert.match(textOf((await admin.get("/admin")).html), /social \(default\)/);
+
+    const noToken = await admin.post("/admin/oauth-clients", { ...good, client_id: "x" }, {
+      csrf: null,
+    });
+    assert.equal(noToken.status, 403);
+    assert.equal(await app.repos.oauth.getClient("x"), undefined);
+  },
+);
+
+testEachDatabase(
+  "web: removing an OAuth app goes through a confirmation page; others get 403",
+  async (db) => {
+    await using app = await TestApp.create(db, { oauth: { mode: "registered" } });
+    const admin = await firstAdmin(app, "root");
+    const clientId = "https://chat.example/client?v=1";
+    await app.repos.oauth.putClient({
+      clientId,
+      name: "Chat",
+      redirectUris: ["https://chat.example/cb"],
+      policyName: null,
+    });
+    const path = `/admin/oauth-clients/${encodeURIComponent(clientId)}/remove`;
+    const listed = await admin.get("/admin");
+    assert.ok(listed.html.includes(`href="${path}"`), "a Remove link, not a form");
+    assert.match(textOf(listed.html), /Only the apps registered here may ask/);
+
+    const user = await registered(app, "gina");
+    assert.equal((await user.get("/admin")).status, 403);
+    assert.equal((await user.get(path)).status, 403);
+    const refused = await user.post(path, {}, { from: "/account" });
+    assert.equal(refused.status, 403);
+    const notAdmin = await user.post("/admin/oauth-clients", {
+      client_id: "mine",
+      name: "Mine",
+      redirect_uris: "https://mine.example/cb",
+    }, { from: "/account" });
+    assert.equal(notAdmin.status, 403);
+    assert.match(textOf(notAdmin.html), /Admins only/);
+    assert.equal((await new PageClient(app).get(path)).location, "/login");
+    assert.deepEqual((await app.repos.oauth.listClients()).map((c) => c.clientId), [clientId]);
+
+    const confirm = await admin.get(path);
+    assert.equal(confirm.status, 200);
+    const text = textOf(confirm.html);
+    assert.match(text, /Remove the OAuth app Chat\?/);
+    assert.match(text, /It can no longer ask anyone to sign in/);
+    assert.match(text, /keep their grants until the grants are revoked/);
+    assert.match(confirm.html, /href="\/admin#oauth"[^>]*>Keep it registered</);
+    assert.ok(await app.repos.oauth.getClient(clientId), "nothing removed by looking");
+
+    const removed = await admin.post(path, {});
+    assert.equal(removed.status, 303);
+    assert.equal(removed.location, "/admin?done=oauth-removed#oauth");
+    assert.equal(await app.repos.oauth.getClient(clientId), undefined);
+    assert.match(textOf((await admin.get("/admin?done=oauth-removed")).html), /OAuth app removed/);
+    assert.equal((await admin.get(path)).status, 404);
+    assert.equal((await admin.post(path, {}, { from: "/admin" })).status, 404);
+  },
+);

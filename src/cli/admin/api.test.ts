@@ -11,7 +11,7 @@ import { EXIT } from "../io.ts";
 import { ADMIN_COMMANDS } from "./commands.ts";
 import { testContext } from "./testing.ts";
 
-Deno.test("the subcommands manage keys, policies and authorizations through the real API", async (t) => {
+Deno.test("the subcommands manage keys, policies, authorizations and OAuth clients through the real API", async (t) => {
   await using db = await sqliteTestDb();
   await using app = await TestApp.create(db, { noListener: true });
   const fetchApp =
@@ -95,6 +95,54 @@ Deno.test("the subcommands manage keys, policies and authorizations through the 
     assert.equal((await run(["authorizations", "list"])).out, "");
     const all = await run(["authorizations", "list", "--all", "--json"]);
     assert.equal(JSON.parse(all.out)[0].status, "revoked");
+  });
+
+  await t.step("oauth clients add, list and remove, a URL as the client id", async () => {
+    const clientId = "https://notes.example/client?v=1";
+    const added = await run([
+      "oauth",
+      "clients",
+      "add",
+      clientId,
+      "--name",
+      "Notes",
+      "--redirect-uri",
+      "com.example.notes:/cb",
+      "--policy",
+      "social",
+    ]);
+    assert.equal(added.code, EXIT.ok, added.err);
+    assert.equal(added.out, `Registered OAuth client ${clientId}: 1 redirect URI, policy social\n`);
+    const listed = await run(["oauth", "clients", "list", "--json"]);
+    assert.deepEqual(
+      JSON.parse(listed.out).map((c: Record<string, unknown>) => [
+        c.client_id,
+        c.name,
+        c.redirect_uris,
+        c.policy,
+      ]),
+      [[clientId, "Notes", ["com.example.notes:/cb"], "social"]],
+    );
+    const unknownPolicy = await run([
+      "oauth",
+      "clients",
+      "add",
+      "other",
+      "--name",
+      "Other",
+      "--redirect-uri",
+      "https://other.example/cb",
+      "--policy",
+      "everything",
+    ]);
+    assert.equal(unknownPolicy.code, EXIT.failed);
+    assert.match(unknownPolicy.err, /^Error: policy: no policy named "everything" \(HTTP 404\)\n$/);
+    const removed = await run(["oauth", "clients", "remove", clientId]);
+    assert.equal(removed.code, EXIT.ok, removed.err);
+    assert.equal((await run(["oauth", "clients", "list"])).out, "");
+    const again = await run(["oauth", "clients", "remove", clientId]);
+    assert.equal(again.code, EXIT.failed);
+    assert.match(again.err, /^Error: No registered OAuth client ".*" \(HTTP 404\)\n$/);
   });
 
   await t.step("audit and connect speak the same query and body", async () => {

@@ -9,13 +9,14 @@ import { authorizeCommand } from "./authorize.ts";
 import type { Subcommand } from "./common.ts";
 import { connectCommand } from "./connect.ts";
 import { keysCommand } from "./keys.ts";
+import { oauthCommand } from "./oauth.ts";
 import { policiesCommand } from "./policies.ts";
 
 export type { Subcommand } from "./common.ts";
 
 /**
- * `keys`, `authorize`, `authorizations`, `policies`, `connect`, `audit` and `accounts`, in help
- * order.
+ * `keys`, `authorize`, `authorizations`, `policies`, `connect`, `audit`, `accounts` and `oauth`,
+ * in help order.
  */
 export const ADMIN_COMMANDS: Subcommand[] = [
   keysCommand,
@@ -25,4 +26,5 @@ export const ADMIN_COMMANDS: Subcommand[] = [
   connectCommand,
   auditCommand,
   accountsCommand,
+  oauthCommand,
 ];

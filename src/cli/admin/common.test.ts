@@ -116,6 +116,7 @@ Deno.test("every admin subcommand prints usage and flags for --help", async () =
     "connect",
     "audit",
     "accounts",
+    "oauth",
   ]);
   for (const command of ADMIN_COMMANDS) {
     const server = fakeServer();

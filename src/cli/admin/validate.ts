@@ -17,6 +17,7 @@ import { pubkeyToHex } from "../../nostr/pubkey.ts";
 import { relayUrlProblem } from "../../nostr/relay_url.ts";
 import type { FlagValues } from "../../config/flags.ts";
 import { type Problems, stringFlag, UsageError } from "./common.ts";
+import { cleanCell } from "./table.ts";
 
 /** A key or policy name: 1 to 64 of `A-Z a-z 0-9 . _ -`. */
 export function checkName(flag: string, value: string): string {
@@ -72,6 +73,75 @@ export function checkAccountRef(what: string, value: string): string {
   throw new UsageError([
     `${what}: cannot use "${value}": give an account's username, email or id`,
   ]);
+}
+
+// The OAuth client rules of `registerOAuthClient` (src/service/oauth_clients.ts) and of
+// `checkRedirectUri` (src/service/oauth.ts): keep in step.
+const CLIENT_ID = /^[\x21-\x7e]{1,200}$/;
+const MAX_CLIENT_NAME_CHARS = 100;
+const MAX_REDIRECT_URI_CHARS = 2_000;
+/** Most redirect URIs one OAuth client may register (as the server allows). */
+export const MAX_REDIRECT_URIS = 20;
+
+/** An OAuth `client_id`, trimmed: 1 to 200 printable ASCII characters without spaces. */
+export function checkClientId(what: string, value: string): string {
+  const clientId = value.trim();
+  if (CLIENT_ID.test(clientId)) return clientId;
+  throw new UsageError([
+    `${what}: cannot use "${cleanCell(value)}": ` +
+    "use 1 to 200 printable ASCII characters without spaces",
+  ]);
+}
+
+/** `--name` of an OAuth client, trimmed: 1 to 100 characters, no control characters. */
+export function checkClientName(value: string): string {
+  const name = value.trim();
+  if (name !== "" && name.length <= MAX_CLIENT_NAME_CHARS && !/\p{Cc}/u.test(name)) return name;
+  throw new UsageError([
+    `--name: cannot use "${cleanCell(value)}": ` +
+    `use 1 to ${MAX_CLIENT_NAME_CHARS} characters, no control characters`,
+  ]);
+}
+
+/**
+ * `--redirect-uri`: 1 to {@link MAX_REDIRECT_URIS} URIs of any scheme but `javascript:`, `data:`,
+ * `vbscript:` and `file:`, without a fragment or credentials; deduplicated, every bad one listed.
+ */
+export function checkRedirectUris(uris: readonly string[]): string[] {
+  const unique = [...new Set(uris)];
+  const problems = unique.flatMap((uri) => {
+    const problem = redirectUriProblem(uri);
+    return problem ? [`--redirect-uri: cannot use "${cleanCell(uri)}": ${problem}`] : [];
+  });
+  if (unique.length === 0) problems.push("--redirect-uri: give at least one redirect URI");
+  if (unique.length > MAX_REDIRECT_URIS) {
+    problems.push(
+      `--redirect-uri: ${unique.length} URIs given, the limit is ${MAX_REDIRECT_URIS}`,
+    );
+  }
+  if (problems.length) throw new UsageError(problems);
+  return unique;
+}
+
+function redirectUriProblem(uri: string): string | undefined {
+  if (uri.length > MAX_REDIRECT_URI_CHARS) {
+    return `it is longer than ${MAX_REDIRECT_URI_CHARS} characters`;
+  }
+  let url: URL;
+  try {
+    url = new URL(uri);
+  } catch (_error: unknown) {
+    // List flags split at commas, so a URI holding one arrives here in pieces.
+    return "it is not a URL (commas separate URIs)";
+  }
+  if (uri.includes("#")) return "a redirect URI must not have a fragment";
+  if (url.username !== "" || url.password !== "") {
+    return "a redirect URI must not carry credentials";
+  }
+  if (/^(javascript|data|vbscript|file):$/i.test(url.protocol)) {
+    return `${url.protocol} URIs cannot receive codes`;
+  }
+  return undefined;
 }
 
 /** ws:// or wss:// relay URLs, at most {@link MAX_RELAYS}; every bad one is listed. */

@@ -1,7 +1,8 @@
 /**
  * `/admin`, for accounts with the admin role: the instance's health and everything it holds,
- * disabling and enabling accounts (disabling after a confirmation page) and creating invites
- * (the code shown once, in answer to the POST). `/admin/setup` makes the first admin account for
+ * disabling and enabling accounts (disabling after a confirmation page), creating invites
+ * (the code shown once, in answer to the POST), and registering and removing OAuth apps
+ * (removing after a confirmation page). `/admin/setup` makes the first admin account for
  * whoever holds the admin token, and only while there is no admin yet.
  */
 import type { JSX } from "hono/jsx/jsx-runtime";
@@ -12,6 +13,7 @@ import { HEALTH_DB_TIMEOUT_MS } from "../../http/health.ts";
 import { bearerMatches } from "../../http/auth.ts";
 import { clientInfo, setSessionCookie } from "../../http/session.ts";
 import type { AppEnv } from "../../http/types.ts";
+import type { OAuthMode } from "../../service/deps.ts";
 import { startSession } from "../../service/accounts.ts";
 import {
   createAccount,
@@ -22,7 +24,12 @@ import {
   setAccountDisabled,
 } from "../../service/account_admin.ts";
 import { listAuthorizations } from "../../service/authorizations.ts";
-import { invalid } from "../../service/errors.ts";
+import { invalid, notFound, quote } from "../../service/errors.ts";
+import {
+  listOAuthClients,
+  registerOAuthClient,
+  removeOAuthClient,
+} from "../../service/oauth_clients.ts";
 import { listPolicies } from "../../service/policies.ts";
 import { parseDuration } from "../../domain/fields.ts";
 import {
@@ -37,11 +44,15 @@ import {
   viewerOf,
 } from "../context.ts";
 import { CsrfField, Field, Layout } from "../layout.tsx";
+import { oauthFormErrors, RemoveOAuthClientPage, uriLines } from "./admin_oauth.tsx";
 import { AdminPage, type AdminProps, DisableAccountPage } from "./admin_views.tsx";
 
 const NOTICES: Record<string, string> = {
   disabled: "Account disabled: its sessions ended and its apps are refused.",
   enabled: "Account enabled.",
+  "oauth-registered": "OAuth app registered: its codes go only to the redirect URIs listed.",
+  "oauth-replaced": "OAuth app updated: its name, redirect URIs and policy were replaced.",
+  "oauth-removed": "OAuth app removed. Grants people already gave it stay until revoked.",
 };
 /** The throttle entry of `/admin/setup` (not a valid username, so no account shares it). */
 const SETUP_THROTTLE_NAME = "<admin-setup>";
@@ -88,7 +99,56 @@ export function adminPages(): Hono<AppEnv> {
         createdBy: accountIdOf(c),
       });
       return page(c, AdminPage(await adminProps(c, { inviteCode: code })), 201);
+    })
+    .post("/oauth-clients", async (c) => {
+      const form = readForm(c);
+      const values = {
+        client_id: form.text("client_id"),
+        name: form.text("name"),
+        redirect_uris: form.raw("redirect_uris"),
+        policy: form.text("policy"),
+      };
+      const lines = uriLines(values.redirect_uris);
+      const replacing = await c.var.services.repos.oauth.getClient(values.client_id);
+      const result = await attempt(() =>
+        registerOAuthClient(c.var.services, {
+          clientId: values.client_id,
+          name: values.name,
+          redirectUris: lines.map((line) => line.uri),
+          policy: values.policy || null,
+        })
+      );
+      if (result.ok) {
+        const done = replacing ? "oauth-replaced" : "oauth-registered";
+        return c.redirect(`/admin?done=${done}#oauth`, 303);
+      }
+      const errors = oauthFormErrors(result.error, lines);
+      const props = await adminProps(c, { oauthForm: { errors, values } });
+      return page(c, AdminPage(props), statusOf(result.error));
+    })
+    .get("/oauth-clients/:id/remove", async (c) => {
+      const clientId = c.req.param("id");
+      const client = await c.var.services.repos.oauth.getClient(clientId);
+      if (!client) throw notFound(`No registered OAuth client ${quote(clientId)}`);
+      return page(
+        c,
+        RemoveOAuthClientPage({
+          viewer: viewerOf(c)!,
+          csrf: csrfToken(c),
+          client,
+          mode: oauthMode(c),
+        }),
+      );
+    })
+    .post("/oauth-clients/:id/remove", async (c) => {
+      readForm(c);
+      await removeOAuthClient(c.var.services, c.req.param("id"));
+      return c.redirect("/admin?done=oauth-removed#oauth", 303);
     });
+}
+
+function oauthMode(c: Context<AppEnv>): OAuthMode {
+  return c.var.services.oauth?.mode ?? "off";
 }
 
 function accountParam(c: Context<AppEnv>): string {
@@ -99,7 +159,7 @@ function accountParam(c: Context<AppEnv>): string {
 
 async function adminProps(
   c: Context<AppEnv>,
-  extra: Pick<AdminProps, "notice" | "inviteCode">,
+  extra: Pick<AdminProps, "notice" | "inviteCode" | "oauthForm">,
 ): Promise<AdminProps> {
   const deps = c.var.services;
   const authorization = c.req.query("authorization");
@@ -108,12 +168,22 @@ async function adminProps(
     authorization: authorization && UUID.test(authorization) ? authorization : undefined,
     decision: decision === "allow" || decision === "deny" ? decision : undefined,
   } as const;
-  const [accounts, invites, keys, authorizations, policies, audit, databaseOk] = await Promise.all([
+  const [
+    accounts,
+    invites,
+    keys,
+    authorizations,
+    policies,
+    oauthClients,
+    audit,
+    databaseOk,
+  ] = await Promise.all([
     listAccounts(deps),
     listInvites(deps),
     deps.repos.keys.list(),
     listAuthorizations(deps, { includeRevoked: true }),
     listPolicies(deps),
+    listOAuthClients(deps),
     deps.repos.audit.latest({
       authorizationId: filter.authorization,
       decision: filter.decision,
@@ -137,6 +207,8 @@ async function adminProps(
         ? { name: policy.name, builtin: true }
         : { name: policy.record.name, builtin: false }
     ),
+    oauthClients,
+    oauthMode: oauthMode(c),
     audit,
     filter,
     ...extra,

@@ -1,13 +1,19 @@
-/** The views of `/admin`: the instance's health, people, invites, keys, apps, policies and audit. */
+/**
+ * The views of `/admin`: the instance's health, people, invites, keys, apps, OAuth apps
+ * (`admin_oauth.tsx`), policies and audit.
+ */
 import type { JSX } from "hono/jsx/jsx-runtime";
 import type { ListedAccount } from "../../db/repos/accounts.ts";
 import type { AuditRecord } from "../../db/repos/audit.ts";
 import type { AuthorizationRecord } from "../../db/repos/authorizations.ts";
 import type { InviteRecord } from "../../db/repos/invites.ts";
 import type { KeyRecord } from "../../db/repos/keys.ts";
+import type { OAuthClientRecord } from "../../db/repos/oauth.ts";
 import type { SignerStatus } from "../../http/types.ts";
 import { kindLabel } from "../../nostr/kinds.ts";
+import type { OAuthMode } from "../../service/deps.ts";
 import { CsrfField, Layout, Npub, Select, shorten, type Viewer, when } from "../layout.tsx";
+import { type OAuthAppsProps, OAuthAppsSection } from "./admin_oauth.tsx";
 
 /** Everything the admin page shows. */
 export interface AdminProps {
@@ -23,6 +29,12 @@ export interface AdminProps {
   keys: KeyRecord[];
   authorizations: AuthorizationRecord[];
   policies: { name: string; builtin: boolean }[];
+  /** The registered OAuth clients, by client id. */
+  oauthClients: OAuthClientRecord[];
+  /** Which apps may use OAuth (`serve --oauth`). */
+  oauthMode: OAuthMode;
+  /** A refused OAuth app registration: its problems and input, shown again. */
+  oauthForm?: Pick<OAuthAppsProps, "errors" | "values">;
   audit: AuditRecord[];
   /** The audit filter in use. */
   filter: { authorization?: string; decision?: string };
@@ -47,6 +59,7 @@ export function AdminPage(props: AdminProps): JSX.Element {
         <a href="#invites">Invites</a>
         <a href="#keys">Keys</a>
         <a href="#apps">Apps</a>
+        <a href="#oauth">OAuth apps</a>
         <a href="#policies">Policies</a>
         <a href="#audit">Audit</a>
       </nav>
@@ -244,6 +257,14 @@ export function AdminPage(props: AdminProps): JSX.Element {
           ))}
         </tbody>
       </table>
+
+      <OAuthAppsSection
+        csrf={props.csrf}
+        clients={props.oauthClients}
+        policies={props.policies}
+        mode={props.oauthMode}
+        {...props.oauthForm}
+      />
 
       <h2 id="policies">Policies</h2>
       <ul>
