@@ -24,7 +24,9 @@ create table oauth_codes (
   code_challenge text not null,
   expires_at timestamptz not null,
   used_at timestamptz,
-  -- the grant made from it, so a second use can revoke it
+  -- a second use: the grant made from it must end
+  replayed_at timestamptz,
+  -- the grant made from it (chosen when the code is claimed), so a second use can revoke it
   grant_id uuid
 );
 

@@ -26,7 +26,9 @@ create table oauth_codes (
   code_challenge text not null,
   expires_at integer not null,
   used_at integer,
-  -- the grant made from it, so a second use can revoke it
+  -- a second use: the grant made from it must end
+  replayed_at integer,
+  -- the grant made from it (chosen when the code is claimed), so a second use can revoke it
   grant_id text
 ) strict;
 

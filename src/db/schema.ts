@@ -169,6 +169,7 @@ export interface OAuthCodesTable {
   code_challenge: string;
   expires_at: Timestamp;
   used_at: NullableTimestamp;
+  replayed_at: NullableTimestamp;
   grant_id: Optional<string>;
 }
 

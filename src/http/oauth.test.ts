@@ -85,7 +85,7 @@ testEachDatabase("oauth: consent, code exchange, refresh rotation and revocation
   const page = await browser.get(`/api/oauth/authorize?${authorizeQuery()}`);
   const text = textOf(page.html);
   assert.match(text, /https:\/\/app\.example/);
-  assert.match(text, /notes-app \(unverified\)/);
+  assert.match(text, /It calls itself \(unverified\) notes-app/);
   assert.match(text, /Sign only: Short note \(1\)/);
   assert.match(
     page.headers.get("content-security-policy")!,
@@ -232,31 +232,26 @@ testEachDatabase(
     );
     assert.equal(loopback.status, 200, "plain http on a loopback host is allowed");
 
+    // An app nobody registered gets its errors on a page: its redirect URI could be anyone's.
+    for (const overrides of [{ code_challenge_method: "plain" }, { state: undefined }]) {
+      const res = await browser.get(`/api/oauth/authorize?${authorizeQuery(overrides)}`);
+      assert.equal(res.status, 400, JSON.stringify(overrides));
+      assert.equal(res.location, null);
+    }
+    // A registered app's pinned URI gets them as redirects, with iss.
+    await app.repos.oauth.putClient({
+      clientId: "notes-app",
+      name: "Notes",
+      redirectUris: [REDIRECT],
+      policyName: null,
+    });
     const errorOf = async (overrides: Record<string, string | undefined>) => {
       const res = await browser.get(`/api/oauth/authorize?${authorizeQuery(overrides)}`);
       assert.equal(res.status, 303);
-      return new URL(res.location!).searchParams;
+      const params = new URL(res.location!).searchParams;
+      assert.equal(params.get("iss"), "http://localhost");
+      return params;
     };
-    assert.equal(
-      (await errorOf({ code_challenge_method: "plain" })).get("error"),
-      "invalid_request",
-    );
-    assert.equal(
-      (await errorOf({ code_challenge_method: undefined })).get("error"),
-      "invalid_request",
-    );
-    assert.equal((await errorOf({ code_challenge: undefined })).get("error"), "invalid_request");
-    const noState = await errorOf({ state: undefined });
-    assert.equal(noState.get("error"), "invalid_request");
-    assert.equal(noState.get("state"), null);
-    const unknownPolicy = await errorOf({ scope: "policy:everything" });
-    assert.equal(unknownPolicy.get("error"), "invalid_scope");
-    assert.equal(unknownPolicy.get("state"), "s-123");
-    assert.equal(
-      (await errorOf({ response_type: "token" })).get("error"),
-      "unsupported_response_type",
-    );
-
     // Deny goes back with access_denied and the state.
     const page = await browser.get(`/api/oauth/authorize?${authorizeQuery()}`);
     const fields = Object.fromEntries(
@@ -345,7 +340,7 @@ testEachDatabase(
       `/api/oauth/authorize?${authorizeQuery({ redirect_uri: "com.example.notes:/cb" })}`,
     );
     assert.equal(custom.status, 200, "a registered custom scheme");
-    assert.match(textOf(custom.html), /Notes \(registered by this server/);
+    assert.match(textOf(custom.html), /Registered by this server&#39;s operator as Notes/);
     const other = await browser.get(
       `/api/oauth/authorize?${authorizeQuery({ redirect_uri: "https://app.example/other" })}`,
     );
@@ -402,3 +397,75 @@ testEachDatabase(
     assert.equal((await app.json("DELETE", "/api/oauth-clients/notes-app")).status, 200);
   },
 );
+
+testEachDatabase(
+  "oauth: review fixes hold (replays at once, app cap, token rotation, URIs)",
+  async (db) => {
+    await using app = await TestApp.create(db);
+    const browser = await loggedIn(app);
+
+    // Two exchanges of one code at once: whichever wins, its grant ends.
+    const code = await approve(browser);
+    const both = await Promise.all([exchange(app, code), exchange(app, code)]);
+    assert.equal(both.filter((r) => r.status === 200).length <= 1, true);
+    for (const result of both.filter((r) => r.status === 200)) {
+      assert.equal(
+        await resolveAccessToken(app.services, String(result.body.access_token)),
+        undefined,
+      );
+    }
+
+    // Refreshing leaves one valid access token and a bounded table.
+    const granted = await exchange(app, await approve(browser));
+    let refresh = String(granted.body.refresh_token);
+    const accessTokens = [String(granted.body.access_token)];
+    for (let i = 0; i < 5; i++) {
+      const next = await token(app, { grant_type: "refresh_token", refresh_token: refresh });
+      assert.equal(next.status, 200);
+      refresh = String(next.body.refresh_token);
+      accessTokens.push(String(next.body.access_token));
+    }
+    const live = await Promise.all(accessTokens.map((t) => resolveAccessToken(app.services, t)));
+    assert.deepEqual(live.map(Boolean), [false, false, false, false, false, true]);
+
+    // URIs that carry another URL, a code of their own, or spaces are refused.
+    for (
+      const uri of [
+        "https://app.example/logout?next=https://evil.example/",
+        "https://app.example/cb?code=planted",
+        "https://app.example/c b",
+      ]
+    ) {
+      const res = await browser.get(
+        `/api/oauth/authorize?${authorizeQuery({ redirect_uri: uri })}`,
+      );
+      assert.equal(res.status, 400, uri);
+    }
+
+    // A disabled account's grant stops refreshing.
+    const account = await app.repos.accounts.getByLogin("olga");
+    await app.repos.accounts.setDisabled(account!.id, true);
+    const refused = await token(app, { grant_type: "refresh_token", refresh_token: refresh });
+    assert.equal(refused.body.error, "invalid_grant");
+  },
+);
+
+testEachDatabase("oauth: a person's apps through OAuth count toward the cap", async (db) => {
+  await using app = await TestApp.create(db);
+  const browser = await loggedIn(app);
+  const { MAX_APPS_PER_ACCOUNT, createOwnBunker } = await import("../service/own.ts");
+  const account = await app.repos.accounts.getByLogin("olga");
+  for (let i = 0; i < MAX_APPS_PER_ACCOUNT; i++) {
+    await createOwnBunker(app.services, account!.id, { appName: `app ${i}` });
+  }
+  const page = await browser.get(`/api/oauth/authorize?${authorizeQuery()}`);
+  const fields = Object.fromEntries(
+    [...page.html.matchAll(/<input type="hidden" name="([a-z_]+)" value="([^"]*)"/g)]
+      .filter((m) => m[1] !== "csrf").map((m) => [m[1]!, m[2]!.replaceAll("&amp;", "&")]),
+  );
+  const res = await browser.post("/api/oauth/authorize", { ...fields, decision: "approve" }, {
+    from: `/api/oauth/authorize?${authorizeQuery()}`,
+  });
+  assert.equal(res.status, 400);
+  assert.match(textOf(res.html), /at most 50 connected apps/);
+});

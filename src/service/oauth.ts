@@ -10,6 +10,10 @@
  * - A code is 256 random bits, stored as its sha256, single use, valid 60 s, bound to the client,
  *   redirect URI, person, key, policy and challenge; a second use revokes what the first made.
  * - An unknown policy is an error, never full access.
+ * - Errors go back to the app only when it is registered (its redirect URIs pinned); for any other
+ *   app they are shown on a page, so keycast cannot be used to bounce people to a chosen site.
+ * - Every redirect carries `iss` (RFC 9207), so an app that talks to several servers can tell them
+ *   apart.
  * - Tokens are random, stored as sha256; a refresh token is rotated, and reusing an old one revokes
  *   the whole grant. Every lookup goes to the database: revoking ends a token at once.
  */
@@ -20,7 +24,7 @@ import { describePolicy } from "../policy/describe.ts";
 import { constantTimeEqualText } from "../util/constant_time.ts";
 import { createAuthorization, revokeAuthorization } from "./authorizations.ts";
 import type { OAuthSettings, ServiceDeps } from "./deps.ts";
-import { ownKey } from "./own.ts";
+import { checkAppRoom, ownKey } from "./own.ts";
 import { builtinPolicy } from "./policies.ts";
 
 /** How long an authorization code lives, in ms. */
@@ -54,6 +58,8 @@ export interface AuthorizeRequest {
   registeredName: string | null;
   /** `prompt=login`: the person must log in again. */
   promptLogin: boolean;
+  /** This server's issuer identifier, added to every redirect as `iss`. */
+  issuer: string;
 }
 
 /**
@@ -76,6 +82,7 @@ export function oauthSettings(deps: ServiceDeps): OAuthSettings {
 export async function checkAuthorizeRequest(
   deps: ServiceDeps,
   query: Record<string, string | undefined>,
+  issuer: string,
 ): Promise<{ ok: true; request: AuthorizeRequest } | { ok: false; problem: AuthorizeProblem }> {
   const page = (message: string) => ({
     ok: false as const,
@@ -83,7 +90,9 @@ export async function checkAuthorizeRequest(
   });
   if (!deps.oauth || deps.oauth.mode === "off") return page("OAuth is turned off on this server.");
   const clientId = query.client_id ?? "";
-  if (clientId === "" || clientId.length > MAX_CLIENT_ID_CHARS || /\p{Cc}/u.test(clientId)) {
+  if (
+    clientId === "" || clientId.length > MAX_CLIENT_ID_CHARS || /[\p{Cc}\p{Cf}]/u.test(clientId)
+  ) {
     return page("The app sent no usable client_id.");
   }
   const registered = await deps.repos.oauth.getClient(clientId);
@@ -95,17 +104,23 @@ export async function checkAuthorizeRequest(
   if (!redirect.ok) return page(redirect.problem);
 
   const state = query.state ?? "";
-  const back = (error: string, description: string) => ({
-    ok: false as const,
-    problem: {
-      kind: "redirect" as const,
-      location: withQuery(redirectUri, {
-        error,
-        error_description: description,
-        ...(state ? { state } : {}),
-      }),
-    },
-  });
+  // Only a registered app's pinned URIs receive errors; anyone's https URL would make keycast an
+  // open redirect for whoever builds the link.
+  const back = (error: string, description: string) =>
+    registered
+      ? {
+        ok: false as const,
+        problem: {
+          kind: "redirect" as const,
+          location: withQuery(redirectUri, {
+            error,
+            error_description: description,
+            ...(state ? { state } : {}),
+            iss: issuer,
+          }),
+        },
+      }
+      : page(`The app's request cannot be used: ${description}.`);
   if (query.response_type !== "code") {
     return back("unsupported_response_type", "response_type must be code");
   }
@@ -136,6 +151,7 @@ export async function checkAuthorizeRequest(
       policyName,
       registeredName: registered?.name ?? null,
       promptLogin: query.prompt === "login",
+      issuer,
     },
   };
 }
@@ -157,6 +173,22 @@ export function checkRedirectUri(
   if (url.hash !== "" || uri.includes("#")) {
     return { ok: false, problem: "The app's redirect_uri must not have a fragment." };
   }
+  if (/[^\x21-\x7e]/.test(uri)) {
+    return { ok: false, problem: "The app's redirect_uri must be plain ASCII without spaces." };
+  }
+  if (
+    (url.protocol === "https:" || url.protocol === "http:") &&
+    !/^([a-z0-9-]+\.)*[a-z0-9-]+$|^\[[0-9a-f:.]+\]$/i.test(url.hostname)
+  ) {
+    return { ok: false, problem: "The app's redirect_uri has an unusable host." };
+  }
+  const reserved = ["code", "state", "error", "iss"].find((name) => url.searchParams.has(name));
+  if (reserved) {
+    return {
+      ok: false,
+      problem: `The app's redirect_uri must not carry a ${reserved} parameter of its own.`,
+    };
+  }
   if (url.username !== "" || url.password !== "") {
     return { ok: false, problem: "The app's redirect_uri must not carry credentials." };
   }
@@ -165,6 +197,14 @@ export function checkRedirectUri(
     return registered.includes(uri)
       ? { ok: true, origin }
       : { ok: false, problem: "The redirect_uri is not one the operator registered for this app." };
+  }
+  // An unregistered app's URI must not carry another URL: a redirector on a trusted origin would
+  // pass the code on, while the consent page shows only that origin.
+  if (/:\/\/|%3a%2f%2f/i.test(url.search)) {
+    return {
+      ok: false,
+      problem: "The app's redirect_uri carries another URL in its query; register the app first.",
+    };
   }
   if (url.protocol === "https:") return { ok: true, origin };
   if (url.protocol === "http:" && LOOPBACK_HOSTS.has(url.hostname)) return { ok: true, origin };
@@ -185,6 +225,7 @@ export async function approveAuthorization(
 ): Promise<string> {
   oauthSettings(deps);
   const key = await ownKey(deps, accountId, keyRef);
+  await checkAppRoom(deps, accountId);
   const code = randomToken();
   await deps.repos.oauth.createCode({
     codeHash: tokenHash(code),
@@ -201,7 +242,7 @@ export async function approveAuthorization(
     action: "oauth_approved",
     detail: `${request.origin} (${request.clientId.slice(0, 100)})`,
   });
-  return withQuery(request.redirectUri, { code, state: request.state });
+  return withQuery(request.redirectUri, { code, state: request.state, iss: request.issuer });
 }
 
 /** The redirect of a denied request. */
@@ -210,6 +251,7 @@ export function denyAuthorization(request: AuthorizeRequest): string {
     error: "access_denied",
     error_description: "the person declined",
     state: request.state,
+    iss: request.issuer,
   });
 }
 
@@ -234,10 +276,12 @@ export async function exchangeCode(
   const codeHash = tokenHash(input.code);
   const code = await deps.repos.oauth.getCode(codeHash);
   if (!code) throw new OAuthError("invalid_grant", "unknown code");
-  if (code.usedAt !== null || !(await deps.repos.oauth.claimCode(codeHash))) {
-    // RFC 6749 §10.5: a code used twice may have been stolen; undo what the first use made.
-    const again = await deps.repos.oauth.getCode(codeHash);
-    if (again?.grantId) await revokeGrant(deps, again.grantId);
+  const grantId = crypto.randomUUID();
+  if (code.usedAt !== null || !(await deps.repos.oauth.claimCode(codeHash, grantId))) {
+    // RFC 6749 §10.5: a code used twice may have been stolen; undo what the first use made. The
+    // first use may still be making its grant: it checks for this mark once it has.
+    const made = await deps.repos.oauth.markReplayed(codeHash);
+    if (made) await revokeGrant(deps, made, "its code was used twice");
     throw new OAuthError("invalid_grant", "this code was already used");
   }
   if (code.expiresAt.getTime() <= deps.now()) throw new OAuthError("invalid_grant", "code expired");
@@ -261,6 +305,7 @@ export async function exchangeCode(
   const key = (await deps.repos.keys.list(code.accountId)).find((k) => k.id === code.keyId);
   if (!key) throw new OAuthError("invalid_grant", "the key is gone");
   const origin = checkRedirectUri(code.redirectUri, [code.redirectUri]);
+  await checkAppRoom(deps, code.accountId);
   const created = await createAuthorization(deps, {
     key: key.pubkey,
     owner: code.accountId,
@@ -270,7 +315,6 @@ export async function exchangeCode(
     expiresIn: null,
     label: `${origin.ok ? origin.origin : code.clientId}`.slice(0, 100),
   });
-  const grantId = crypto.randomUUID();
   await deps.repos.oauth.createGrant({
     id: grantId,
     authorizationId: created.record.id,
@@ -278,7 +322,11 @@ export async function exchangeCode(
     clientId: code.clientId,
     redirectOrigin: origin.ok ? origin.origin : "",
   });
-  await deps.repos.oauth.setCodeGrant(codeHash, grantId);
+  if ((await deps.repos.oauth.getCode(codeHash))?.replayedAt) {
+    // The code was replayed while this grant was being made.
+    await revokeGrant(deps, grantId, "its code was used twice");
+    throw new OAuthError("invalid_grant", "this code was used twice");
+  }
   await deps.repos.accountEvents.add({
     accountId: code.accountId,
     action: "app_connected",
@@ -302,7 +350,7 @@ export async function refreshTokens(
     throw new OAuthError("invalid_grant", "unknown refresh token");
   }
   if (token.usedAt !== null || !(await deps.repos.oauth.claimRefresh(hash))) {
-    await revokeGrant(deps, token.grantId);
+    await revokeGrant(deps, token.grantId, "a refresh token was used twice");
     throw new OAuthError(
       "invalid_grant",
       "this refresh token was already used: the grant is revoked",
@@ -316,6 +364,9 @@ export async function refreshTokens(
   }
   const record = await deps.repos.authorizations.get(token.grant.authorizationId);
   const tokens = await issueTokens(deps, settings, token.grantId);
+  // One valid access token per grant; of the used refresh tokens only the one just rotated stays
+  // (to tell its reuse), so a refresh loop cannot grow the table.
+  await deps.repos.oauth.trimTokens(token.grantId, tokenHash(tokens.access_token), hash);
   return { ...tokens, ...(await scopeOf(deps, record?.policyName ?? DEFAULT_SCOPE_POLICY)) };
 }
 
@@ -323,7 +374,7 @@ export async function refreshTokens(
 export async function revokeToken(deps: ServiceDeps, token: string): Promise<void> {
   oauthSettings(deps);
   const found = await deps.repos.oauth.getToken(tokenHash(token));
-  if (found) await revokeGrant(deps, found.grantId);
+  if (found) await revokeGrant(deps, found.grantId, "the app revoked it");
 }
 
 /** What a live access token grants, for `/api/nostr`; undefined for anything else. */
@@ -345,12 +396,25 @@ export async function resolveAccessToken(
   };
 }
 
-/** Ends a grant: its tokens and the NIP-46 authorization it made. */
-async function revokeGrant(deps: ServiceDeps, grantId: string): Promise<void> {
+/** Ends a grant: its tokens and the NIP-46 authorization it made; says why in the history. */
+async function revokeGrant(deps: ServiceDeps, grantId: string, why: string): Promise<void> {
   const grant = await deps.repos.oauth.getGrant(grantId);
-  if (!grant) return;
+  if (!grant || grant.revokedAt !== null) return;
   await deps.repos.oauth.revokeGrant(grantId);
   await revokeAuthorization(deps, grant.authorizationId);
+  await deps.repos.accountEvents.add({
+    accountId: grant.accountId,
+    action: "app_revoked",
+    detail: `${grant.redirectOrigin} by OAuth: ${why}`,
+  });
+  deps.log({
+    level: why === "the app revoked it" ? "info" : "warn",
+    ns: "service.oauth",
+    msg: "OAuth grant revoked",
+    grantId,
+    authorizationId: grant.authorizationId,
+    why,
+  });
 }
 
 function grantIsLive(
@@ -359,9 +423,11 @@ function grantIsLive(
     grant: { revokedAt: Date | null };
     authorizationRevokedAt: Date | null;
     authorizationExpiresAt: Date | null;
+    accountDisabledAt: Date | null;
   },
 ): boolean {
   if (token.grant.revokedAt !== null || token.authorizationRevokedAt !== null) return false;
+  if (token.accountDisabledAt !== null) return false;
   return token.authorizationExpiresAt === null ||
     token.authorizationExpiresAt.getTime() > deps.now();
 }

@@ -328,7 +328,8 @@ function checkPairingRelays(deps: ServiceDeps, uri: string): void {
   }
 }
 
-async function checkAppRoom(deps: ServiceDeps, accountId: string): Promise<void> {
+/** Refuses a new app when the person has {@link MAX_APPS_PER_ACCOUNT} already. */
+export async function checkAppRoom(deps: ServiceDeps, accountId: string): Promise<void> {
   const live = await deps.repos.authorizations.unrevokedOfAccount(accountId);
   if (live.length >= MAX_APPS_PER_ACCOUNT) {
     throw invalid(

@@ -26,6 +26,8 @@ export interface OAuthCodeRecord {
   codeChallenge: string;
   expiresAt: Date;
   usedAt: Date | null;
+  /** When the code was used a second time (then what it made must end). */
+  replayedAt: Date | null;
   grantId: string | null;
 }
 
@@ -52,6 +54,8 @@ export interface OAuthTokenRecord {
   bunkerPubkey: string;
   authorizationRevokedAt: Date | null;
   authorizationExpiresAt: Date | null;
+  /** When the grant's account was disabled, if it is. */
+  accountDisabledAt: Date | null;
 }
 
 /** Reads and writes the OAuth tables. */
@@ -99,7 +103,9 @@ export class OAuthRepo {
   }
 
   /** Stores a new authorization code. */
-  async createCode(code: Omit<OAuthCodeRecord, "usedAt" | "grantId">): Promise<void> {
+  async createCode(
+    code: Omit<OAuthCodeRecord, "usedAt" | "replayedAt" | "grantId">,
+  ): Promise<void> {
     await this.db.kysely.insertInto("oauth_codes").values({
       code_hash: code.codeHash,
       client_id: code.clientId,
@@ -126,22 +132,27 @@ export class OAuthRepo {
       codeChallenge: row.code_challenge,
       expiresAt: toDate(row.expires_at),
       usedAt: toDateOrNull(row.used_at),
+      replayedAt: toDateOrNull(row.replayed_at),
       grantId: row.grant_id,
     };
   }
 
-  /** Marks the code used, once: true for the one caller that claimed it. */
-  async claimCode(codeHash: string): Promise<boolean> {
+  /**
+   * Marks the code used, once, with the id of the grant it will become: true for the one caller
+   * that claimed it.
+   */
+  async claimCode(codeHash: string, grantId: string): Promise<boolean> {
     const result = await this.db.kysely.updateTable("oauth_codes")
-      .set({ used_at: new Date(this.now()) })
+      .set({ used_at: new Date(this.now()), grant_id: grantId })
       .where("code_hash", "=", codeHash).where("used_at", "is", null).executeTakeFirst();
     return Number(result.numUpdatedRows) === 1;
   }
 
-  /** Records the grant a code became, so a second use of the code can revoke it. */
-  async setCodeGrant(codeHash: string, grantId: string): Promise<void> {
-    await this.db.kysely.updateTable("oauth_codes").set({ grant_id: grantId })
+  /** Records a second use of the code; its grant id (set when it was claimed), if any. */
+  async markReplayed(codeHash: string): Promise<string | null> {
+    await this.db.kysely.updateTable("oauth_codes").set({ replayed_at: new Date(this.now()) })
       .where("code_hash", "=", codeHash).execute();
+    return (await this.getCode(codeHash))?.grantId ?? null;
   }
 
   /** Stores a grant. */
@@ -168,14 +179,6 @@ export class OAuthRepo {
     const row = await this.db.kysely.selectFrom("oauth_grants").selectAll()
       .where("authorization_id", "=", authorizationId).executeTakeFirst();
     return row && grantRecord(row);
-  }
-
-  /** Whether a grant that is not revoked has `origin` as its redirect origin. */
-  async hasLiveGrantFor(origin: string): Promise<boolean> {
-    const row = await this.db.kysely.selectFrom("oauth_grants").select("id")
-      .where("redirect_origin", "=", origin).where("revoked_at", "is", null)
-      .limit(1).executeTakeFirst();
-    return row !== undefined;
   }
 
   /** Marks the grant revoked and deletes all its tokens. */
@@ -222,6 +225,10 @@ export class OAuthRepo {
         "a.revoked_at as authorization_revoked_at",
         "a.expires_at as authorization_expires_at",
       ])
+      .select((eb) =>
+        eb.selectFrom("accounts as p").select("p.disabled_at")
+          .whereRef("p.id", "=", "g.account_id").as("account_disabled_at")
+      )
       .where("t.token_hash", "=", tokenHash).executeTakeFirst();
     return row && {
       tokenHash: row.token_hash,
@@ -233,7 +240,26 @@ export class OAuthRepo {
       bunkerPubkey: row.bunker_pubkey,
       authorizationRevokedAt: toDateOrNull(row.authorization_revoked_at),
       authorizationExpiresAt: toDateOrNull(row.authorization_expires_at),
+      accountDisabledAt: toDateOrNull(row.account_disabled_at ?? null),
     };
+  }
+
+  /**
+   * Keeps only `keep` among the grant's access tokens (one valid access token per grant), and of
+   * its used refresh tokens only `lastUsed` (enough to tell a reuse of the one just rotated).
+   */
+  async trimTokens(grantId: string, keep: string, lastUsed: string): Promise<void> {
+    await this.db.kysely.deleteFrom("oauth_tokens").where("grant_id", "=", grantId)
+      .where((eb) =>
+        eb.or([
+          eb.and([eb("kind", "=", "access"), eb("token_hash", "!=", keep)]),
+          eb.and([
+            eb("kind", "=", "refresh"),
+            eb("used_at", "is not", null),
+            eb("token_hash", "!=", lastUsed),
+          ]),
+        ])
+      ).execute();
   }
 
   /** Marks a refresh token exchanged, once: true for the one caller that claimed it. */

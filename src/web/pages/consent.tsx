@@ -53,7 +53,7 @@ export function consentPages(): Hono<AppEnv> {
     const checked = await checkAuthorizeRequest(c.var.services, {
       ...query,
       prompt: c.req.query("prompt"),
-    });
+    }, issuerOf(c));
     if (!checked.ok) return problem(c, checked.problem);
     const { request } = checked;
     if (!c.var.session || request.promptLogin) {
@@ -67,6 +67,7 @@ export function consentPages(): Hono<AppEnv> {
     const checked = await checkAuthorizeRequest(
       c.var.services,
       Object.fromEntries(PARAMS.map((name) => [name, form.raw(name)])),
+      issuerOf(c),
     );
     if (!checked.ok) return problem(c, checked.problem);
     if (!c.var.session) return c.redirect("/login", 303);
@@ -77,6 +78,11 @@ export function consentPages(): Hono<AppEnv> {
     return c.redirect(location, 303);
   });
   return routes;
+}
+
+/** This server's issuer identifier: its public origin. */
+function issuerOf(c: Context<AppEnv>): string {
+  return c.var.deps.origins()[0] ?? new URL(c.req.url).origin;
 }
 
 function withoutPrompt(query: Record<string, string>): Record<string, string> {
@@ -129,9 +135,15 @@ function ConsentPage(
       <h1>An app wants to sign as you</h1>
       <p class="origin" aria-label="The app's address">{request.origin}</p>
       <p class="muted">
-        It calls itself{" "}
-        <strong>{shorten(request.registeredName ?? request.clientId, 40, 10)}</strong>
-        {request.registeredName ? " (registered by this server's operator)" : " (unverified)"}.
+        Answers go to <code class="mono">{shorten(request.redirectUri, 60, 20)}</code>.
+      </p>
+      <p class="muted">
+        {request.registeredName
+          ? "Registered by this server's operator as "
+          : "It calls itself (unverified) "}
+        <strong>
+          <bdi>{shorten(request.registeredName ?? request.clientId, 40, 10)}</bdi>
+        </strong>.
       </p>
       <h2>If you approve, it may</h2>
       <ul>{props.words.map((line) => <li key={line}>{line}</li>)}</ul>
