@@ -252,6 +252,25 @@ testEachDatabase(
       assert.equal(params.get("iss"), "http://localhost");
       return params;
     };
+    assert.equal(
+      (await errorOf({ code_challenge_method: "plain" })).get("error"),
+      "invalid_request",
+    );
+    assert.equal(
+      (await errorOf({ code_challenge_method: undefined })).get("error"),
+      "invalid_request",
+    );
+    assert.equal((await errorOf({ code_challenge: undefined })).get("error"), "invalid_request");
+    const noState = await errorOf({ state: undefined });
+    assert.equal(noState.get("error"), "invalid_request");
+    assert.equal(noState.get("state"), null);
+    const unknownPolicy = await errorOf({ scope: "policy:everything" });
+    assert.equal(unknownPolicy.get("error"), "invalid_scope");
+    assert.equal(unknownPolicy.get("state"), "s-123");
+    assert.equal(
+      (await errorOf({ response_type: "token" })).get("error"),
+      "unsupported_response_type",
+    );
     // Deny goes back with access_denied and the state.
     const page = await browser.get(`/api/oauth/authorize?${authorizeQuery()}`);
     const fields = Object.fromEntries(
