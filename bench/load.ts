@@ -5,7 +5,7 @@
  *
  *   deno run -A bench/load.ts [--clients 16] [--requests 60] [--database sqlite|postgres]
  *                             [--workers N] [--max-seconds 45] [--cpu-prof-dir DIR]
- *                             [--connect sequential|concurrent]
+ *                             [--connect sequential|concurrent] [--own-relay off|on]
  *
  * Phases: connect + warm-up; closed loop (each client sends `--requests` sequential `sign_event`s)
  * → peak throughput; open loop at half that rate → latency under moderate load. Then the same
@@ -18,11 +18,16 @@
  * the same cores, which caps the throughput figures. The "others" column is the CPU the rest of
  * the machine used meanwhile: when it is not near zero, the run was disturbed.
  *
+ * `--own-relay on` serves with `--public-url` and no `--relay`: the clients talk to keycast's own
+ * relay endpoint on its port instead of the test relay (compare `--clients 1` both ways for the
+ * loopback latency of one client's sequential `sign_event`s).
+ *
  * Clients connect one after the other by default; `--connect concurrent` connects them all at
  * once (a check that concurrent connects to one authorization all stay bound).
  */
 import { delay } from "../src/util/async.ts";
 import { emptyPostgresDatabase } from "../tests/helpers/db.ts";
+import { freePort } from "../tests/helpers/keycast.ts";
 import { startTestRelay } from "../tests/helpers/relay.ts";
 import { parseBenchArgs } from "./lib/args.ts";
 import { BenchClients, type PhaseResult } from "./lib/clients.ts";
@@ -40,7 +45,12 @@ const options = parseBenchArgs(Deno.args, {
   "max-seconds": 45,
   "cpu-prof-dir": "",
   connect: "sequential",
+  "own-relay": "off",
 });
+if (options["own-relay"] !== "off" && options["own-relay"] !== "on") {
+  throw new Error(`Cannot use --own-relay "${options["own-relay"]}": expected off or on`);
+}
+const ownRelay = options["own-relay"] === "on";
 if (options.connect !== "sequential" && options.connect !== "concurrent") {
   throw new Error(`Cannot use --connect "${options.connect}": expected sequential or concurrent`);
 }
@@ -84,7 +94,14 @@ let pacedP99 = NaN;
   if (database) env.DATABASE_URL = database.url;
   const profileDir = options["cpu-prof-dir"];
   const denoFlags = profileDir ? ["--cpu-prof", `--cpu-prof-dir=${profileDir}`] : [];
-  await using serve = await startBenchServe({ relays: [relay.url], dataDir, env, denoFlags });
+  const ownPort = ownRelay ? freePort() : 0;
+  await using serve = await startBenchServe({
+    relays: ownRelay ? [] : [relay.url],
+    args: ownRelay ? ["--port", `${ownPort}`, "--public-url", `http://127.0.0.1:${ownPort}`] : [],
+    dataDir,
+    env,
+    denoFlags,
+  });
   await serve.waitReady(30_000);
   const atReady = memory(serve.pid);
   await serve.api("POST", "/api/keys", { name: "bench" }, [201]);

@@ -29,6 +29,11 @@ import { type Decision, Listener } from "./nip46/listener.ts";
 import { PolicyGate } from "./nip46/policy_gate.ts";
 import { AuthorizationRegistry } from "./nip46/registry.ts";
 import { RelayPool } from "./relay/pool.ts";
+import { RelayHub } from "./relay_server/hub.ts";
+import { relayEndpoint } from "./relay_server/endpoint.ts";
+import { RoutingPublisher } from "./relay_server/publisher.ts";
+import { LocalRelayUrls, wsOrigin } from "./relay_server/urls.ts";
+import { servedRelays } from "./nip46/bunker_url.ts";
 import { BackupSealer } from "./server/backup_seal.ts";
 import { Maintenance } from "./server/maintenance.ts";
 import { openCheckedDatabase } from "./server/database.ts";
@@ -143,6 +148,30 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
       }),
     ).start();
     const metrics = new Metrics();
+    // keycast's own relay endpoint (docs/ARCHITECTURE.md, "The own relay"): requests arriving on
+    // it join the relay inbox, replies reach it through the routing publisher.
+    let boundPort = 0;
+    const ownRelayUrls = new LocalRelayUrls(() =>
+      wsOrigin(config.publicUrl ?? boundOrigins(config.host, boundPort)[0]!)
+    );
+    const advertised = config.publicUrl !== undefined;
+    const ownRelay = stack.use(
+      new RelayHub({
+        settings: config.relayServer,
+        urls: ownRelayUrls,
+        authorizations: registry,
+        submit: inbox.deliver,
+        log,
+      }),
+    );
+    registry.observe({
+      upserted: () => {},
+      removed: (authorization) => ownRelay.revoke(authorization.bunkerPubkey),
+    });
+    const ownRelayFirst = advertised
+      ? (authorization: { bunkerPubkey: string; relays: readonly string[] }) =>
+        servedRelays(ownRelayUrls.urlFor(authorization.bunkerPubkey), authorization.relays)
+      : undefined;
     // One writer of decisions for both transports: NIP-46 over relays and HTTP signing.
     const onDecision = ({ clientConnected, ...decision }: Decision) => {
       audit.record({ ...decision, at: new Date() }, { connected: clientConnected });
@@ -151,11 +180,12 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
     const listener = new Listener({
       directory,
       signer,
-      publisher: relays,
+      publisher: new RoutingPublisher(ownRelay, ownRelayUrls, relays),
       clients: repos.clients,
       policy,
       log,
       onDecision,
+      servedRelays: ownRelayFirst,
     });
     const httpSigner = new LiveHttpSigner({ directory, policy, signer, onDecision, log });
     inbox.attach(listener);
@@ -168,10 +198,13 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
       log,
       now: Date.now,
       defaultRelays: config.relays,
+      localRelayUrl: advertised ? (bunkerPubkey) => ownRelayUrls.urlFor(bunkerPubkey) : undefined,
       listener: {
+        // The own relay serves an authorization once the registry holds it; external relays
+        // are still waited for (bounded), so they hear the first request too.
         awaitSubscribed: async (bunkerPubkey, signal) =>
           await registry.whenPresent(bunkerPubkey, signal) &&
-          await relays.ready(bunkerPubkey, { signal }),
+          (await relays.ready(bunkerPubkey, { signal }) || advertised),
         sendPairingReply: pairingReplySender(signer, relays),
       },
       snapshots: {
@@ -202,6 +235,13 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
     await registry.start(channel);
     const proxyWarning = untrustedProxyWarning(config);
     if (proxyWarning) log({ level: "warn", ns: "serve", msg: proxyWarning });
+    if (config.selfContained) {
+      log({
+        level: "info",
+        ns: "serve",
+        msg: "No --relay given: serving on keycast's own relay only (self-contained mode)",
+      });
+    }
     if (config.relaysDefaulted) {
       log({
         level: "info",
@@ -211,8 +251,20 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
       });
     }
 
-    const sources: StatusSources = { signer, relays, registry, audit, channel, listener };
-    let boundPort = 0;
+    const sources: StatusSources = {
+      signer,
+      relays,
+      registry,
+      audit,
+      channel,
+      listener,
+      relayServer: {
+        stats: () => ownRelay.stats(),
+        advertised,
+        auth: config.relayServer.auth,
+      },
+    };
+    const endpoint = relayEndpoint(ownRelay, config.trustedProxies);
     const app = createApp({
       services,
       pingDatabase: (timeoutMs) => db.ping(timeoutMs),
@@ -243,7 +295,7 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
         signal: stopHttp.signal,
         onListen: ({ hostname, port }) =>
           log({ level: "info", ns: "serve", msg: "Listening", hostname, port, version: VERSION }),
-      }, app.fetch);
+      }, (request, info) => endpoint(request, info) ?? app.fetch(request, info));
     } catch (error: unknown) {
       throw listenError(config.host, config.port, error);
     }
@@ -260,6 +312,8 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
       if (!stopHttp.signal.aborted) {
         log({ level: "info", ns: "serve", msg: "Shutting down" });
         stopHttp.abort();
+        // Upgraded sockets would hold the HTTP server open: the own relay closes them now.
+        ownRelay[Symbol.dispose]();
       }
       await finished;
     };

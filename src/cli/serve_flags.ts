@@ -7,6 +7,7 @@ import {
   ENV_TWINS,
 } from "../config/config.ts";
 import type { FlagSpec } from "../config/flags.ts";
+import { RELAY_SERVER_FLAGS } from "./relay_server_flags.ts";
 
 /** Flags that locate the database (shared by `serve` and `migrate`). */
 export const DATABASE_FLAGS: FlagSpec[] = [
@@ -50,7 +51,9 @@ export const SERVE_FLAGS: FlagSpec[] = [
     env: ENV_TWINS.relay,
     multiple: true,
     value: "URL",
-    help: `Relay to listen and answer on (ws:// or wss://). Default ${DEFAULT_RELAYS.join(", ")}`,
+    help: `Relay to listen and answer on (ws:// or wss://). Default ${
+      DEFAULT_RELAYS.join(", ")
+    }; none when --public-url is set (keycast's own relay only)`,
   },
   { name: "port", env: ENV_TWINS.port, value: "N", help: `HTTP port. Default ${DEFAULT_PORT}` },
   {
@@ -135,4 +138,5 @@ export const SERVE_FLAGS: FlagSpec[] = [
     value: "DURATION",
     help: "How long to wait at start for an unreachable PostgreSQL. Default 30s",
   },
+  ...RELAY_SERVER_FLAGS,
 ];

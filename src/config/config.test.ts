@@ -97,3 +97,29 @@ Deno.test("pubkeyToHex() accepts hex and npub only", () => {
   assert.equal(pubkeyToHex("nsec1" + "q".repeat(58)), undefined);
   assert.equal(pubkeyToHex("abc"), undefined);
 });
+
+Deno.test("Config: --public-url without --relay is the self-contained mode, with no relays", () => {
+  const config = new Config(new Map(), new Map([["public-url", "https://signer.example"]]));
+  assert.deepEqual(config.validate(), []);
+  assert.equal(config.selfContained, true);
+  assert.equal(config.relaysDefaulted, false);
+  assert.deepEqual(config.relays, []);
+});
+
+Deno.test("Config: the own relay's flags parse, default and report bad values", () => {
+  const defaults = new Config(new Map());
+  assert.equal(defaults.relayServer.auth, "optional");
+  assert.equal(defaults.relayServer.idleTimeoutMs, 60_000);
+  const set = new Config(
+    new Map([["KEYCAST_RELAY_MAX_SUBSCRIPTIONS", "5"]]),
+    new Map([["relay-auth", "required"], ["relay-idle-timeout", "2m"]]),
+  );
+  assert.equal(set.relayServer.auth, "required");
+  assert.equal(set.relayServer.maxSubscriptions, 5);
+  assert.equal(set.relayServer.idleTimeoutMs, 120_000);
+  const bad = new Config(
+    new Map(),
+    new Map([["relay-auth", "always"], ["relay-max-message-bytes", "10"]]),
+  );
+  assert.equal(bad.validate().length, 2);
+});

@@ -9,6 +9,11 @@ import { splitList } from "./flags.ts";
 import { parseDuration } from "../domain/fields.ts";
 import { pubkeyToHex } from "../nostr/pubkey.ts";
 import { parseRelayUrl, RelayUrlError } from "../nostr/relay_url.ts";
+import {
+  DEFAULT_RELAY_SERVER_SETTINGS,
+  type RelayAuthMode,
+  type RelayServerSettings,
+} from "../relay_server/settings.ts";
 
 /** Relays used when neither `--relay` nor `KEYCAST_RELAYS` names any. */
 export const DEFAULT_RELAYS: readonly string[] = ["wss://relay.nsec.app", "wss://relay.damus.io"];
@@ -27,6 +32,7 @@ const LOG_LEVELS: readonly LogLevel[] = ["debug", "info", "warn", "error"];
 const LOG_FORMATS: readonly LogFormat[] = ["json", "pretty"];
 const REGISTRATION_MODES: readonly RegistrationMode[] = ["closed", "invite", "open"];
 const OAUTH_MODES: readonly OAuthMode[] = ["open", "registered", "off"];
+const RELAY_AUTH_MODES: readonly RelayAuthMode[] = ["optional", "required"];
 /** Default idle end of a web session: 7 days, in seconds. */
 export const DEFAULT_SESSION_IDLE_SECONDS = 7 * 86_400;
 /** Default absolute end of a web session: 30 days, in seconds. */
@@ -55,6 +61,13 @@ export const ENV_TWINS = {
   oauth: "KEYCAST_OAUTH",
   "oauth-access-ttl": "KEYCAST_OAUTH_ACCESS_TTL",
   "oauth-refresh-ttl": "KEYCAST_OAUTH_REFRESH_TTL",
+  "relay-auth": "KEYCAST_RELAY_AUTH",
+  "relay-max-connections-per-ip": "KEYCAST_RELAY_MAX_CONNECTIONS_PER_IP",
+  "relay-max-subscriptions": "KEYCAST_RELAY_MAX_SUBSCRIPTIONS",
+  "relay-max-message-rate": "KEYCAST_RELAY_MAX_MESSAGE_RATE",
+  "relay-max-message-bytes": "KEYCAST_RELAY_MAX_MESSAGE_BYTES",
+  "relay-idle-timeout": "KEYCAST_RELAY_IDLE_TIMEOUT",
+  "relay-max-buffer-bytes": "KEYCAST_RELAY_MAX_BUFFER_BYTES",
 } as const;
 
 /** Validated server configuration over an injected environment and parsed flags. */
@@ -64,6 +77,13 @@ export class Config {
   readonly relays: string[];
   /** True when {@link relays} came from {@link DEFAULT_RELAYS}. */
   readonly relaysDefaulted: boolean;
+  /**
+   * Self-contained mode: no `--relay` given but `--public-url` is, so keycast's own relay
+   * endpoint is the only relay ({@link relays} is empty).
+   */
+  readonly selfContained: boolean;
+  /** Settings of keycast's own relay endpoint (`--relay-…` flags). */
+  readonly relayServer: RelayServerSettings;
   /** HTTP port, 1–65535; 0 asks the OS for a free port (its number is logged). Default 8080. */
   readonly port: number;
   /** HTTP bind address. Default 127.0.0.1. */
@@ -131,12 +151,14 @@ export class Config {
         this.#problems.push(`--relay: cannot use relay URL "${relay}": ${error.problem}`);
       }
     }
-    this.relaysDefaulted = list("relay").length === 0;
-    this.relays = this.relaysDefaulted ? [...DEFAULT_RELAYS] : [...relays];
-
     this.port = this.#integer("port", pick("port"), DEFAULT_PORT, 0, 65535);
     this.host = pick("host") ?? DEFAULT_HOST;
     this.publicUrl = this.#publicUrl(pick("public-url"));
+    const noRelay = list("relay").length === 0;
+    this.selfContained = noRelay && this.publicUrl !== undefined;
+    this.relaysDefaulted = noRelay && !this.selfContained;
+    this.relays = this.relaysDefaulted ? [...DEFAULT_RELAYS] : [...relays];
+    this.relayServer = this.#relayServer(pick);
     this.auditRetentionSeconds = this.#retention(pick("audit-retention"));
     this.databaseWaitSeconds = this.#duration(
       "database-wait",
@@ -255,6 +277,23 @@ export class Config {
       return undefined;
     }
     return url.origin;
+  }
+
+  #relayServer(pick: (name: keyof typeof ENV_TWINS) => string | undefined): RelayServerSettings {
+    const d = DEFAULT_RELAY_SERVER_SETTINGS;
+    const int = (name: keyof typeof ENV_TWINS, fallback: number, min: number, max: number) =>
+      this.#integer(name, pick(name), fallback, min, max);
+    const idle = this.#duration("relay-idle-timeout", pick("relay-idle-timeout"), -1, 86_400);
+    if (idle === 0) this.#problems.push("--relay-idle-timeout: give a duration of at least 1s");
+    return {
+      auth: this.#oneOf("relay-auth", pick("relay-auth"), RELAY_AUTH_MODES, d.auth),
+      maxConnectionsPerIp: int("relay-max-connections-per-ip", d.maxConnectionsPerIp, 1, 100_000),
+      maxSubscriptions: int("relay-max-subscriptions", d.maxSubscriptions, 1, 1_000),
+      maxMessagesPerSecond: int("relay-max-message-rate", d.maxMessagesPerSecond, 1, 10_000),
+      maxMessageBytes: int("relay-max-message-bytes", d.maxMessageBytes, 1_024, 16_777_216),
+      idleTimeoutMs: idle > 0 ? idle * 1000 : d.idleTimeoutMs,
+      maxBufferedBytes: int("relay-max-buffer-bytes", d.maxBufferedBytes, 65_536, 1_073_741_824),
+    };
   }
 
   #retention(raw: string | undefined): number | null {

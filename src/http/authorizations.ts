@@ -55,7 +55,7 @@ export function authorizationRoutes(): Hono<AppEnv> {
         bunker_pubkey: record.bunkerPubkey,
         key_name: record.keyName,
         user_pubkey: record.userPubkey,
-        relays: record.relays,
+        relays: created.relays,
         policy: record.policyName,
         max_uses: record.maxUses,
         expires_at: record.expiresAt === null ? null : iso(record.expiresAt),

@@ -29,6 +29,13 @@ export interface HealthBody {
   relays: { url: string; connected: boolean; subscribed: boolean }[];
   /** Audit rows buffered, dropped, refused by the database, and suppressed (see SignerStatus). */
   audit?: { buffered: number; dropped: number; rejected: number; suppressed: number };
+  /** keycast's own relay endpoint: whether bunker URLs list it, its NIP-42 mode, connections. */
+  embedded_relay?: {
+    advertised: boolean;
+    auth: string;
+    connections: number;
+    authenticated_connections: number;
+  };
 }
 
 /** The health routes, to mount at `/health`. */
@@ -48,7 +55,7 @@ export function healthRoutes(): Hono<AppEnv> {
 
 async function collect(c: Context<AppEnv>): Promise<{ body: HealthBody; ready: boolean }> {
   const databaseOk = await c.var.deps.pingDatabase(HEALTH_DB_TIMEOUT_MS).catch(() => false);
-  const { signer, relays, audit, ready } = readSignerStatus(c);
+  const { signer, relays, audit, embedded_relay, ready } = readSignerStatus(c);
   const body: HealthBody = {
     status: "ok",
     version: c.var.deps.version,
@@ -56,6 +63,7 @@ async function collect(c: Context<AppEnv>): Promise<{ body: HealthBody; ready: b
     signer,
     relays,
     ...(audit ? { audit } : {}),
+    ...(embedded_relay ? { embedded_relay } : {}),
   };
   return { body, ready: databaseOk && ready };
 }
@@ -63,7 +71,7 @@ async function collect(c: Context<AppEnv>): Promise<{ body: HealthBody; ready: b
 /** A copy of the listener's status; one that cannot be read is logged and reported not ready. */
 function readSignerStatus(
   c: Context<AppEnv>,
-): Pick<HealthBody, "signer" | "relays" | "audit"> & { ready: boolean } {
+): Pick<HealthBody, "signer" | "relays" | "audit" | "embedded_relay"> & { ready: boolean } {
   try {
     const status: SignerStatus = c.var.deps.signerStatus();
     return {
@@ -83,6 +91,12 @@ function readSignerStatus(
         dropped: status.audit.dropped,
         rejected: status.audit.rejected,
         suppressed: status.audit.suppressed,
+      },
+      embedded_relay: status.ownRelay && {
+        advertised: status.ownRelay.advertised,
+        auth: status.ownRelay.auth,
+        connections: status.ownRelay.connections,
+        authenticated_connections: status.ownRelay.authenticatedConnections,
       },
       ready: status.ready === true,
     };

@@ -35,6 +35,17 @@ export interface SignerStatus {
    * database (set aside), and not written because a never-connected client sent too many.
    */
   audit?: { buffered: number; dropped: number; rejected: number; suppressed: number };
+  /** keycast's own relay endpoint (`GET /<bunker pubkey>` over WebSocket), when it runs. */
+  ownRelay?: {
+    /** Whether new bunker URLs list it (`--public-url` is set). */
+    advertised: boolean;
+    /** NIP-42 mode, `required` or `optional`. */
+    auth: string;
+    /** Open connections. */
+    connections: number;
+    /** Open connections that authenticated a pubkey. */
+    authenticatedConnections: number;
+  };
 }
 
 /** Everything {@link createApp} needs; `src/server.ts` builds it, tests build it with `TestApp`. */

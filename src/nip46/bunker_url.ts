@@ -17,3 +17,13 @@ function strictEncode(value: string): string {
     (char) => `%${char.charCodeAt(0).toString(16).toUpperCase()}`,
   );
 }
+
+/**
+ * The relays a bunker answers on, in the order its URLs list them: keycast's own relay endpoint
+ * first when it is advertised (`ownRelay`), then `relays` (without a second copy of it).
+ */
+export function servedRelays(ownRelay: string | undefined, relays: readonly string[]): string[] {
+  return ownRelay === undefined
+    ? [...relays]
+    : [ownRelay, ...relays.filter((url) => url !== ownRelay)];
+}

@@ -37,6 +37,8 @@ export interface DecideDeps {
   log: Log;
   /** Clock in ms, for expiry. */
   now: () => number;
+  /** What `switch_relays` answers (see `DispatchDeps`). */
+  servedRelays?: (authorization: ActiveAuthorization) => string[];
 }
 
 /** One valid request, as {@link decideRequest} sees it. */
@@ -99,9 +101,18 @@ async function dispatchAndCheck(
   authorization: ActiveAuthorization,
   { clientPubkey, request, bound }: DecideInput,
 ): Promise<Verdict> {
-  const outcome = await dispatch({ clients: deps.clients }, authorization, clientPubkey, request, {
-    bound,
-  });
+  const outcome = await dispatch(
+    {
+      clients: deps.clients,
+      servedRelays: deps.servedRelays,
+    },
+    authorization,
+    clientPubkey,
+    request,
+    {
+      bound,
+    },
+  );
   if (outcome.client) deps.directory.setClient(authorization.bunkerPubkey, outcome.client);
   const eventKind = outcome.kind ?? null;
   if (outcome.action.type === "error" || request.method === "connect") {

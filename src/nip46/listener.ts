@@ -74,9 +74,9 @@ interface Answer {
 export class Listener {
   readonly #o:
     & Required<
-      Omit<ListenerOptions, "onDecision" | "unconnectedLimits" | "replyCache">
+      Omit<ListenerOptions, "onDecision" | "unconnectedLimits" | "replyCache" | "servedRelays">
     >
-    & Pick<ListenerOptions, "onDecision">;
+    & Pick<ListenerOptions, "onDecision" | "servedRelays">;
   readonly #seenEvents = new SeenSet({ ttlMs: DUPLICATE_WINDOW_MS, max: 100_000 });
   readonly #seenRequests = new SeenSet({ ttlMs: DUPLICATE_WINDOW_MS, max: 100_000 });
   readonly #replies: ReplyCache;
@@ -120,6 +120,7 @@ export class Listener {
       policy: o.policy,
       log: o.log,
       now: () => o.now(),
+      servedRelays: o.servedRelays,
     };
   }
 
@@ -334,7 +335,8 @@ export class Listener {
   }
 
   async #publish(event: NostrEvent, authorization: ActiveAuthorization, relayUrl: string) {
-    await this.#o.publisher.publish(event, replyRelays(relayUrl, authorization.relays));
+    const relays = this.#o.servedRelays?.(authorization) ?? authorization.relays;
+    await this.#o.publisher.publish(event, replyRelays(relayUrl, relays));
     this.stats.answered++;
   }
 

@@ -93,6 +93,11 @@ export interface ListenerOptions {
    * counted in `stats.unconnectedUnreported`, so a flood of random keys cannot fill the audit log.
    */
   onDecision?: (decision: Decision) => void;
+  /**
+   * The relays `switch_relays` answers with, and replies also go to: keycast's own endpoint first
+   * when advertised, then the authorization's. Default the authorization's relays.
+   */
+  servedRelays?: (authorization: ActiveAuthorization) => string[];
   /** Requests older (or further in the future) than this are dropped, in seconds. Default 120. */
   windowSeconds?: number;
   /** Clock in ms. Default Date.now. */

@@ -35,6 +35,11 @@ export interface Dispatch {
 /** Dependencies of {@link dispatch}. */
 export interface DispatchDeps {
   clients: Pick<ClientsRepo, "redeem" | "logout">;
+  /**
+   * The relays `switch_relays` answers with: keycast's own endpoint first when advertised, then
+   * the authorization's. Default the authorization's relays.
+   */
+  servedRelays?: (authorization: ActiveAuthorization) => string[];
 }
 
 /** A request's params, checked against the shape its method takes. */
@@ -65,7 +70,8 @@ const encryptOrDecrypt: Handler = ({ method, params, user }) => {
     : { action: { type: "decrypt", scheme, user, peer, ciphertext: text } };
 };
 
-const relayList: Handler = ({ authorization }) => ok(JSON.stringify(authorization.relays));
+const relayList: Handler = ({ deps, authorization }) =>
+  ok(JSON.stringify(deps.servedRelays?.(authorization) ?? authorization.relays));
 
 /** The handler of every method in the table. */
 const HANDLERS: Record<Nip46Method, Handler> = {

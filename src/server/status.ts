@@ -11,6 +11,9 @@ import type { Listener } from "../nip46/listener.ts";
 import type { AuthorizationRegistry } from "../nip46/registry.ts";
 import type { RelayPool } from "../relay/pool.ts";
 import type { SignerPool } from "../signer/pool.ts";
+import type { RelayServerStats } from "../relay_server/hub.ts";
+import { renderRelayServerMetrics } from "../relay_server/metrics.ts";
+import type { RelayAuthMode } from "../relay_server/settings.ts";
 
 /** The running components a status report reads. */
 export interface StatusSources {
@@ -20,6 +23,8 @@ export interface StatusSources {
   audit: Pick<AuditWriter, "stats">;
   channel: Pick<AuthorizationChannel, "stats">;
   listener: Pick<Listener, "stats">;
+  /** keycast's own relay endpoint; `advertised` when bunker URLs list it (`--public-url`). */
+  relayServer?: { stats(): RelayServerStats; advertised: boolean; auth: RelayAuthMode };
 }
 
 /** The listener's state for `/health` and `/health/ready`. */
@@ -32,16 +37,31 @@ export function signerStatus(sources: StatusSources): SignerStatus {
     pendingCommands: registry.pending,
     workers: pool.workers,
     queueDepth: pool.queueDepth,
-    // With nothing to serve there is nothing to subscribe: ready once loaded.
-    ready: registry.loaded && (registry.size === 0 || relays.some((relay) => relay.subscribed)),
+    // With nothing to serve there is nothing to subscribe: ready once loaded. An advertised own
+    // relay serves every authorization as soon as it is loaded.
+    ready: registry.loaded &&
+      (registry.size === 0 || sources.relayServer?.advertised === true ||
+        relays.some((relay) => relay.subscribed)),
     relays: relays.map(({ url, connected, subscribed }) => ({ url, connected, subscribed })),
     audit: sources.audit.stats,
+    ...(sources.relayServer ? { ownRelay: ownRelayStatus(sources.relayServer) } : {}),
+  };
+}
+
+function ownRelayStatus(relay: NonNullable<StatusSources["relayServer"]>) {
+  const stats = relay.stats();
+  return {
+    advertised: relay.advertised,
+    auth: relay.auth,
+    connections: stats.connections,
+    authenticatedConnections: stats.authenticatedConnections,
   };
 }
 
 /** `GET /metrics` in the Prometheus text format. */
 export function renderMetrics(metrics: Metrics, sources: StatusSources): string {
   const pool = sources.signer.stats();
+  const own = sources.relayServer ? renderRelayServerMetrics(sources.relayServer.stats()) : "";
   return metrics.render({
     queueDepth: pool.queueDepth,
     queueDropped: pool.dropped + pool.reservedDropped,
@@ -63,5 +83,5 @@ export function renderMetrics(metrics: Metrics, sources: StatusSources): string 
     forgedEvents: sources.listener.stats.forged,
     repliesResent: sources.listener.stats.resent,
     keyUnavailable: sources.listener.stats.keyUnavailable,
-  });
+  }) + own;
 }

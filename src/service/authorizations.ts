@@ -12,7 +12,7 @@ import { ForeignKeyViolationError } from "../db/db.ts";
 import type { AuthorizationRecord } from "../db/repos/authorizations.ts";
 import type { ClientRecord } from "../db/repos/clients.ts";
 import type { KeyRecord } from "../db/repos/keys.ts";
-import { bunkerUrl } from "../nip46/bunker_url.ts";
+import { bunkerUrl, servedRelays } from "../nip46/bunker_url.ts";
 import { deadline, TimeoutError } from "../util/async.ts";
 import { encodeHex, sha256Hex } from "../util/hex.ts";
 import type { ServiceDeps } from "./deps.ts";
@@ -48,6 +48,8 @@ export interface CreatedAuthorization {
   bunkerUrl: string;
   /** Whether the listener confirmed its subscription in time. */
   subscribed: boolean;
+  /** The relays the URL lists: keycast's own relay first when advertised, then the record's. */
+  relays: string[];
 }
 
 /** Creates an authorization (see the module doc). */
@@ -56,7 +58,7 @@ export async function createAuthorization(
   input: GrantInput,
 ): Promise<CreatedAuthorization> {
   const relays = input.relays.length > 0 ? [...input.relays] : [...deps.defaultRelays];
-  if (relays.length === 0) {
+  if (relays.length === 0 && !deps.localRelayUrl) {
     throw invalid("relays", "none given, and the server has no default relays (--relay)");
   }
   const key = await resolveKey(deps.repos, input.key, input.owner);
@@ -83,10 +85,12 @@ export async function createAuthorization(
     policyName: input.policy,
     subscribed: minted.subscribed,
   });
+  const served = servedRelays(deps.localRelayUrl?.(minted.bunkerPubkey), record.relays);
   return {
     record,
-    bunkerUrl: bunkerUrl(minted.bunkerPubkey, record.relays, secret),
+    bunkerUrl: bunkerUrl(minted.bunkerPubkey, served, secret),
     subscribed: minted.subscribed,
+    relays: served,
   };
 }
 

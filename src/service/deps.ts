@@ -83,6 +83,11 @@ export interface ServiceDeps {
   now: () => number;
   /** The server's `--relay` list, used when an authorization names none. */
   defaultRelays: readonly string[];
+  /**
+   * keycast's own relay endpoint, when advertised (`--public-url`): its URL for a bunker pubkey,
+   * listed first in every new `bunker://` URL. Then the relay lists may be empty.
+   */
+  localRelayUrl?: (bunkerPubkey: string) => string;
   /** The listener; absent when none runs (then pairing is unavailable). */
   listener?: ListenerLink;
   /** How long creating an authorization waits for the listener to subscribe, in ms. Default 5_000. */

@@ -42,6 +42,14 @@ export async function eventually(
   throw new Error(`Timed out after ${timeoutMs} ms waiting until ${what}`);
 }
 
+/** A TCP port free right now on 127.0.0.1. */
+export function freePort(): number {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const { port } = listener.addr as Deno.NetAddr;
+  listener.close();
+  return port;
+}
+
 /** Options of {@link startKeycast}. */
 export interface KeycastOptions {
   /** Number of test relays. Default 1. */
@@ -60,6 +68,12 @@ export interface KeycastOptions {
   database?: "sqlite" | "postgres";
   /** What `startServer` takes besides its logger; in-process serve only. */
   serverDeps?: Omit<ServerDeps, "log">;
+  /**
+   * Advertise keycast's own relay: serve on a free port chosen now (kept across restarts) with
+   * `--public-url http://127.0.0.1:<port>`. With `relays: 0`, the self-contained mode (no
+   * external relay at all). Default false.
+   */
+  ownRelay?: boolean;
 }
 
 /** A running deployment; dispose stops everything and removes the data dir. */
@@ -90,6 +104,11 @@ export class Keycast implements AsyncDisposable {
     const dataDir = await Deno.makeTempDir({ prefix: "keycast-e2e-" });
     const database = options.database === "postgres" ? await emptyPostgresDatabase() : undefined;
     if (database) options = { ...options, env: { ...options.env, DATABASE_URL: database.url } };
+    if (options.ownRelay) {
+      const port = freePort();
+      const publicUrl = ["--port", `${port}`, "--public-url", `http://127.0.0.1:${port}`];
+      options = { ...options, args: [...publicUrl, ...(options.args ?? [])] };
+    }
     try {
       for (let i = 0; i < (options.relays ?? 1); i++) {
         relays.push(await startTestRelay(options.relayOptions));
