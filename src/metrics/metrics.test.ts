@@ -1,8 +1,11 @@
 import assert from "node:assert/strict";
+import { Histogram, QUEUE_WAIT_BUCKETS } from "./histogram.ts";
 import { Metrics, type MetricsSnapshot } from "./metrics.ts";
 
 const SNAPSHOT: MetricsSnapshot = {
   queueDepth: 3,
+  queueCapacity: 1024,
+  queueWait: new Histogram(QUEUE_WAIT_BUCKETS).snapshot(),
   queueDropped: 1,
   workers: 2,
   workersBusy: 1,
@@ -87,4 +90,34 @@ Deno.test("Metrics.render() writes the listener's abuse counters when given, and
     text,
     /# TYPE keycast_replies_resent_total counter\nkeycast_replies_resent_total 3\n/,
   );
+});
+
+Deno.test("Metrics.render() writes the signer queue capacity and a cumulative queue wait histogram", () => {
+  const wait = new Histogram(QUEUE_WAIT_BUCKETS);
+  for (const seconds of [0, 0.002, 0.03, 0.03, 7, -1]) wait.observe(seconds);
+  const text = new Metrics().render({ ...SNAPSHOT, queueWait: wait.snapshot() });
+  assert.match(
+    text,
+    /# TYPE keycast_signer_queue_capacity gauge\nkeycast_signer_queue_capacity 1024\n/,
+  );
+  assert.match(text, /# TYPE keycast_signer_queue_wait_seconds histogram\n/);
+  const buckets = text.split("\n").filter((line) =>
+    line.startsWith("keycast_signer_queue_wait_seconds_bucket")
+  );
+  assert.deepEqual(buckets, [
+    'keycast_signer_queue_wait_seconds_bucket{le="0.001"} 2',
+    'keycast_signer_queue_wait_seconds_bucket{le="0.0025"} 3',
+    'keycast_signer_queue_wait_seconds_bucket{le="0.005"} 3',
+    'keycast_signer_queue_wait_seconds_bucket{le="0.01"} 3',
+    'keycast_signer_queue_wait_seconds_bucket{le="0.025"} 3',
+    'keycast_signer_queue_wait_seconds_bucket{le="0.05"} 5',
+    'keycast_signer_queue_wait_seconds_bucket{le="0.1"} 5',
+    'keycast_signer_queue_wait_seconds_bucket{le="0.25"} 5',
+    'keycast_signer_queue_wait_seconds_bucket{le="0.5"} 5',
+    'keycast_signer_queue_wait_seconds_bucket{le="1"} 5',
+    'keycast_signer_queue_wait_seconds_bucket{le="2.5"} 5',
+    'keycast_signer_queue_wait_seconds_bucket{le="+Inf"} 6',
+  ]);
+  assert.match(text, /\nkeycast_signer_queue_wait_seconds_sum 7\.062\n/);
+  assert.match(text, /\nkeycast_signer_queue_wait_seconds_count 6\n/);
 });

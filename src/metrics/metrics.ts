@@ -5,6 +5,7 @@
  * outcomes are the fixed error prefixes), so a hostile client cannot grow the series.
  */
 import { isNip46Method } from "../nostr/nip46.ts";
+import type { HistogramSnapshot } from "./histogram.ts";
 
 /** Latency histogram bucket bounds, in seconds. */
 export const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
@@ -23,6 +24,10 @@ const OUTCOMES = new Set([
 /** Gauges read at scrape time; an optional one that is omitted is not rendered. */
 export interface MetricsSnapshot {
   queueDepth: number;
+  /** Signing jobs that may wait for a worker before requests are answered `overloaded:`. */
+  queueCapacity: number;
+  /** How long signing jobs waited for a worker before they started, in seconds. */
+  queueWait: HistogramSnapshot;
   queueDropped: number;
   workers: number;
   workersBusy: number;
@@ -108,6 +113,23 @@ export class Metrics {
       out.push(`${name} ${value}`);
     };
     gauge("keycast_signer_queue_depth", "Signing jobs waiting for a worker.", snapshot.queueDepth);
+    gauge(
+      "keycast_signer_queue_capacity",
+      "Signing jobs that may wait for a worker; more are answered overloaded.",
+      snapshot.queueCapacity,
+    );
+    metric(
+      "keycast_signer_queue_wait_seconds",
+      "histogram",
+      "Time signing jobs waited for a worker before they started.",
+    );
+    const wait = snapshot.queueWait;
+    wait.bounds.forEach((bound, i) =>
+      out.push(`keycast_signer_queue_wait_seconds_bucket{le="${bound}"} ${wait.cumulative[i]}`)
+    );
+    out.push(`keycast_signer_queue_wait_seconds_bucket{le="+Inf"} ${wait.count}`);
+    out.push(`keycast_signer_queue_wait_seconds_sum ${wait.sum}`);
+    out.push(`keycast_signer_queue_wait_seconds_count ${wait.count}`);
     gauge(
       "keycast_signer_dropped_total",
       "Jobs refused because the queue was full.",

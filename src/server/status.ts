@@ -64,6 +64,8 @@ export function renderMetrics(metrics: Metrics, sources: StatusSources): string 
   const own = sources.relayServer ? renderRelayServerMetrics(sources.relayServer.stats()) : "";
   return metrics.render({
     queueDepth: pool.queueDepth,
+    queueCapacity: pool.queueCapacity,
+    queueWait: pool.queueWait,
     queueDropped: pool.dropped + pool.reservedDropped,
     workers: pool.workers,
     workersBusy: pool.busy,

@@ -1,5 +1,6 @@
 /** Options and stats of the {@link SignerPool}, with the validation of the options. */
 import type { Log } from "../log.ts";
+import type { HistogramSnapshot } from "../metrics/histogram.ts";
 import { MASTER_KEY_BYTES } from "../vault/vault.ts";
 
 /** Options of `SignerPool`. */
@@ -18,7 +19,10 @@ export interface SignerPoolOptions {
   jobTimeoutMs?: number;
   /** Structured logger. Default: silent. */
   log?: Log;
-  /** Clock in ms, used for the default `created_at` of replies. Default `Date.now`. */
+  /**
+   * Clock in ms, used for the default `created_at` of replies and to time each job's wait for a
+   * worker (`SignerPoolStats.queueWait`). Default `Date.now`.
+   */
   now?: () => number;
   /**
    * Worker module URL, for builds where the worker was bundled separately (e.g. `deno bundle`
@@ -37,6 +41,10 @@ export interface SignerPoolStats {
   busy: number;
   /** Jobs waiting for a permit. */
   queueDepth: number;
+  /** Jobs that may wait for a permit (`maxQueue`); one more is refused with `OverloadedError`. */
+  queueCapacity: number;
+  /** How long jobs of the main lane waited for a permit before they started, in seconds. */
+  queueWait: HistogramSnapshot;
   /** Jobs refused because the wait queue was full. */
   dropped: number;
   /** Reserved-lane jobs running or waiting. */

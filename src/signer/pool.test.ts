@@ -191,6 +191,33 @@ Deno.test("SignerPool refuses a job with OverloadedError when the wait queue is 
   assert.deepEqual([pool.stats().busy, pool.stats().queueDepth, pool.stats().dropped], [0, 0, 2]);
 });
 
+Deno.test("SignerPool records how long each job waited for a worker, by its clock, and reports the queue capacity", async () => {
+  let nowMs = 1_700_000_000_000;
+  await using pool = new SignerPool({
+    masterKey: TEST_MASTER_KEY,
+    workers: 1,
+    maxQueue: 3,
+    debugOps: true,
+    now: () => nowMs,
+  });
+  await pool.ready();
+  assert.equal(pool.stats().queueCapacity, 3);
+  assert.deepEqual(pool.stats().queueWait.count, 0);
+  const stall = pool.debugOp({ op: "stall", ms: 100 }, 0);
+  await new Promise((resolve) => setTimeout(resolve, 0)); // the stall holds the permit now
+  const queued = pool.signWithKey({ key: user.ref, template });
+  assert.equal(pool.stats().queueDepth, 1);
+  nowMs += 30;
+  assert.equal(await stall, null);
+  assert.ok(verifyEvent({ ...(await queued) }));
+  const wait = pool.stats().queueWait;
+  assert.equal(wait.count, 2);
+  assert.equal(wait.sum, 0.03);
+  assert.deepEqual(wait.bounds.slice(0, 6), [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05]);
+  assert.deepEqual(wait.cumulative.slice(0, 6), [1, 1, 1, 1, 1, 2], "0 s and 30 ms");
+  assert.equal(wait.cumulative.at(-1), 2);
+});
+
 Deno.test("SignerPool times out a job that runs too long, replaces the hung worker and keeps working", async () => {
   await using pool = new SignerPool({
     masterKey: TEST_MASTER_KEY,
@@ -259,6 +286,8 @@ Deno.test("SignerPool.close() rejects running and queued jobs and terminates eve
       workers: 0,
       busy: 0,
       queueDepth: 0,
+      queueCapacity: 1024,
+      queueWait: pool.stats().queueWait,
       dropped: 0,
       reserved: 0,
       reservedDropped: 0,

@@ -11,7 +11,8 @@
  *   deterministic; there is no least-busy fallback (it would spread each pair over every worker
  *   and multiply the ECDH work, which costs more than a signature).
  * - Admission: a semaphore with one permit per worker bounds in-flight jobs; up to `maxQueue` jobs
- *   wait behind it; one more is refused at once with {@link OverloadedError} and counted.
+ *   wait behind it; one more is refused at once with {@link OverloadedError} and counted. The time
+ *   each admitted job waited for its permit (with the injected clock) feeds a histogram.
  * - Reserved lane: answering a refused request still needs its id, which is encrypted, so
  *   {@link SignerPool.rejectRequest} (verify, decrypt, answer with an error, one round trip) has
  *   its own small semaphore and queue (`reservedQueue`). The client hears `overloaded: retry later`
@@ -24,6 +25,7 @@
  *   the next restart by 5 s (jobs routed there fail fast meanwhile) instead of spinning.
  */
 import { silentLog } from "../log.ts";
+import { Histogram, QUEUE_WAIT_BUCKETS } from "../metrics/histogram.ts";
 import type { NostrEvent } from "../nostr/event.ts";
 import { deadline } from "../util/async.ts";
 import { InvalidJobError, SignerClosedError } from "./errors.ts";
@@ -70,6 +72,8 @@ export function workerIndexFor(keyPubkey: string, peerPubkey: string, workers: n
 export class SignerPool implements ListenerSigner, AsyncDisposable {
   readonly #slots: WorkerSlot[] = [];
   readonly #lane: Lane;
+  readonly #queueCapacity: number;
+  readonly #queueWait = new Histogram(QUEUE_WAIT_BUCKETS);
   readonly #reservedLane: Lane;
   readonly #timeoutMs: number;
   readonly #now: () => number;
@@ -81,6 +85,7 @@ export class SignerPool implements ListenerSigner, AsyncDisposable {
   constructor(options: SignerPoolOptions) {
     const resolved = resolveOptions(options);
     this.#lane = new Lane(resolved.workers, resolved.maxQueue);
+    this.#queueCapacity = resolved.maxQueue;
     this.#reservedLane = new Lane(resolved.workers, resolved.reservedQueue);
     this.#timeoutMs = resolved.jobTimeoutMs;
     this.#now = resolved.now;
@@ -199,6 +204,8 @@ export class SignerPool implements ListenerSigner, AsyncDisposable {
       workers: sum((slot) => slot.running ? 1 : 0),
       busy: this.#lane.busy,
       queueDepth: this.#lane.waiting,
+      queueCapacity: this.#queueCapacity,
+      queueWait: this.#queueWait.snapshot(),
       dropped: this.#lane.dropped,
       reserved: this.#reservedLane.busy + this.#reservedLane.waiting,
       reservedDropped: this.#reservedLane.dropped,
@@ -244,11 +251,13 @@ export class SignerPool implements ListenerSigner, AsyncDisposable {
     if (!slot) {
       throw new InvalidJobError(`Cannot run signer job on worker "${index}": no such worker`);
     }
+    const queuedAt = this.#now();
     const release = await lane.acquire(this.#timeoutMs);
     if (this.#closed) {
       release();
       throw new SignerClosedError("Cannot run signer job: the pool is closed");
     }
+    if (lane === this.#lane) this.#queueWait.observe((this.#now() - queuedAt) / 1000);
     const remainingMs = Math.max(0, this.#timeoutMs - (performance.now() - submittedAt));
     return await slot.run(job, release, remainingMs);
   }
