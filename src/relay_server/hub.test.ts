@@ -112,17 +112,45 @@ Deno.test("a session sends a challenge, takes a request and delivers its reply",
 Deno.test("a reply published before the REQ is replayed within the window, not after", () => {
   const t = setup();
   using _hub = t.hub;
-  const clientPubkey = getPublicKey(generateSecretKey());
-  t.hub.publish(t.reply(clientPubkey));
+  const client = generateSecretKey();
+  const clientPubkey = getPublicKey(client);
   const first = t.open();
+  // The client sends its request on this connection, then subscribes after the reply was kept.
+  first.send(["EVENT", t.request(client, [["p", t.bunkerPubkey]])]);
+  t.hub.publish(t.reply(clientPubkey));
   first.send(["REQ", "late", { kinds: [24133], "#p": [clientPubkey] }]);
   assert.equal(first.socket.of("EVENT").length, 1);
   first.send(["REQ", "none", { kinds: [24133], "#p": [clientPubkey], limit: 0 }]);
   assert.equal(first.socket.of("EVENT").length, 1);
+  // A stranger asking for the same client's replies gets none of the kept ones.
+  const stranger = t.open();
+  stranger.send(["REQ", "peek", { kinds: [24133], "#p": [clientPubkey] }]);
+  stranger.send(["REQ", "all", { kinds: [24133], authors: [t.bunkerPubkey] }]);
+  assert.equal(stranger.socket.of("EVENT").length, 0);
   t.advance(61_000);
-  const second = t.open();
-  second.send(["REQ", "later", { kinds: [24133], "#p": [clientPubkey] }]);
-  assert.equal(second.socket.of("EVENT").length, 0);
+  first.send(["REQ", "later", { kinds: [24133], "#p": [clientPubkey] }]);
+  assert.equal(first.socket.of("EVENT").length, 1, "nothing past the window");
+});
+
+Deno.test("an EVENT naming another bunker besides this path's is refused", () => {
+  const t = setup();
+  using _hub = t.hub;
+  const client = generateSecretKey();
+  const { socket, send } = t.open();
+  send(["EVENT", t.request(client, [["p", "ab".repeat(32)], ["p", t.bunkerPubkey]])]);
+  const [ok] = socket.of("OK");
+  assert.equal(ok?.[2], false);
+  assert.match(String(ok?.[3]), /^blocked:/);
+  assert.equal(t.submitted.length, 0);
+});
+
+Deno.test("malformed messages count against the rate; a flood closes the connection", () => {
+  const t = setup();
+  using _hub = t.hub;
+  const { socket, session } = t.open();
+  for (let i = 0; i < 1_000 && closeCode(socket) === undefined; i++) session.handle("not json");
+  assert.equal(closeCode(socket), 1008, "closed as a policy violation");
+  assert.ok(socket.of("NOTICE").length < 500, "not answered message by message");
 });
 
 Deno.test("EVENT of another kind or for another bunker is refused with OK false", () => {

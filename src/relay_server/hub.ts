@@ -97,7 +97,7 @@ export class RelayHub implements Disposable {
         authProblem(this.#o.authorizations.get(bunkerPubkey), pubkey),
       verify: (event) => this.#verify(event),
       submit: (event, relayUrl) => this.#o.submit(event, relayUrl),
-      recent: (bunkerPubkey) => this.#fresh(bunkerPubkey, this.#now()).map((entry) => entry.event),
+      recent: (bunkerPubkey) => this.#fresh(bunkerPubkey, this.#now()),
       refused: (reason) => void this.#totals.refusals[reason]++,
       received: () => void this.#totals.messages++,
       ended: (session) => this.#ended(session),

@@ -24,9 +24,13 @@ export class RoutingPublisher implements ListenerPublisher {
     this.#pool = pool;
   }
 
-  /** Delivers `event` on the endpoint, then publishes it to the external relays in `relays`. */
+  /**
+   * Delivers `event` on the endpoint when one of `relays` is the endpoint (the request came in
+   * there, or the authorization lists it), then publishes it to the external relays in `relays`.
+   * Replies to clients that never used the endpoint are neither delivered nor kept there.
+   */
   async publish(event: NostrEvent, relays: string[]): Promise<unknown> {
-    this.#hub.publish(event);
+    if (relays.some((url) => this.#urls.isLocal(url))) this.#hub.publish(event);
     const external = relays.filter((url) => !this.#urls.isLocal(url));
     return external.length > 0 ? await this.#pool.publish(event, external) : [];
   }

@@ -43,14 +43,25 @@ export interface SessionHost {
   verify(event: NostrEvent): boolean;
   /** Hands a request event to the listener. */
   submit(event: NostrEvent, relayUrl: string): void;
-  /** Replies kept for replay on this path, oldest first. */
-  recent(bunkerPubkey: string): readonly NostrEvent[];
+  /** Replies kept for replay on this path, oldest first, with when each was kept (ms). */
+  recent(bunkerPubkey: string): readonly { at: number; event: NostrEvent }[];
   /** Counts one refusal. */
   refused(reason: Refusal): void;
   /** Counts one message received. */
   received(): void;
   /** Called once when the session ends. */
   ended(session: RelaySession): void;
+}
+
+/** Messages over the rate a connection may send before it is closed. */
+const MAX_OVER_RATE = 200;
+/** Most request authors one connection remembers for replay. */
+const MAX_CLAIMED = 64;
+
+/** Whether `tags` has `p` tags, every one of them naming `bunkerPubkey`. */
+function namesOnly(tags: readonly (readonly string[])[], bunkerPubkey: string): boolean {
+  const named = tags.filter((tag) => tag[0] === "p");
+  return named.length > 0 && named.every((tag) => tag[1] === bunkerPubkey);
 }
 
 /** Normal close codes of the endpoint. */
@@ -76,6 +87,10 @@ export class RelaySession {
   readonly #authed = new Set<string>();
   readonly #subscriptions = new Map<string, RelayFilter[]>();
   #tokens: number;
+  /** Messages over the rate in this session. */
+  #overRate = 0;
+  /** Pubkeys this connection sent requests from, and when it first did (ms). */
+  readonly #claimed = new Map<string, number>();
   #refilledAt: number;
   #lastActivity: number;
   #closed = false;
@@ -120,6 +135,16 @@ export class RelaySession {
     if (this.#closed) return;
     this.#host.received();
     this.#lastActivity = this.#host.now();
+    // Charged before anything is parsed: malformed messages count against the rate too, and a
+    // client that keeps sending over it is closed rather than answered forever.
+    const overRate = !this.#charge();
+    if (overRate && ++this.#overRate > MAX_OVER_RATE) {
+      this.#host.refused("rate");
+      this.#notice("closing: too many messages over the rate limit");
+      this.close(CLOSE_CODES.policy, "rate limited");
+      return;
+    }
+    if (overRate && typeof data !== "string") return;
     if (typeof data !== "string") {
       this.#notice("invalid: send text frames");
       return;
@@ -147,7 +172,6 @@ export class RelaySession {
       this.#notice("invalid: a message is a JSON array starting with its type");
       return;
     }
-    const overRate = !this.#charge();
     switch (message[0]) {
       case "EVENT":
         return this.#event(message[1], overRate);
@@ -223,8 +247,8 @@ export class RelaySession {
       ? this.#rateRefusal("rate")
       : raw.kind !== NIP46_KIND
       ? this.#refusal("restricted", `blocked: this relay accepts only kind ${NIP46_KIND}`)
-      : !raw.tags.some((tag) => tag[0] === "p" && tag[1] === this.bunkerPubkey)
-      ? this.#refusal("restricted", "blocked: the p tag must name this relay's bunker pubkey")
+      : !namesOnly(raw.tags, this.bunkerPubkey)
+      ? this.#refusal("restricted", "blocked: the p tags must name this relay's bunker pubkey only")
       : this.#host.settings.auth === "required" && this.#authed.size === 0
       ? this.#refusal("auth", "auth-required: authenticate to send requests")
       : this.#host.settings.auth === "required" && !this.#authed.has(raw.pubkey)
@@ -235,6 +259,9 @@ export class RelaySession {
       return;
     }
     this.#host.submit(raw, this.url);
+    if (!this.#claimed.has(raw.pubkey) && this.#claimed.size < MAX_CLAIMED) {
+      this.#claimed.set(raw.pubkey, this.#host.now());
+    }
     this.#send(["OK", raw.id, true, ""]);
   }
 
@@ -277,9 +304,19 @@ export class RelaySession {
     this.#send(["EOSE", id]);
   }
 
-  /** Kept replies the filters match, newest `limit` of them per filter (all when no limit). */
+  /**
+   * Kept replies the filters match, newest `limit` of them per filter (all when no limit) — but
+   * only replies to a pubkey this connection authenticated as, or sent a request from before the
+   * reply was kept: a stranger cannot read back who talked to this bunker.
+   */
   #replay(filters: readonly RelayFilter[]): NostrEvent[] {
-    const recent = this.#host.recent(this.bunkerPubkey);
+    const recent = this.#host.recent(this.bunkerPubkey).filter(({ at, event }) => {
+      const client = event.tags.find((tag) => tag[0] === "p")?.[1];
+      if (client === undefined) return false;
+      if (this.#authed.has(client)) return true;
+      const since = this.#claimed.get(client);
+      return since !== undefined && since <= at;
+    }).map(({ event }) => event);
     const out = new Set<NostrEvent>();
     for (const filter of filters) {
       const matched = recent.filter((event) => matchesAny([filter], event));

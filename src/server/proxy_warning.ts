@@ -12,6 +12,7 @@ export function untrustedProxyWarning(
   if (!config.publicUrl?.startsWith("https://") || config.trustedProxies.length > 0) {
     return undefined;
   }
-  return "--public-url is https but --trust-proxy is empty: login throttling will treat all " +
-    "clients as one address (the proxy's); set --trust-proxy to the proxy's address";
+  return "--public-url is https but --trust-proxy is empty: login throttling and the own " +
+    "relay's per-address connection cap will treat all clients as one address (the proxy's); " +
+    "set --trust-proxy to the proxy's address";
 }
