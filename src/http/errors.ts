@@ -50,6 +50,11 @@ const SERVICE_STATUS: Record<ServiceErrorKind, ContentfulStatusCode> = {
   rate_limited: 429,
 };
 
+/** The HTTP status a service error answers with (JSON routes and web pages alike). */
+export function serviceStatus(error: ServiceError): ContentfulStatusCode {
+  return SERVICE_STATUS[error.kind];
+}
+
 /** Turns thrown errors into JSON responses (see the module doc). */
 export function onError(err: Error, c: Context<AppEnv>): Response {
   if (err instanceof ServiceError) {

@@ -12,6 +12,7 @@
  * 4. The decision goes to the same `onDecision` as the listener's (audit log, metrics), with
  *    transport `http`. Token failures (401) are not decisions and are not recorded.
  */
+import { KeyErrorLog } from "./key_errors.ts";
 import type { ActiveAuthorization } from "../domain/authorization.ts";
 import type { Log } from "../log.ts";
 import { isNip46Method, MAX_REQUEST_CONTENT_CHARS, NIP46_METHODS } from "../nostr/nip46.ts";
@@ -123,17 +124,15 @@ const NO_CLIENT_WRITES: DecideDeps["clients"] = {
   logout: () => Promise.reject(new Error("Cannot log out over HTTP")),
 };
 
-/** At most one error line per authorization whose key cannot be opened, per this many ms. */
-const KEY_ERROR_LOG_INTERVAL_MS = 60_000;
-
 /** {@link HttpSigner} over the listener's registry, policy gate and signer pool. */
 export class LiveHttpSigner implements HttpSigner {
   readonly #o: LiveHttpSignerOptions & { now: () => number };
   readonly #decide: DecideDeps;
-  readonly #keyErrorsLogged = new Map<string, number>();
+  readonly #keyErrors: KeyErrorLog;
 
   constructor(options: LiveHttpSignerOptions) {
     this.#o = { now: Date.now, ...options };
+    this.#keyErrors = new KeyErrorLog(options.log, "nip46.http");
     const { directory } = options;
     this.#decide = {
       directory: { get: (bunkerPubkey) => directory.get(bunkerPubkey), setClient: () => {} },
@@ -241,18 +240,7 @@ export class LiveHttpSigner implements HttpSigner {
 
   /** A key that cannot be opened: logged at error at most once a minute per authorization. */
   #keyUnavailable(authorizationId: string, error: KeyUnavailableError): void {
-    const now = this.#o.now();
-    const last = this.#keyErrorsLogged.get(authorizationId);
-    if (last !== undefined && now - last < KEY_ERROR_LOG_INTERVAL_MS) return;
-    if (this.#keyErrorsLogged.size >= 10_000) this.#keyErrorsLogged.clear();
-    this.#keyErrorsLogged.set(authorizationId, now);
-    this.#o.log({
-      level: "error",
-      ns: "nip46.http",
-      msg: "Cannot open a key of an authorization: its requests fail until the key is restored",
-      authorizationId,
-      error: error.message,
-    });
+    this.#keyErrors.report(authorizationId, error, this.#o.now());
   }
 }
 

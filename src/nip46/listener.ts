@@ -19,6 +19,7 @@
  * Every request that can be answered is answered; what cannot (forged, undecryptable, no id) is
  * dropped with a debug log line — a forged event must have no effect at all.
  */
+import { KeyErrorLog } from "./key_errors.ts";
 import type { ActiveAuthorization } from "../domain/authorization.ts";
 import type { NostrEvent } from "../nostr/event.ts";
 import type { KeyRef, UnwrapResult } from "../signer/protocol.ts";
@@ -42,9 +43,6 @@ export type {
   ListenerSigner,
   ListenerStats,
 } from "./listener_types.ts";
-
-/** At most one error line per authorization whose key cannot be opened, per this many ms. */
-const KEY_ERROR_LOG_INTERVAL_MS = 60_000;
 
 /** At most one line about strangers' decisions left unreported, per this many ms. */
 const UNREPORTED_LOG_INTERVAL_MS = 60_000;
@@ -81,7 +79,7 @@ export class Listener {
   readonly #seenRequests = new SeenSet({ ttlMs: DUPLICATE_WINDOW_MS, max: 100_000 });
   readonly #replies: ReplyCache;
   /** When the last key error was logged, per authorization id. */
-  readonly #keyErrorsLogged = new Map<string, number>();
+  readonly #keyErrors: KeyErrorLog;
   readonly #throttle: UnconnectedThrottle;
   /** Strangers' decisions left unreported since the last line said so, and when that was. */
   readonly #unreported = { count: 0, loggedAt: -Infinity };
@@ -106,6 +104,7 @@ export class Listener {
   constructor(options: ListenerOptions) {
     const o = { windowSeconds: 120, now: Date.now, ...options };
     this.#o = o;
+    this.#keyErrors = new KeyErrorLog(o.log, "nip46.listener");
     this.#throttle = new UnconnectedThrottle(o.unconnectedLimits, o.now());
     this.#replies = new ReplyCache(DUPLICATE_WINDOW_MS, o.replyCache);
     this.#intake = {
@@ -346,18 +345,7 @@ export class Listener {
    */
   #keyUnavailable(authorizationId: string, error: KeyUnavailableError): void {
     this.stats.keyUnavailable++;
-    const now = this.#o.now();
-    const last = this.#keyErrorsLogged.get(authorizationId);
-    if (last !== undefined && now - last < KEY_ERROR_LOG_INTERVAL_MS) return;
-    if (this.#keyErrorsLogged.size >= 10_000) this.#keyErrorsLogged.clear();
-    this.#keyErrorsLogged.set(authorizationId, now);
-    this.#o.log({
-      level: "error",
-      ns: "nip46.listener",
-      msg: "Cannot open a key of an authorization: its requests fail until the key is restored",
-      authorizationId,
-      error: error.message,
-    });
+    this.#keyErrors.report(authorizationId, error, this.#o.now());
   }
 
   #drop(reason: string, relayUrl: string): void {

@@ -6,10 +6,10 @@ import type { JSX } from "hono/jsx/jsx-runtime";
 import type { Context, MiddlewareHandler } from "hono";
 import { secureHeaders } from "hono/secure-headers";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
-import { ApiError } from "../http/errors.ts";
+import { ApiError, serviceStatus } from "../http/errors.ts";
 import { csrfBinding, fromOwnOrigin } from "../http/session.ts";
 import type { AppEnv } from "../http/types.ts";
-import { ServiceError, type ServiceErrorKind } from "../service/errors.ts";
+import { ServiceError } from "../service/errors.ts";
 import type { Viewer } from "./layout.tsx";
 import { MessagePage } from "./pages/message.tsx";
 
@@ -154,19 +154,9 @@ export function page(
   return c.html(`<!doctype html>${body}`, status);
 }
 
-const STATUS: Record<ServiceErrorKind, ContentfulStatusCode> = {
-  invalid: 400,
-  not_found: 404,
-  conflict: 409,
-  unavailable: 503,
-  unauthorized: 401,
-  forbidden: 403,
-  rate_limited: 429,
-};
-
 /** The status a service error answers with. */
 export function statusOf(error: ServiceError): ContentfulStatusCode {
-  return STATUS[error.kind];
+  return serviceStatus(error);
 }
 
 /** Errors of the web pages as HTML pages; anything unexpected is logged and stays vague. */
