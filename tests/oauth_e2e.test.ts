@@ -12,6 +12,7 @@ import * as oauth from "oauth4webapi";
 import puppeteer from "puppeteer-core";
 import { eventually } from "./helpers/eventually.ts";
 import { Keycast } from "./helpers/keycast.ts";
+import { screenshots } from "./helpers/screenshots.ts";
 
 const CHROMIUM = "/usr/bin/chromium";
 const PASSWORD = "a long and quiet password";
@@ -143,6 +144,7 @@ Deno.test({
         assert.match(text, new RegExp(new URL(app.redirectUri).origin.replaceAll(".", "\\.")));
         assert.match(text, /It calls itself \(unverified\) e2e-notes/);
         assert.match(text, /Sign only: Short note \(1\)/);
+        await screenshots(page, "consent");
         await Promise.all([
           page.waitForNavigation(),
           page.click('button[name="decision"][value="approve"]'),

@@ -12,9 +12,9 @@ import { verifyEvent } from "nostr-tools/pure";
 import puppeteer, { type Browser, type Page } from "puppeteer-core";
 import { eventually } from "./helpers/eventually.ts";
 import { Keycast } from "./helpers/keycast.ts";
+import { screenshots } from "./helpers/screenshots.ts";
 
 const CHROMIUM = "/usr/bin/chromium";
-const SCREENSHOTS = new URL("../test-output/screenshots/", import.meta.url);
 const PASSWORD = "a long and quiet password";
 const hasChromium = await Deno.stat(CHROMIUM).then(() => true, () => false);
 const inCi = Deno.env.get("CI") === "true";
@@ -26,24 +26,6 @@ async function launch(): Promise<Browser & AsyncDisposable> {
     timeout: 30_000,
   });
   return Object.assign(browser, { [Symbol.asyncDispose]: () => browser.close() });
-}
-
-/** Saves the page at 360 and 1280 px, light and dark, as `<name>-<width>-<scheme>.png`. */
-async function screenshots(page: Page, name: string): Promise<void> {
-  await Deno.mkdir(SCREENSHOTS, { recursive: true });
-  for (const width of [360, 1280]) {
-    await page.setViewport({ width, height: 800 });
-    // Usable at 360 px: nothing wider than the screen.
-    const overflow = await page.evaluate(() => document.documentElement.scrollWidth);
-    assert.ok(overflow <= width, `${name} is ${overflow} px wide at ${width} px`);
-    for (const scheme of ["light", "dark"] as const) {
-      await page.emulateMediaFeatures([{ name: "prefers-color-scheme", value: scheme }]);
-      const path = new URL(`${name}-${width}-${scheme}.png`, SCREENSHOTS);
-      await page.screenshot({ path: path.pathname as `${string}.png`, fullPage: true });
-    }
-  }
-  await page.emulateMediaFeatures([]);
-  await page.setViewport({ width: 1280, height: 800 });
 }
 
 /** Fills the fields of the form posting to `action`, submits it and waits for the next page. */
