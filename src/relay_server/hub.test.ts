@@ -328,3 +328,22 @@ Deno.test("garbage gets a NOTICE and keeps the connection", () => {
   assert.equal(socket.of("OK").length, 1);
   assert.equal(socket.closedWith, undefined);
 });
+
+Deno.test("a replay larger than the send buffer skips replies instead of dropping the client", () => {
+  const t = setup({ maxBufferedBytes: 65_536 });
+  using _hub = t.hub;
+  const client = generateSecretKey();
+  const clientPubkey = getPublicKey(client);
+  const { socket, send } = t.open();
+  send(["EVENT", t.request(client, [["p", t.bunkerPubkey]])]);
+  for (let i = 0; i < 10; i++) t.hub.publish(t.reply(clientPubkey));
+  // The socket has not written anything yet: the replay would queue more than the buffer holds.
+  socket.bufferedAmount = 65_000;
+  send(["REQ", "late", { kinds: [24133], "#p": [clientPubkey] }]);
+  assert.equal(closeCode(socket), undefined, "still connected");
+  assert.equal(socket.of("EOSE").length, 1);
+  // A live reply that does not fit still marks a slow consumer.
+  socket.bufferedAmount = 65_536;
+  t.hub.publish(t.reply(clientPubkey));
+  assert.equal(closeCode(socket), 1008);
+});

@@ -300,7 +300,11 @@ export class RelaySession {
       return;
     }
     this.#subscriptions.set(id, parsed.filters);
-    for (const event of this.#replay(parsed.filters)) this.#send(["EVENT", id, event]);
+    // Replayed replies are a courtesy: one that does not fit the send buffer is skipped, never a
+    // reason to drop a client that reads (a large replay is queued all at once).
+    for (const event of this.#replay(parsed.filters)) {
+      this.#send(["EVENT", id, event], { skipWhenFull: true });
+    }
     this.#send(["EOSE", id]);
   }
 
@@ -390,10 +394,11 @@ export class RelaySession {
    * Sends one message, unless the socket already holds more unsent data than allowed: then the
    * client is not reading, and the connection is dropped instead of buffering without end.
    */
-  #send(message: unknown[]): void {
+  #send(message: unknown[], opts: { skipWhenFull?: boolean } = {}): void {
     if (this.#closed) return;
     const data = JSON.stringify(message);
     if (this.#socket.bufferedAmount + data.length > this.#host.settings.maxBufferedBytes) {
+      if (opts.skipWhenFull) return;
       this.#host.refused("slow");
       this.close(CLOSE_CODES.policy, "rate-limited: slow consumer, send buffer full");
       return;
