@@ -55,7 +55,12 @@ export const SERVE_FLAGS: FlagSpec[] = [
       DEFAULT_RELAYS.join(", ")
     }; none when --public-url is set (keycast's own relay only)`,
   },
-  { name: "port", env: ENV_TWINS.port, value: "N", help: `HTTP port. Default ${DEFAULT_PORT}` },
+  {
+    name: "port",
+    env: ENV_TWINS.port,
+    value: "N",
+    help: `HTTP port (0: any free port, logged). Default ${DEFAULT_PORT}`,
+  },
   {
     name: "host",
     env: ENV_TWINS.host,
@@ -86,7 +91,7 @@ export const SERVE_FLAGS: FlagSpec[] = [
     name: "audit-retention",
     env: ENV_TWINS["audit-retention"],
     value: "DURATION",
-    help: "How long audit rows are kept (like 90d; 0 keeps them). Default 90d",
+    help: "How long audit rows are kept (1h or more, like 90d; 0 keeps them). Default 90d",
   },
   {
     name: "registration",
@@ -136,7 +141,7 @@ export const SERVE_FLAGS: FlagSpec[] = [
     name: "database-wait",
     env: ENV_TWINS["database-wait"],
     value: "DURATION",
-    help: "How long to wait at start for an unreachable PostgreSQL. Default 30s",
+    help: "How long to wait at start for an unreachable PostgreSQL (at most 10m). Default 30s",
   },
   ...RELAY_SERVER_FLAGS,
 ];

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { Config, DEFAULT_RELAYS } from "./config.ts";
+import { Config, DEFAULT_RELAYS, isIpAddress } from "./config.ts";
 import { pubkeyToHex } from "../nostr/pubkey.ts";
 import { parseFlags } from "./flags.ts";
 import { SERVE_FLAGS } from "../cli/serve_flags.ts";
@@ -122,4 +122,13 @@ Deno.test("Config: the own relay's flags parse, default and report bad values", 
     new Map([["relay-auth", "always"], ["relay-max-message-bytes", "10"]]),
   );
   assert.equal(bad.validate().length, 2);
+});
+
+Deno.test("isIpAddress() takes IPv4 and IPv6 addresses and nothing else", () => {
+  for (const ip of ["127.0.0.1", "10.0.0.2", "::1", "fd00::1", "::ffff:10.0.0.2"]) {
+    assert.equal(isIpAddress(ip), true, ip);
+  }
+  for (const ip of ["1.2", "::::", "256.1.1.1", "01.2.3.4", "proxy", "10.0.0.0/8", ""]) {
+    assert.equal(isIpAddress(ip), false, ip);
+  }
 });

@@ -241,7 +241,7 @@ export class Config {
     }
     this.trustedProxies = list("trust-proxy");
     for (const proxy of this.trustedProxies) {
-      if (!/^[0-9a-fA-F.:]{2,45}$/.test(proxy)) {
+      if (!isIpAddress(proxy)) {
         this.#problems.push(`--trust-proxy: cannot use "${proxy}": give the proxy's IP address`);
       }
     }
@@ -345,5 +345,17 @@ export class Config {
     if ((allowed as readonly string[]).includes(raw)) return raw as T;
     this.#problems.push(`--${name}: cannot use "${raw}": it must be one of ${allowed.join(", ")}`);
     return fallback;
+  }
+}
+
+/** Whether `value` is an IPv4 address in dotted form or an IPv6 address (no brackets, no zone). */
+export function isIpAddress(value: string): boolean {
+  const v4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(value);
+  if (v4) return v4.slice(1).every((part) => Number(part) <= 255 && String(Number(part)) === part);
+  if (!value.includes(":") || !/^[0-9a-fA-F:.]{2,45}$/.test(value)) return false;
+  try {
+    return new URL(`http://[${value}]/`).hostname !== "";
+  } catch (_error: unknown) {
+    return false;
   }
 }
