@@ -5,6 +5,7 @@
  * malformed or revoked bunker pubkey gets `404` with a JSON body, a client address over its
  * connection cap `429`, and no socket is opened. Every other request goes to the app.
  */
+import { addressKey } from "../accounts/address_key.ts";
 import { VERSION } from "../version.ts";
 import type { RelayHub } from "./hub.ts";
 import { bunkerOfPath } from "./urls.ts";
@@ -37,12 +38,13 @@ export function relayEndpoint(hub: RelayHub, trustedProxies: readonly string[]):
       });
     }
     if (nip11) return json(200, relayInformation(hub), { "access-control-allow-origin": "*" });
-    const address = clientAddress(request, info.remoteAddr.hostname, trustedProxies);
-    if (!hub.admits(address)) {
+    // An IPv6 client counts by its /64 (one host holds a whole /64), a mapped IPv4 as IPv4.
+    const address = addressKey(clientAddress(request, info.remoteAddr.hostname, trustedProxies));
+    const refusal = hub.refusal(address);
+    if (refusal !== undefined) {
       hub.rejectedUpgrade(true);
       return json(429, {
-        error: `Cannot open another relay connection from ${address}: ` +
-          `at most ${hub.settings.maxConnectionsPerIp} at once (--relay-max-connections-per-ip)`,
+        error: `Cannot open another relay connection from ${address}: ${refusal}`,
       });
     }
     let upgraded: { socket: WebSocket; response: Response };

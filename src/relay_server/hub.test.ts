@@ -347,3 +347,12 @@ Deno.test("a replay larger than the send buffer skips replies instead of droppin
   t.hub.publish(t.reply(clientPubkey));
   assert.equal(closeCode(socket), 1008);
 });
+
+Deno.test("refusal() names the per-address cap; addresses are counted as given", () => {
+  const t = setup({ maxConnectionsPerIp: 1 });
+  using _hub = t.hub;
+  t.open();
+  const refusal = t.hub.refusal("10.0.0.1");
+  assert.match(refusal ?? "", /^at most 1 at once \(--relay-max-connections-per-ip\)$/);
+  assert.equal(t.hub.refusal("10.0.0.9"), undefined);
+});

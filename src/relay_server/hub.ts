@@ -18,7 +18,12 @@ import {
   type RelaySocket,
   type SessionHost,
 } from "./session.ts";
-import { type RelayServerSettings, REPLAY_PER_BUNKER, REPLAY_WINDOW_MS } from "./settings.ts";
+import {
+  MAX_CONNECTIONS,
+  type RelayServerSettings,
+  REPLAY_PER_BUNKER,
+  REPLAY_WINDOW_MS,
+} from "./settings.ts";
 import type { LocalRelayUrls } from "./urls.ts";
 
 /** Dependencies and settings of the {@link RelayHub}. */
@@ -63,6 +68,8 @@ export class RelayHub implements Disposable {
   readonly #verify: (event: NostrEvent) => boolean;
   readonly #byBunker = new Map<string, Set<RelaySession>>();
   readonly #perAddress = new Map<string, number>();
+  /** Sessions open now. */
+  #open = 0;
   readonly #recent = new Map<string, { at: number; event: NostrEvent }[]>();
   readonly #sweeper: ReturnType<typeof setInterval> | undefined;
   readonly #totals = {
@@ -116,9 +123,23 @@ export class RelayHub implements Disposable {
     return !this.#closed && this.#o.authorizations.get(bunkerPubkey) !== undefined;
   }
 
-  /** True while `address` is under its connection cap. */
+  /**
+   * Why a connection from `address` cannot open now (its address's cap, or the endpoint's overall
+   * {@link MAX_CONNECTIONS}), or undefined when it can.
+   */
+  refusal(address: string): string | undefined {
+    if (this.#open >= MAX_CONNECTIONS) {
+      return `the relay holds ${MAX_CONNECTIONS} connections, its most at once`;
+    }
+    if ((this.#perAddress.get(address) ?? 0) >= this.#o.settings.maxConnectionsPerIp) {
+      return `at most ${this.#o.settings.maxConnectionsPerIp} at once (--relay-max-connections-per-ip)`;
+    }
+    return undefined;
+  }
+
+  /** True while a connection from `address` may open (see {@link refusal}). */
   admits(address: string): boolean {
-    return (this.#perAddress.get(address) ?? 0) < this.#o.settings.maxConnectionsPerIp;
+    return this.refusal(address) === undefined;
   }
 
   /** Counts an upgrade refused before the socket opened (`cap`: by the per-address cap). */
@@ -138,6 +159,7 @@ export class RelayHub implements Disposable {
     sessions.add(session);
     this.#byBunker.set(bunkerPubkey, sessions);
     this.#perAddress.set(address, (this.#perAddress.get(address) ?? 0) + 1);
+    this.#open++;
     this.#totals.opened++;
     return session;
   }
@@ -216,6 +238,7 @@ export class RelayHub implements Disposable {
     if (sessions?.delete(session) && sessions.size === 0) {
       this.#byBunker.delete(session.bunkerPubkey);
     }
+    this.#open = Math.max(0, this.#open - 1);
     const count = (this.#perAddress.get(session.address) ?? 1) - 1;
     if (count <= 0) this.#perAddress.delete(session.address);
     else this.#perAddress.set(session.address, count);

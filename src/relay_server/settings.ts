@@ -48,6 +48,9 @@ export const MAX_FILTERS = 10;
 /** Most values in one filter field (`authors`, `#p`, `ids`). */
 export const MAX_FILTER_VALUES = 100;
 
+/** Most connections open at once on the endpoint, whatever their addresses. */
+export const MAX_CONNECTIONS = 10_000;
+
 /** Most pubkeys one connection may authenticate as. */
 export const MAX_AUTHED_PUBKEYS = 8;
 
