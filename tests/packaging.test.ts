@@ -3,7 +3,9 @@
  * cannot download, so: (1) the compile task's `--include` list must cover every worker module,
  * every migration and every `import.meta.url`-relative asset in src/, and its permissions must be
  * explicit; (2) the same entry points, built with `deno bundle`, must start, answer `/health` and
- * sign a request from nostr-tools' BunkerSigner through the test relay, with explicit permissions.
+ * sign a request from nostr-tools' BunkerSigner through the test relay, with explicit permissions;
+ * (3) the deployment files in deploy/ must set only variables keycast reads, probe health routes
+ * that exist, run one instance and leave the SIGTERM drain time to finish.
  */
 import assert from "node:assert/strict";
 import { BunkerSigner, parseBunkerInput } from "nostr-tools/nip46";
@@ -22,6 +24,10 @@ import {
 import { within } from "./helpers/keycast.ts";
 import { startTestRelay } from "./helpers/relay.ts";
 import { startServe } from "./helpers/serve.ts";
+import { TestApp } from "./helpers/app.ts";
+import { sqliteTestDb } from "./helpers/db.ts";
+import { Config, ENV_TWINS } from "../src/config/config.ts";
+import { SHUTDOWN_GRACE_MS } from "../src/server.ts";
 
 Deno.test("deno task compile includes every worker module, migration and URL-relative asset", async () => {
   const includes = compileIncludes(await readCompileTask());
@@ -175,4 +181,174 @@ Deno.test({
     const crashed = server.lines.filter((line) => line.includes("Replacing signer worker"));
     assert.deepEqual(crashed, [], "a bundled signer worker crashed");
   },
+});
+
+// Deployment files against the code: the environment variables they set are ones keycast (or the
+// Deno runtime) reads, their probes call health routes that exist, and their stop timeouts leave
+// room for the SIGTERM drain. Read as text: no YAML parser is a dependency of the project.
+
+/** Files whose every KEYCAST_* name (comments included) and every variable set must be known. */
+const DEPLOY_ENV_FILES = [
+  "deploy/kubernetes.yaml",
+  "deploy/cloudrun.yaml",
+  "deploy/supervisor.conf",
+  "deploy/keycast.service",
+  "deploy/keycast.env.example",
+];
+/** Read by the Deno runtime, not by keycast's code (set by the Dockerfile and the units). */
+const RUNTIME_ENV = ["DENO_DIR", "DENO_TLS_CA_STORE"];
+/** Read by Config from the environment only (no flag twin). */
+const ENV_ONLY = ["KEYCAST_MASTER_KEY", "KEYCAST_ADMIN_TOKEN"];
+
+function readDeployFile(path: string): Promise<string> {
+  return Deno.readTextFile(new URL(path, REPO_ROOT));
+}
+
+/** The variables a deployment file sets or names, by the file's syntax. */
+function deployEnvNames(path: string, text: string): string[] {
+  const names = new Set<string>();
+  const NAME = "[A-Z][A-Z0-9_]*";
+  // Anywhere, comments included: a misspelt KEYCAST_ variable in advice is a bug too.
+  for (const match of text.matchAll(/\bKEYCAST_[A-Z0-9_]*[A-Z0-9]\b/g)) names.add(match[0]);
+  for (const raw of text.split("\n")) {
+    // Commented-out settings count: they are meant to be switched on.
+    const line = raw.trim().replace(/^[#;]\s*/, "");
+    let match: RegExpMatchArray | null;
+    if (path.endsWith(".yaml")) {
+      // `- name: X` (env entries), `key: X` (Secret keys) and `X: value` (the Secret's data).
+      match = line.match(new RegExp(`^(?:-\\s*name|key):\\s*"?(${NAME})"?$`)) ??
+        line.match(new RegExp(`^(${NAME}):`));
+    } else if (path.endsWith(".conf")) {
+      if (line.startsWith("environment=")) {
+        for (const pair of line.matchAll(new RegExp(`(${NAME})="[^"]*"`, "g"))) names.add(pair[1]!);
+      }
+      match = null;
+    } else if (path.endsWith(".service")) {
+      match = line.match(new RegExp(`^Environment=(${NAME})=`));
+    } else {
+      match = line.match(new RegExp(`^(${NAME})=`));
+    }
+    if (match) names.add(match[1]!);
+  }
+  return [...names].sort();
+}
+
+/** Each probe's path, by probe kind (`startupProbe`, `livenessProbe`, `readinessProbe`). */
+function probePaths(text: string): Record<string, string> {
+  const probes: Record<string, string> = {};
+  let current: string | undefined;
+  for (const raw of text.split("\n")) {
+    const line = raw.trim();
+    if (line.startsWith("#")) continue;
+    const kind = line.match(/^(startupProbe|livenessProbe|readinessProbe):/)?.[1];
+    if (kind) current = kind;
+    const path = line.match(/^path:\s*"?([^"\s]+)"?$/)?.[1];
+    if (path && current) {
+      probes[current] = path;
+      current = undefined;
+    }
+  }
+  return probes;
+}
+
+/** The integer value of `key:` or `key=` in `text` (the first one). */
+function numberSetting(text: string, key: string): number {
+  const name = key.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
+  const match = text.match(new RegExp(`^\\s*${name}\\s*[:=]\\s*"?(\\d+)"?\\s*$`, "m"));
+  assert.ok(match, `${key} is not set`);
+  return Number(match[1]);
+}
+
+Deno.test("deployment files set only environment variables keycast or Deno reads", async () => {
+  const config = new Config(new Map(ENV_ONLY.map((name) => [name, `value of ${name}`])));
+  assert.equal(config.masterKeyBase64, "value of KEYCAST_MASTER_KEY");
+  assert.equal(config.adminToken, "value of KEYCAST_ADMIN_TOKEN");
+  const known = new Set<string>([...Object.values(ENV_TWINS), ...ENV_ONLY, ...RUNTIME_ENV]);
+  for (const path of DEPLOY_ENV_FILES) {
+    const names = deployEnvNames(path, await readDeployFile(path));
+    assert.ok(names.length > 0, `${path}: no variable found`);
+    assert.deepEqual(names.filter((name) => !known.has(name)), [], `${path}: unknown variables`);
+  }
+});
+
+Deno.test("deployEnvNames() reads each file syntax, and commented-out settings", () => {
+  const yaml = [
+    "env:",
+    "  - name: DATABASE_URL",
+    "    valueFrom: {secretKeyRef: {name: keycast, key: KEYCAST_MASTER_KEY}}",
+    "  # - name: KEYCAST_TRUST_PROXY",
+    "  - name: keycast",
+    "stringData:",
+    '  KEYCAST_ADMIN_TOKEN: "x"',
+    "# see KEYCAST_RELAYS, not KEYCAST_-prefixed ones",
+  ].join("\n");
+  assert.deepEqual(deployEnvNames("a.yaml", yaml), [
+    "DATABASE_URL",
+    "KEYCAST_ADMIN_TOKEN",
+    "KEYCAST_MASTER_KEY",
+    "KEYCAST_RELAYS",
+    "KEYCAST_TRUST_PROXY",
+  ]);
+  assert.deepEqual(
+    deployEnvNames("a.conf", 'environment=PORT="8080",KEYCAST_RELAYS="wss://a,wss://b",X_Y="a=b"'),
+    ["KEYCAST_RELAYS", "PORT", "X_Y"],
+  );
+  assert.deepEqual(deployEnvNames("a.service", "Environment=DENO_DIR=/x\nUser=keycast"), [
+    "DENO_DIR",
+  ]);
+  assert.deepEqual(deployEnvNames("a.env.example", "LOG_LEVEL=info\n#RPC_WORKER_COUNT=2"), [
+    "LOG_LEVEL",
+    "RPC_WORKER_COUNT",
+  ]);
+});
+
+Deno.test("deployment probes use /health (startup, liveness) and /health/ready, which answer", async () => {
+  const kubernetes = await readDeployFile("deploy/kubernetes.yaml");
+  const cloudRun = await readDeployFile("deploy/cloudrun.yaml");
+  assert.deepEqual(probePaths(kubernetes), {
+    startupProbe: "/health",
+    livenessProbe: "/health",
+    readinessProbe: "/health/ready",
+  });
+  assert.deepEqual(probePaths(cloudRun), { startupProbe: "/health", livenessProbe: "/health" });
+
+  await using db = await sqliteTestDb();
+  await using app = await TestApp.create(db);
+  for (const path of ["/health", "/health/ready"]) {
+    const response = await app.json("GET", path, undefined, {});
+    assert.equal(response.status, 200, `GET ${path}`);
+    assert.equal(response.body.status, "ok", `GET ${path}`);
+  }
+});
+
+Deno.test("deployment files run one instance and wait out the SIGTERM drain", async () => {
+  const drainSeconds = SHUTDOWN_GRACE_MS / 1000;
+  const kubernetes = await readDeployFile("deploy/kubernetes.yaml");
+  assert.equal(numberSetting(kubernetes, "replicas"), 1);
+  assert.match(kubernetes, /^\s*type:\s*Recreate\s*$/m);
+  const preStop = Number(kubernetes.match(/command:\s*\["\/bin\/sleep",\s*"(\d+)"\]/)?.[1]);
+  assert.ok(preStop >= 0, "no preStop sleep");
+  const grace = numberSetting(kubernetes, "terminationGracePeriodSeconds");
+  assert.ok(
+    grace >= preStop + drainSeconds + 10,
+    `terminationGracePeriodSeconds ${grace} is short`,
+  );
+  const secretKeys = [...kubernetes.matchAll(/^\s+([A-Z][A-Z0-9_]*):/gm)].map((m) => m[1]);
+  const referenced = [...kubernetes.matchAll(/^\s*key:\s*([A-Z][A-Z0-9_]*)\s*$/gm)].map((m) =>
+    m[1]
+  );
+  assert.deepEqual([...new Set(referenced)].sort(), [...new Set(secretKeys)].sort());
+
+  const cloudRun = await readDeployFile("deploy/cloudrun.yaml");
+  assert.equal(numberSetting(cloudRun, "autoscaling.knative.dev/minScale"), 1);
+  assert.equal(numberSetting(cloudRun, "autoscaling.knative.dev/maxScale"), 1);
+  assert.match(cloudRun, /^\s*run\.googleapis\.com\/cpu-throttling:\s*"false"\s*$/m);
+  // Cloud Run sets PORT itself and refuses a revision that sets it.
+  assert.doesNotMatch(cloudRun, /^\s*-\s*name:\s*PORT\s*$/m);
+
+  const supervisor = await readDeployFile("deploy/supervisor.conf");
+  assert.match(supervisor, /^command=\/usr\/local\/bin\/keycast serve$/m);
+  assert.match(supervisor, /^stopsignal=TERM$/m);
+  assert.ok(numberSetting(supervisor, "stopwaitsecs") >= drainSeconds + 10);
+  assert.equal(numberSetting(supervisor, "numprocs"), 1);
 });
