@@ -13,12 +13,7 @@ import { PG_DUMP_COMMAND } from "../src/db/postgres.ts";
 import { postgresUnavailable } from "./helpers/db.ts";
 import { eventually, Keycast, within } from "./helpers/keycast.ts";
 import { runKeycast, startServeInProcess } from "./helpers/serve.ts";
-
-/** A temp dir, removed when disposed. */
-async function tempDir(): Promise<{ path: string } & AsyncDisposable> {
-  const path = await Deno.makeTempDir({ prefix: "keycast-backup-e2e-" });
-  return { path, [Symbol.asyncDispose]: () => Deno.remove(path, { recursive: true }) };
-}
+import { tempDir } from "./helpers/temp_dir.ts";
 
 async function entries(dir: string): Promise<string[]> {
   const names: string[] = [];
@@ -41,7 +36,7 @@ async function untilReady(url: string): Promise<void> {
 
 Deno.test("backup, restore into an empty data dir, and a client bound before the backup signs again", async (t) => {
   await using keycast = await Keycast.start();
-  await using scratch = await tempDir();
+  await using scratch = await tempDir("keycast-backup-e2e-");
   const relay = keycast.relays[0]!.url;
   const authorization = await keycast.authorize("alice", { relays: [relay] });
   const signer = await keycast.signer(authorization.bunker_url);
@@ -149,7 +144,7 @@ Deno.test("backup, restore into an empty data dir, and a client bound before the
 });
 
 Deno.test("restore refuses a data dir a server holds, and an existing database unless --force", async (t) => {
-  await using scratch = await tempDir();
+  await using scratch = await tempDir("keycast-backup-e2e-");
   const dataDir = join(scratch.path, "data");
   const masterKey = base64.encode(crypto.getRandomValues(new Uint8Array(32)));
   const env = { KEYCAST_DATA_DIR: dataDir, KEYCAST_MASTER_KEY: masterKey };
@@ -205,7 +200,7 @@ Deno.test("backup of a PostgreSQL-backed server: exit 1 with the pg_dump command
     return;
   }
   await using keycast = await Keycast.start({ database: "postgres" });
-  await using scratch = await tempDir();
+  await using scratch = await tempDir("keycast-backup-e2e-");
   const output = join(scratch.path, "b.db");
   const result = await runKeycast([
     "backup",

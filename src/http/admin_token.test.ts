@@ -2,16 +2,12 @@ import assert from "node:assert/strict";
 import { sha256 } from "@noble/hashes/sha2.js";
 import { join } from "node:path";
 import { AdminTokenError, ensureAdminToken, readAdminToken } from "./admin_token.ts";
-
-async function tempDir(): Promise<AsyncDisposable & { path: string }> {
-  const path = await Deno.makeTempDir({ prefix: "keycast-admin-token-" });
-  return { path, [Symbol.asyncDispose]: () => Deno.remove(path, { recursive: true }) };
-}
+import { tempDir } from "../../tests/helpers/temp_dir.ts";
 
 const digest = (token: string) => sha256(new TextEncoder().encode(token));
 
 Deno.test("ensureAdminToken() creates a 0600 token file once, then reads it back", async () => {
-  await using dir = await tempDir();
+  await using dir = await tempDir("keycast-admin-token-");
   const dataDir = join(dir.path, "data");
   const first = await ensureAdminToken({ dataDir });
   assert.deepEqual([first.source, first.created, first.path], [
@@ -33,7 +29,7 @@ Deno.test("ensureAdminToken() creates a 0600 token file once, then reads it back
 });
 
 Deno.test("ensureAdminToken() prefers KEYCAST_ADMIN_TOKEN and creates no file", async () => {
-  await using dir = await tempDir();
+  await using dir = await tempDir("keycast-admin-token-");
   const envToken = "a-long-enough-admin-token";
   const ensured = await ensureAdminToken({ dataDir: dir.path, envToken });
   assert.deepEqual([ensured.source, ensured.created, ensured.path], ["env", false, undefined]);
@@ -45,7 +41,7 @@ Deno.test("ensureAdminToken() prefers KEYCAST_ADMIN_TOKEN and creates no file", 
 });
 
 Deno.test("ensureAdminToken() rejects a short or spaced KEYCAST_ADMIN_TOKEN without echoing it", async () => {
-  await using dir = await tempDir();
+  await using dir = await tempDir("keycast-admin-token-");
   for (const envToken of ["short", "has a space in the token"]) {
     await assert.rejects(ensureAdminToken({ dataDir: dir.path, envToken }), (err: unknown) => {
       assert.ok(err instanceof AdminTokenError);
@@ -57,7 +53,7 @@ Deno.test("ensureAdminToken() rejects a short or spaced KEYCAST_ADMIN_TOKEN with
 });
 
 Deno.test("admin token files readable by group or others are refused", async () => {
-  await using dir = await tempDir();
+  await using dir = await tempDir("keycast-admin-token-");
   const { path } = await ensureAdminToken({ dataDir: dir.path });
   await Deno.chmod(path!, 0o640);
   await assert.rejects(
@@ -71,7 +67,7 @@ Deno.test("admin token files readable by group or others are refused", async () 
 });
 
 Deno.test("readAdminToken() explains a missing or empty token file", async () => {
-  await using dir = await tempDir();
+  await using dir = await tempDir("keycast-admin-token-");
   await assert.rejects(readAdminToken({ dataDir: dir.path }), (missing: unknown) => {
     assert.ok(missing instanceof AdminTokenError);
     assert.match(missing.message, /keycast serve/);
@@ -86,7 +82,7 @@ Deno.test("readAdminToken() explains a missing or empty token file", async () =>
 });
 
 Deno.test("ensureAdminToken() gives parallel first runs the same token", async () => {
-  await using dir = await tempDir();
+  await using dir = await tempDir("keycast-admin-token-");
   const results = await Promise.all(
     Array.from({ length: 4 }, () => ensureAdminToken({ dataDir: dir.path })),
   );

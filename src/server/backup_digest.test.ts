@@ -1,38 +1,14 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
-import { encodeHex } from "../util/hex.ts";
 import { backupDigest, DigestDeadlineError } from "./backup_digest.ts";
-
-/** A temp dir, removed when disposed. */
-async function tempDir(): Promise<{ path: string } & AsyncDisposable> {
-  const path = await Deno.makeTempDir({ prefix: "keycast-digest-test-" });
-  return { path, [Symbol.asyncDispose]: () => Deno.remove(path, { recursive: true }) };
-}
-
-/** A database file at `path` made by `statements`, closed. */
-function makeDb(path: string, statements: string): void {
-  const db = new DatabaseSync(path);
-  try {
-    db.exec(statements);
-  } finally {
-    db.close();
-  }
-}
-
-async function digestOf(path: string): Promise<string> {
-  const db = new DatabaseSync(path, { readOnly: true });
-  try {
-    return encodeHex(await backupDigest(db));
-  } finally {
-    db.close();
-  }
-}
+import { tempDir } from "../../tests/helpers/temp_dir.ts";
+import { digestOf, makeDb } from "./backup_testing.ts";
 
 const TABLES = "create table t (a, b); create table w (k text primary key, v) without rowid;";
 
 Deno.test("backupDigest() tells every storage class, framing and order apart", async () => {
-  await using dir = await tempDir();
+  await using dir = await tempDir("keycast-digest-test-");
   const bodies = [
     "insert into t values (1, null)",
     "insert into t values (1.0, null)",
@@ -58,7 +34,7 @@ Deno.test("backupDigest() tells every storage class, framing and order apart", a
 });
 
 Deno.test("backupDigest() covers the schema: an index, a trigger or a pragma changes it", async () => {
-  await using dir = await tempDir();
+  await using dir = await tempDir("keycast-digest-test-");
   const extras = [
     "",
     "create index t_a on t (a);",
@@ -76,7 +52,7 @@ Deno.test("backupDigest() covers the schema: an index, a trigger or a pragma cha
 });
 
 Deno.test("backupDigest() stops at its deadline", async () => {
-  await using dir = await tempDir();
+  await using dir = await tempDir("keycast-digest-test-");
   const path = join(dir.path, "big.db");
   makeDb(
     path,

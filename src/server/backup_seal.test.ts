@@ -1,36 +1,11 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
-import { encodeHex } from "../util/hex.ts";
-import { backupDigest } from "./backup_digest.ts";
 import { BackupSealer, SEAL_TABLE_SQL, type SealVerdict } from "./backup_seal.ts";
+import { tempDir } from "../../tests/helpers/temp_dir.ts";
+import { digestOf, makeDb } from "./backup_testing.ts";
 
 const SEALED_AT = Date.parse("2099-01-02T03:04:05Z");
-
-/** A temp dir, removed when disposed. */
-async function tempDir(): Promise<{ path: string } & AsyncDisposable> {
-  const path = await Deno.makeTempDir({ prefix: "keycast-seal-test-" });
-  return { path, [Symbol.asyncDispose]: () => Deno.remove(path, { recursive: true }) };
-}
-
-/** A database file at `path` made by `statements`, closed. */
-function makeDb(path: string, statements: string): void {
-  const db = new DatabaseSync(path);
-  try {
-    db.exec(statements);
-  } finally {
-    db.close();
-  }
-}
-
-async function digestOf(path: string): Promise<string> {
-  const db = new DatabaseSync(path, { readOnly: true });
-  try {
-    return encodeHex(await backupDigest(db));
-  } finally {
-    db.close();
-  }
-}
 
 async function verify(path: string, sealer: BackupSealer): Promise<SealVerdict> {
   const db = new DatabaseSync(path, { readOnly: true });
@@ -44,7 +19,7 @@ async function verify(path: string, sealer: BackupSealer): Promise<SealVerdict> 
 const TABLES = "create table t (a, b); create table w (k text primary key, v) without rowid;";
 
 Deno.test("seal() leaves one rollback-journal file whose seal verifies and whose digest is unchanged", async () => {
-  await using dir = await tempDir();
+  await using dir = await tempDir("keycast-seal-test-");
   const path = join(dir.path, "snapshot.db");
   makeDb(path, `pragma journal_mode = wal; ${TABLES} insert into t values (1, 'x');`);
   const before = await digestOf(path);
@@ -71,7 +46,7 @@ Deno.test("seal() leaves one rollback-journal file whose seal verifies and whose
 });
 
 Deno.test("verify() refuses another key, a changed row and a changed seal; an unsealed file is unsealed", async () => {
-  await using dir = await tempDir();
+  await using dir = await tempDir("keycast-seal-test-");
   const key = crypto.getRandomValues(new Uint8Array(32));
   const sealer = new BackupSealer(key);
   const sealed = async (name: string, change: string) => {

@@ -11,12 +11,7 @@ import { checkMasterKey } from "../vault/key_check.ts";
 import { Vault } from "../vault/vault.ts";
 import { migrateDatabase } from "./migrate.ts";
 import { StartupError } from "./startup.ts";
-
-/** A temp dir, removed when disposed. */
-async function tempDir(): Promise<{ path: string } & AsyncDisposable> {
-  const path = await Deno.makeTempDir({ prefix: "keycast-migrate-test-" });
-  return { path, [Symbol.asyncDispose]: () => Deno.remove(path, { recursive: true }) };
-}
+import { tempDir } from "../../tests/helpers/temp_dir.ts";
 
 function config(dataDir: string, env: Record<string, string> = {}): Config {
   return new Config(new Map(Object.entries(env)), new Map([["data-dir", dataDir]]));
@@ -55,7 +50,7 @@ async function appliedVersions(dataDir: string): Promise<number[]> {
 }
 
 Deno.test("migrateDatabase() checks the master key before it migrates an older database", async (t) => {
-  await using dir = await tempDir();
+  await using dir = await tempDir("keycast-migrate-test-");
   const dataDir = join(dir.path, "data");
   const key = crypto.getRandomValues(new Uint8Array(32));
   await versionOneDatabase(dataDir, key);
@@ -94,7 +89,7 @@ Deno.test("migrateDatabase() checks the master key before it migrates an older d
 });
 
 Deno.test("migrateDatabase() on a fresh data dir creates the key, migrates and records it", async () => {
-  await using dir = await tempDir();
+  await using dir = await tempDir("keycast-migrate-test-");
   const dataDir = join(dir.path, "data");
   const applied = await migrateDatabase(config(dataDir), silentLog);
   assert.equal(applied.length, (await readMigrations("sqlite")).length);
@@ -104,7 +99,7 @@ Deno.test("migrateDatabase() on a fresh data dir creates the key, migrates and r
 });
 
 Deno.test("migrateDatabase() refuses a key file others can read before creating a database", async () => {
-  await using dir = await tempDir();
+  await using dir = await tempDir("keycast-migrate-test-");
   const dataDir = join(dir.path, "data");
   await Deno.mkdir(dataDir, { mode: 0o700 });
   const file = join(dataDir, "master.key");

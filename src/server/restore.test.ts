@@ -11,14 +11,9 @@ import { checkMasterKey } from "../vault/key_check.ts";
 import { Vault } from "../vault/vault.ts";
 import { BackupSealer } from "./backup_seal.ts";
 import { restoreBackup, RestoreError } from "./restore.ts";
+import { tempDir } from "../../tests/helpers/temp_dir.ts";
 
 const FIXED_NOW = Date.parse("2099-01-02T03:04:05Z");
-
-/** A temp dir, removed when disposed. */
-async function tempDir(): Promise<{ path: string } & AsyncDisposable> {
-  const path = await Deno.makeTempDir({ prefix: "keycast-restore-test-" });
-  return { path, [Symbol.asyncDispose]: () => Deno.remove(path, { recursive: true }) };
-}
 
 async function entries(dir: string): Promise<string[]> {
   const names: string[] = [];
@@ -88,7 +83,7 @@ async function restoreError(promise: Promise<unknown>, what?: string): Promise<R
 }
 
 Deno.test("restoreBackup() puts the backup in place, mode 0600, and counts what it holds", async () => {
-  await using dir = await tempDir();
+  await using dir = await tempDir("keycast-restore-test-");
   const key = crypto.getRandomValues(new Uint8Array(32));
   const file = await makeBackup(dir.path, key);
   const dataDir = join(dir.path, "data");
@@ -110,7 +105,7 @@ Deno.test("restoreBackup() puts the backup in place, mode 0600, and counts what 
 });
 
 Deno.test("restoreBackup() migrates an unsealed backup from an older keycast with trustUnsealed, then checks its key", async () => {
-  await using dir = await tempDir();
+  await using dir = await tempDir("keycast-restore-test-");
   const key = crypto.getRandomValues(new Uint8Array(32));
   // Schema version 1, before sealing: no vault_keys table yet, so the key is proved by opening
   // the sealed row.
@@ -137,7 +132,7 @@ Deno.test("restoreBackup() migrates an unsealed backup from an older keycast wit
 });
 
 Deno.test("restoreBackup() reads the master key file of the data dir", async () => {
-  await using dir = await tempDir();
+  await using dir = await tempDir("keycast-restore-test-");
   const key = crypto.getRandomValues(new Uint8Array(32));
   const file = await makeBackup(dir.path, key);
   const dataDir = join(dir.path, "data");
@@ -149,7 +144,7 @@ Deno.test("restoreBackup() reads the master key file of the data dir", async () 
 
 for (const checked of [true, false]) {
   Deno.test(`restoreBackup() with another master key fails and changes nothing (${checked ? "check value" : "no check value: a sealed row"})`, async () => {
-    await using dir = await tempDir();
+    await using dir = await tempDir("keycast-restore-test-");
     // Without a check value, only an unsealed backup reaches the sealed row (the seal fails
     // first otherwise: see below).
     const file = await makeBackup(dir.path, crypto.getRandomValues(new Uint8Array(32)), {
@@ -173,7 +168,7 @@ for (const checked of [true, false]) {
 }
 
 Deno.test("restoreBackup() with another master key and no check value: the seal names the key", async () => {
-  await using dir = await tempDir();
+  await using dir = await tempDir("keycast-restore-test-");
   const file = await makeBackup(dir.path, crypto.getRandomValues(new Uint8Array(32)), {
     checked: false,
   });
@@ -191,7 +186,7 @@ Deno.test("restoreBackup() with another master key and no check value: the seal 
 });
 
 Deno.test("restoreBackup() without a master key says where to put it and never creates one", async () => {
-  await using dir = await tempDir();
+  await using dir = await tempDir("keycast-restore-test-");
   const file = await makeBackup(dir.path, crypto.getRandomValues(new Uint8Array(32)));
   const dataDir = join(dir.path, "data");
   const error = await restoreError(restoreBackup(config(dataDir), { file }));
@@ -204,7 +199,7 @@ Deno.test("restoreBackup() without a master key says where to put it and never c
 });
 
 Deno.test("restoreBackup() over an existing database needs force, then keeps the old one aside", async () => {
-  await using dir = await tempDir();
+  await using dir = await tempDir("keycast-restore-test-");
   const key = crypto.getRandomValues(new Uint8Array(32));
   const file = await makeBackup(dir.path, key);
   const dataDir = join(dir.path, "data");
@@ -235,7 +230,7 @@ Deno.test("restoreBackup() over an existing database needs force, then keeps the
 });
 
 Deno.test("restoreBackup() refuses PostgreSQL, pointing at pg_restore", async () => {
-  await using dir = await tempDir();
+  await using dir = await tempDir("keycast-restore-test-");
   const error = await restoreError(restoreBackup(
     config(join(dir.path, "data"), { DATABASE_URL: "postgres://keycast:hunter2@db/keycast" }),
     { file: join(dir.path, "backup.db") },
@@ -246,7 +241,7 @@ Deno.test("restoreBackup() refuses PostgreSQL, pointing at pg_restore", async ()
 });
 
 Deno.test("restoreBackup() refuses files that are not keycast backups", async () => {
-  await using dir = await tempDir();
+  await using dir = await tempDir("keycast-restore-test-");
   const key = crypto.getRandomValues(new Uint8Array(32));
   const dataDir = join(dir.path, "data");
   const text = join(dir.path, "notes.txt");
@@ -277,7 +272,7 @@ Deno.test("restoreBackup() refuses files that are not keycast backups", async ()
 });
 
 Deno.test("restoreBackup() refuses a sealed backup changed after sealing, before anything runs", async () => {
-  await using dir = await tempDir();
+  await using dir = await tempDir("keycast-restore-test-");
   const key = crypto.getRandomValues(new Uint8Array(32));
   const dataDir = join(dir.path, "data");
   const attacker = getPublicKey(generateSecretKey());
@@ -358,7 +353,7 @@ Deno.test("restoreBackup() refuses a sealed backup changed after sealing, before
 });
 
 Deno.test("restoreBackup() refuses a backup with a WAL or journal beside it", async () => {
-  await using dir = await tempDir();
+  await using dir = await tempDir("keycast-restore-test-");
   const key = crypto.getRandomValues(new Uint8Array(32));
   const file = await makeBackup(dir.path, key);
   const dataDir = join(dir.path, "data");
@@ -379,7 +374,7 @@ Deno.test("restoreBackup() refuses a backup with a WAL or journal beside it", as
 });
 
 Deno.test("restoreBackup() stops checking a file at its time limit", async () => {
-  await using dir = await tempDir();
+  await using dir = await tempDir("keycast-restore-test-");
   const key = crypto.getRandomValues(new Uint8Array(32));
   const file = await makeBackup(dir.path, key);
   const dataDir = join(dir.path, "data");
@@ -395,7 +390,7 @@ Deno.test("restoreBackup() stops checking a file at its time limit", async () =>
 });
 
 Deno.test("restoreBackup() leaves no seal table in the restored database", async () => {
-  await using dir = await tempDir();
+  await using dir = await tempDir("keycast-restore-test-");
   const key = crypto.getRandomValues(new Uint8Array(32));
   const file = await makeBackup(dir.path, key);
   const restored = await restoreBackup(config(join(dir.path, "data"), keyEnv(key)), { file });

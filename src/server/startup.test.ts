@@ -2,12 +2,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import type { LogRecord } from "../log.ts";
 import { prepareDataDir, StartupError } from "./startup.ts";
-
-/** A temp dir, removed when disposed. */
-async function tempDir(): Promise<{ path: string } & AsyncDisposable> {
-  const path = await Deno.makeTempDir({ prefix: "keycast-startup-test-" });
-  return { path, [Symbol.asyncDispose]: () => Deno.remove(path, { recursive: true }) };
-}
+import { tempDir } from "../../tests/helpers/temp_dir.ts";
 
 async function modeOf(path: string): Promise<number> {
   return (await Deno.stat(path)).mode! & 0o777;
@@ -19,7 +14,7 @@ Deno.test({
   name: "prepareDataDir() creates a missing data dir with mode 0700, without a warning",
   ignore: !posix,
   fn: async () => {
-    await using dir = await tempDir();
+    await using dir = await tempDir("keycast-startup-test-");
     const dataDir = join(dir.path, "data");
     const logs: LogRecord[] = [];
     await prepareDataDir(dataDir, (record) => void logs.push(record));
@@ -33,7 +28,7 @@ Deno.test({
   ignore: !posix,
   fn: async () => {
     for (const mode of [0o755, 0o750, 0o707, 0o777]) {
-      await using dir = await tempDir();
+      await using dir = await tempDir("keycast-startup-test-");
       const dataDir = join(dir.path, "data");
       await Deno.mkdir(dataDir);
       await Deno.chmod(dataDir, mode);
@@ -53,7 +48,7 @@ Deno.test({
   name: "prepareDataDir() leaves a private data dir alone (0700 or stricter)",
   ignore: !posix,
   fn: async () => {
-    await using dir = await tempDir();
+    await using dir = await tempDir("keycast-startup-test-");
     const logs: LogRecord[] = [];
     await Deno.chmod(dir.path, 0o700);
     await prepareDataDir(dir.path, (record) => void logs.push(record));
@@ -63,7 +58,7 @@ Deno.test({
 });
 
 Deno.test("prepareDataDir() names a data dir that is not a directory", async () => {
-  await using dir = await tempDir();
+  await using dir = await tempDir("keycast-startup-test-");
   const file = join(dir.path, "file");
   await Deno.writeTextFile(file, "");
   await assert.rejects(

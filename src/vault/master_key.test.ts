@@ -1,11 +1,7 @@
 import assert from "node:assert/strict";
 import { base64, base64urlnopad } from "@scure/base";
 import { loadMasterKey, MasterKeyError } from "./master_key.ts";
-
-async function tempDir(): Promise<{ path: string } & AsyncDisposable> {
-  const path = await Deno.makeTempDir({ prefix: "keycast-master-key-" });
-  return { path, [Symbol.asyncDispose]: () => Deno.remove(path, { recursive: true }) };
-}
+import { tempDir } from "../../tests/helpers/temp_dir.ts";
 
 async function rejectsWith(
   promise: Promise<unknown>,
@@ -27,7 +23,7 @@ async function rejectsWith(
 const KEY = Uint8Array.from({ length: 32 }, (_, i) => 255 - i);
 
 Deno.test("loadMasterKey() creates a missing key file with mode 0600 in a 0700 directory", async () => {
-  await using dir = await tempDir();
+  await using dir = await tempDir("keycast-master-key-");
   const file = `${dir.path}/data/master.key`;
   const loaded = await loadMasterKey({ file });
   assert.equal(loaded.source, "file");
@@ -41,7 +37,7 @@ Deno.test("loadMasterKey() creates a missing key file with mode 0600 in a 0700 d
 });
 
 Deno.test("loadMasterKey() reuses an existing key file", async () => {
-  await using dir = await tempDir();
+  await using dir = await tempDir("keycast-master-key-");
   const file = `${dir.path}/master.key`;
   const first = await loadMasterKey({ file });
   const second = await loadMasterKey({ file });
@@ -51,7 +47,7 @@ Deno.test("loadMasterKey() reuses an existing key file", async () => {
 });
 
 Deno.test("loadMasterKey() gives concurrent first starts the same key", async () => {
-  await using dir = await tempDir();
+  await using dir = await tempDir("keycast-master-key-");
   const file = `${dir.path}/master.key`;
   const results = await Promise.all([1, 2, 3].map(() => loadMasterKey({ file })));
   assert.equal(results.filter((r) => r.created).length, 1);
@@ -59,7 +55,7 @@ Deno.test("loadMasterKey() gives concurrent first starts the same key", async ()
 });
 
 Deno.test("loadMasterKey() refuses a key file group or others can access", async () => {
-  await using dir = await tempDir();
+  await using dir = await tempDir("keycast-master-key-");
   const file = `${dir.path}/master.key`;
   await loadMasterKey({ file });
   const encoded = (await Deno.readTextFile(file)).trim();
@@ -74,7 +70,7 @@ Deno.test("loadMasterKey() refuses a key file group or others can access", async
 });
 
 Deno.test("loadMasterKey() refuses a key file of the wrong length or encoding", async () => {
-  await using dir = await tempDir();
+  await using dir = await tempDir("keycast-master-key-");
   const file = `${dir.path}/master.key`;
   const short = base64.encode(KEY.subarray(0, 16));
   await Deno.writeTextFile(file, `${short}\n`, { mode: 0o600 });
@@ -88,12 +84,12 @@ Deno.test("loadMasterKey() refuses a key file of the wrong length or encoding", 
 });
 
 Deno.test("loadMasterKey() refuses a key path that is a directory", async () => {
-  await using dir = await tempDir();
+  await using dir = await tempDir("keycast-master-key-");
   await rejectsWith(loadMasterKey({ file: dir.path }), /not a regular file/);
 });
 
 Deno.test("loadMasterKey() takes a valid KEYCAST_MASTER_KEY and leaves the file alone", async () => {
-  await using dir = await tempDir();
+  await using dir = await tempDir("keycast-master-key-");
   const file = `${dir.path}/master.key`;
   for (
     const value of [
@@ -109,7 +105,7 @@ Deno.test("loadMasterKey() takes a valid KEYCAST_MASTER_KEY and leaves the file 
 });
 
 Deno.test("loadMasterKey() refuses a bad KEYCAST_MASTER_KEY without echoing it", async () => {
-  await using dir = await tempDir();
+  await using dir = await tempDir("keycast-master-key-");
   const file = `${dir.path}/master.key`;
   const hint = /openssl rand -base64 32/;
   const short = base64.encode(KEY.subarray(0, 31));

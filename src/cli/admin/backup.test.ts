@@ -5,6 +5,7 @@ import { backupFileName, SQLITE_HEADER } from "../../domain/backup.ts";
 import { EXIT } from "../io.ts";
 import { backupCommand } from "./backup.ts";
 import { fakeServer, json, testContext } from "./testing.ts";
+import { tempDir } from "../../../tests/helpers/temp_dir.ts";
 
 /** Bytes that start like an SQLite database. */
 const SNAPSHOT = new Uint8Array([...SQLITE_HEADER, ...new Uint8Array(4096).fill(7)]);
@@ -22,11 +23,6 @@ function backupServer(bytes = SNAPSHOT, headers: Record<string, string> = {}) {
   );
 }
 
-async function tempDir(): Promise<{ path: string } & AsyncDisposable> {
-  const path = await Deno.makeTempDir({ prefix: "keycast-cli-backup-" });
-  return { path, [Symbol.asyncDispose]: () => Deno.remove(path, { recursive: true }) };
-}
-
 async function entries(dir: string): Promise<string[]> {
   const names: string[] = [];
   for await (const entry of Deno.readDir(dir)) names.push(entry.name);
@@ -34,7 +30,7 @@ async function entries(dir: string): Promise<string[]> {
 }
 
 Deno.test("backup writes the snapshot with mode 0600 and reminds that the master key is apart", async () => {
-  await using dir = await tempDir();
+  await using dir = await tempDir("keycast-cli-backup-");
   const output = join(dir.path, "b.db");
   const server = backupServer();
   const ctx = testContext(["--output", output, "--data-dir", "/srv/keycast"], {
@@ -51,7 +47,7 @@ Deno.test("backup writes the snapshot with mode 0600 and reminds that the master
 });
 
 Deno.test("backup refuses to replace an existing file unless --force", async () => {
-  await using dir = await tempDir();
+  await using dir = await tempDir("keycast-cli-backup-");
   const output = join(dir.path, "b.db");
   await Deno.writeTextFile(output, "keep me");
   const server = backupServer();
@@ -69,7 +65,7 @@ Deno.test("backup refuses to replace an existing file unless --force", async () 
 });
 
 Deno.test("backup against PostgreSQL prints the server's pg_dump hint, exits 1, writes nothing", async () => {
-  await using dir = await tempDir();
+  await using dir = await tempDir("keycast-cli-backup-");
   const hint = `Cannot take a backup through keycast: the database is PostgreSQL, back it up ` +
     `with pg_dump: ${PG_DUMP_COMMAND}`;
   const server = fakeServer(() => json({ error: hint }, 409));
@@ -80,7 +76,7 @@ Deno.test("backup against PostgreSQL prints the server's pg_dump hint, exits 1, 
 });
 
 Deno.test("backup fails when the download is cut short, and leaves no file", async () => {
-  await using dir = await tempDir();
+  await using dir = await tempDir("keycast-cli-backup-");
   const server = backupServer(SNAPSHOT.subarray(0, 100), { "content-length": "4112" });
   const ctx = testContext(["--output", join(dir.path, "b.db")], { fetch: server.fetch });
   assert.equal(await backupCommand.run(ctx), EXIT.failed);
@@ -92,7 +88,7 @@ Deno.test("backup fails when the download is cut short, and leaves no file", asy
 });
 
 Deno.test("backup refuses an answer that is not an SQLite file", async () => {
-  await using dir = await tempDir();
+  await using dir = await tempDir("keycast-cli-backup-");
   const html = new TextEncoder().encode("<html>a proxy's login page, long enough</html>");
   for (
     const server of [
