@@ -137,11 +137,6 @@ export class RelayHub implements Disposable {
     return undefined;
   }
 
-  /** True while a connection from `address` may open (see {@link refusal}). */
-  admits(address: string): boolean {
-    return this.refusal(address) === undefined;
-  }
-
   /** Counts an upgrade refused before the socket opened (`cap`: by the per-address cap). */
   rejectedUpgrade(cap: boolean): void {
     this.#totals.rejectedUpgrades++;
