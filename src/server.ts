@@ -53,6 +53,14 @@ import type { ServiceDeps } from "./service/deps.ts";
 import { syncBuiltinPolicies } from "./service/policies.ts";
 import { SignerPool } from "./signer/pool.ts";
 import { VERSION } from "./version.ts";
+import { ClusterChanges } from "./cluster/bridge.ts";
+import { openCluster } from "./cluster/cluster.ts";
+
+/**
+ * How long an instance of a cluster watches a bunker it paired (nostrconnect) but does not own,
+ * in ms: the pairing's first requests must not wait for the owner to hear of it.
+ */
+const PAIRING_HOLD_MS = 60_000;
 
 /** Default grace period for in-flight work after `shutdown()`, in ms. */
 export const SHUTDOWN_GRACE_MS = 10_000;
@@ -129,11 +137,25 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
     const relays = stack.use(
       new RelayPool({ log, onEvent: inbox.deliver, signAuth: relayAuthSigner(registry, signer) }),
     );
+    // With --cluster: changes reach the other instances, and this one watches only its share.
+    const cluster = config.cluster && config.databaseUrl
+      ? stack.use(
+        await openCluster({
+          databaseUrl: config.databaseUrl,
+          leaseMs: config.leaseSeconds * 1000,
+          version: VERSION,
+          channel,
+          authorizations: repos.authorizations,
+          pool: relays,
+          log,
+        }),
+      )
+      : undefined;
     const policy = new PolicyGate();
     const directory = stack.use(
       new AuthorizationDirectory({
         registry,
-        relays,
+        relays: cluster?.watch ?? relays,
         defaultRelays: config.relays,
         onRemoved: (authorization) => policy.forget(authorization.id),
       }),
@@ -181,20 +203,31 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
       directory,
       signer,
       publisher: new RoutingPublisher(ownRelay, ownRelayUrls, relays),
-      clients: repos.clients,
+      clients: cluster?.bridge.clients(repos.clients) ?? repos.clients,
       policy,
       log,
       onDecision,
       servedRelays: ownRelayFirst,
+      claims: cluster?.claims,
+      sharedLimits: cluster?.sharedLimits,
     });
-    const httpSigner = new LiveHttpSigner({ directory, policy, signer, onDecision, log });
+    const httpSigner = new LiveHttpSigner({
+      directory,
+      policy,
+      signer,
+      onDecision,
+      log,
+      sharedLimits: cluster?.sharedLimits,
+    });
     inbox.attach(listener);
     stack.use(registry);
 
     const services: ServiceDeps = {
       repos,
       vault,
-      changes: new AuthorizationChanges(repos.authorizations, channel),
+      changes: cluster
+        ? new ClusterChanges(repos.authorizations, channel, cluster.bridge.announce)
+        : new AuthorizationChanges(repos.authorizations, channel),
       log,
       now: Date.now,
       defaultRelays: config.relays,
@@ -204,7 +237,9 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
         // are still waited for (bounded), so they hear the first request too.
         awaitSubscribed: async (bunkerPubkey, signal) =>
           await registry.whenPresent(bunkerPubkey, signal) &&
-          (await relays.ready(bunkerPubkey, { signal }) || advertised),
+          ((cluster
+            ? await cluster.watch.hold(bunkerPubkey, PAIRING_HOLD_MS, signal)
+            : await relays.ready(bunkerPubkey, { signal })) || advertised),
         sendPairingReply: pairingReplySender(signer, relays),
       },
       snapshots: {
@@ -263,6 +298,7 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
         advertised,
         auth: config.relayServer.auth,
       },
+      cluster,
     };
     const endpoint = relayEndpoint(ownRelay, config.trustedProxies);
     const app = createApp({
@@ -300,6 +336,16 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
       throw listenError(config.host, config.port, error);
     }
     boundPort = http.addr.port;
+    if (cluster) {
+      try {
+        await cluster.join(`${Deno.hostname()}:${boundPort}`);
+      } catch (error: unknown) {
+        stopHttp.abort();
+        await http.finished;
+        const reason = error instanceof Error ? error.message : String(error);
+        throw new StartupError(`Cannot join the cluster: ${reason}`, { cause: error, exitCode: 1 });
+      }
+    }
     const resources = stack.move();
     const finished = (async () => {
       await http.finished;
@@ -308,9 +354,13 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
       await resources.disposeAsync();
       log({ level: "info", ns: "serve", msg: "Stopped" });
     })();
+    let stopping = false;
     const shutdown = async () => {
-      if (!stopHttp.signal.aborted) {
+      if (!stopHttp.signal.aborted && !stopping) {
+        stopping = true;
         log({ level: "info", ns: "serve", msg: "Shutting down" });
+        // First the bunkers go to the other instances (they subscribe before this one stops).
+        await cluster?.handOver(config.leaseSeconds * 1000);
         stopHttp.abort();
         // Upgraded sockets would hold the HTTP server open: the own relay closes them now.
         ownRelay[Symbol.dispose]();

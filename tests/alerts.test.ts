@@ -60,6 +60,8 @@ const SOURCES: StatusSources = {
       forged: 0,
       resent: 0,
       keyUnavailable: 0,
+      claimedElsewhere: 0,
+      claimFailed: 0,
     },
   },
 };

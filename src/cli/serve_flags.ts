@@ -2,6 +2,7 @@
 import {
   DEFAULT_DATA_DIR,
   DEFAULT_HOST,
+  DEFAULT_LEASE_SECONDS,
   DEFAULT_PORT,
   DEFAULT_RELAYS,
   ENV_TWINS,
@@ -142,6 +143,19 @@ export const SERVE_FLAGS: FlagSpec[] = [
     env: ENV_TWINS["database-wait"],
     value: "DURATION",
     help: "How long to wait at start for an unreachable PostgreSQL (at most 10m). Default 30s",
+  },
+  {
+    name: "cluster",
+    env: ENV_TWINS.cluster,
+    boolean: true,
+    help: "Run as one of several instances on one PostgreSQL database (every instance needs it)",
+  },
+  {
+    name: "lease",
+    env: ENV_TWINS.lease,
+    value: "DURATION",
+    help: `With --cluster: how long a silent instance keeps its bunkers before the others take ` +
+      `them (2s to 5m). Default ${DEFAULT_LEASE_SECONDS}s`,
   },
   ...RELAY_SERVER_FLAGS,
 ];

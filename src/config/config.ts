@@ -25,6 +25,8 @@ export const DEFAULT_HOST = "127.0.0.1";
 export const DEFAULT_AUDIT_RETENTION_SECONDS = 90 * 86_400;
 /** Default time to wait for an unreachable PostgreSQL at startup, in seconds. */
 export const DEFAULT_DATABASE_WAIT_SECONDS = 30;
+/** Default lease of a cluster instance, in seconds. */
+export const DEFAULT_LEASE_SECONDS = 10;
 /** Default data directory (embedded database, master key, admin token). */
 export const DEFAULT_DATA_DIR = "./keycast-data";
 
@@ -58,6 +60,8 @@ export const ENV_TWINS = {
   "session-idle": "KEYCAST_SESSION_IDLE",
   "session-max": "KEYCAST_SESSION_MAX",
   "trust-proxy": "KEYCAST_TRUST_PROXY",
+  cluster: "KEYCAST_CLUSTER",
+  lease: "KEYCAST_LEASE",
   oauth: "KEYCAST_OAUTH",
   "oauth-access-ttl": "KEYCAST_OAUTH_ACCESS_TTL",
   "oauth-refresh-ttl": "KEYCAST_OAUTH_REFRESH_TTL",
@@ -131,6 +135,10 @@ export class Config {
   readonly oauthAccessTtlSeconds: number;
   /** Lifetime of an OAuth refresh token, in seconds. Default 30 days. */
   readonly oauthRefreshTtlSeconds: number;
+  /** Run as one of several instances on one PostgreSQL database (`--cluster`). */
+  readonly cluster: boolean;
+  /** A cluster instance's lease, in seconds: how long it stays owner without renewing. */
+  readonly leaseSeconds: number;
 
   constructor(env: ReadonlyMap<string, string>, flags: FlagValues = new Map()) {
     const pick = (name: keyof typeof ENV_TWINS): string | undefined => {
@@ -239,6 +247,17 @@ export class Config {
     if (this.oauthAccessTtlSeconds < 60 || this.oauthRefreshTtlSeconds < 60) {
       this.#problems.push("--oauth-access-ttl, --oauth-refresh-ttl: tokens must last at least 1m");
     }
+    this.cluster = this.#switch("cluster", flags, env);
+    this.leaseSeconds = this.#duration("lease", pick("lease"), DEFAULT_LEASE_SECONDS, 300);
+    if (this.leaseSeconds < 2) this.#problems.push("--lease: give a lease of at least 2s");
+    if (this.cluster && this.databaseUrl === undefined) {
+      this.#problems.push(
+        "--cluster: needs --database-url (PostgreSQL): the embedded database serves one instance",
+      );
+    }
+    if (!this.cluster && pick("lease") !== undefined) {
+      this.#problems.push("--lease: only a --cluster instance has a lease");
+    }
     this.trustedProxies = list("trust-proxy");
     for (const proxy of this.trustedProxies) {
       if (!isIpAddress(proxy)) {
@@ -254,6 +273,16 @@ export class Config {
   /** Every configuration problem, one line each, naming the flag and the value. */
   validate(): string[] {
     return [...this.#problems];
+  }
+
+  /** A switch: the flag, or its environment twin set to true/1/yes (false/0/no/empty: off). */
+  #switch(name: keyof typeof ENV_TWINS, flags: FlagValues, env: ReadonlyMap<string, string>) {
+    if (flags.get(name) === true) return true;
+    const raw = (env.get(ENV_TWINS[name]) ?? "").trim().toLowerCase();
+    if (["", "0", "false", "no"].includes(raw)) return false;
+    if (["1", "true", "yes"].includes(raw)) return true;
+    this.#problems.push(`${ENV_TWINS[name]}: cannot use "${raw}": give true or false`);
+    return false;
   }
 
   #publicUrl(raw: string | undefined): string | undefined {

@@ -36,6 +36,15 @@ export interface HealthBody {
     connections: number;
     authenticated_connections: number;
   };
+  /** With `--cluster`: this instance's id, the live instances, its share and its lease. */
+  cluster?: {
+    id: string;
+    instances: number;
+    served_slots: number;
+    watched_bunkers: number;
+    fenced: boolean;
+    leaving: boolean;
+  };
 }
 
 /** The health routes, to mount at `/health`. */
@@ -55,7 +64,7 @@ export function healthRoutes(): Hono<AppEnv> {
 
 async function collect(c: Context<AppEnv>): Promise<{ body: HealthBody; ready: boolean }> {
   const databaseOk = await c.var.deps.pingDatabase(HEALTH_DB_TIMEOUT_MS).catch(() => false);
-  const { signer, relays, audit, embedded_relay, ready } = readSignerStatus(c);
+  const { signer, relays, audit, embedded_relay, cluster, ready } = readSignerStatus(c);
   const body: HealthBody = {
     status: "ok",
     version: c.var.deps.version,
@@ -64,6 +73,7 @@ async function collect(c: Context<AppEnv>): Promise<{ body: HealthBody; ready: b
     relays,
     ...(audit ? { audit } : {}),
     ...(embedded_relay ? { embedded_relay } : {}),
+    ...(cluster ? { cluster } : {}),
   };
   return { body, ready: databaseOk && ready };
 }
@@ -71,7 +81,9 @@ async function collect(c: Context<AppEnv>): Promise<{ body: HealthBody; ready: b
 /** A copy of the listener's status; one that cannot be read is logged and reported not ready. */
 function readSignerStatus(
   c: Context<AppEnv>,
-): Pick<HealthBody, "signer" | "relays" | "audit" | "embedded_relay"> & { ready: boolean } {
+): Pick<HealthBody, "signer" | "relays" | "audit" | "embedded_relay" | "cluster"> & {
+  ready: boolean;
+} {
   try {
     const status: SignerStatus = c.var.deps.signerStatus();
     return {
@@ -97,6 +109,14 @@ function readSignerStatus(
         auth: status.ownRelay.auth,
         connections: status.ownRelay.connections,
         authenticated_connections: status.ownRelay.authenticatedConnections,
+      },
+      cluster: status.cluster && {
+        id: status.cluster.id,
+        instances: status.cluster.instances,
+        served_slots: status.cluster.servedSlots,
+        watched_bunkers: status.cluster.watched,
+        fenced: status.cluster.fenced,
+        leaving: status.cluster.leaving,
       },
       ready: status.ready === true,
     };

@@ -46,6 +46,21 @@ export interface SignerStatus {
     /** Open connections that authenticated a pubkey. */
     authenticatedConnections: number;
   };
+  /** This instance's part in a cluster (`serve --cluster`). */
+  cluster?: {
+    /** This instance's id. */
+    id: string;
+    /** Live instances it last saw, itself included. */
+    instances: number;
+    /** Bunker slots it serves (of 4096). */
+    servedSlots: number;
+    /** Bunkers it watches on relays. */
+    watched: number;
+    /** Its lease ran out unrenewed: it serves none of its bunkers until the database answers. */
+    fenced: boolean;
+    /** Handing its bunkers over before it stops. */
+    leaving: boolean;
+  };
 }
 
 /** Everything {@link createApp} needs; `src/server.ts` builds it, tests build it with `TestApp`. */

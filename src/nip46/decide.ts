@@ -39,6 +39,20 @@ export interface DecideDeps {
   now: () => number;
   /** What `switch_relays` answers (see `DispatchDeps`). */
   servedRelays?: (authorization: ActiveAuthorization) => string[];
+  /**
+   * With several instances: the policy's rate limits charged in the database too, so they hold
+   * across instances (`src/cluster/rate_limits.ts`); resolves to the denial, or undefined.
+   */
+  sharedLimits?: SharedLimits;
+}
+
+/** Rate limits shared by several instances (see {@link DecideDeps.sharedLimits}). */
+export interface SharedLimits {
+  charge(
+    authorization: ActiveAuthorization,
+    clientPubkey: string,
+    method: string,
+  ): Promise<string | undefined>;
 }
 
 /** One valid request, as {@link decideRequest} sees it. */
@@ -127,7 +141,9 @@ async function dispatchAndCheck(
     counterparty: counterpartyOf(outcome.action),
     createdAt: createdAtOf(outcome.action),
   });
-  return denial
-    ? { action: { type: "error", error: denial }, eventKind }
+  if (denial) return { action: { type: "error", error: denial }, eventKind };
+  const shared = await deps.sharedLimits?.charge(authorization, clientPubkey, request.method);
+  return shared
+    ? { action: { type: "error", error: shared }, eventKind }
     : { action: outcome.action, eventKind };
 }

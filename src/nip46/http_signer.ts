@@ -26,7 +26,7 @@ import {
 import type { ActionReply, KeyAction } from "../signer/pool.ts";
 import { isHex64 } from "../util/hex.ts";
 import { signedEventId } from "./action_fields.ts";
-import { type DecideDeps, decideRequest, lifecycleRefusal } from "./decide.ts";
+import { type DecideDeps, decideRequest, lifecycleRefusal, type SharedLimits } from "./decide.ts";
 import type { Decision, ListenerDirectory } from "./listener_types.ts";
 import type { PolicyGate } from "./policy_gate.ts";
 import { type ErrorPrefix, errorReason, MAX_PARAMS } from "./protocol.ts";
@@ -93,6 +93,8 @@ export interface LiveHttpSignerOptions {
   log: Log;
   /** Clock in ms, for expiry and rate limits. Default `Date.now`. */
   now?: () => number;
+  /** With several instances: rate limits shared through the database. */
+  sharedLimits?: SharedLimits;
 }
 
 /** Seconds a client is asked to wait when the signer's queue is full. */
@@ -140,6 +142,7 @@ export class LiveHttpSigner implements HttpSigner {
       policy: options.policy,
       log: options.log,
       now: () => this.#o.now(),
+      sharedLimits: options.sharedLimits,
     };
   }
 

@@ -60,6 +60,8 @@ Deno.test("Listener answers a request, reports the decision, then publishes", as
     forged: 0,
     resent: 0,
     keyUnavailable: 0,
+    claimedElsewhere: 0,
+    claimFailed: 0,
   });
   assert.deepEqual(t.records, []);
 });

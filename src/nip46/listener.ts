@@ -42,6 +42,7 @@ export type {
   ListenerPublisher,
   ListenerSigner,
   ListenerStats,
+  RequestClaims,
 } from "./listener_types.ts";
 
 /** At most one line about strangers' decisions left unreported, per this many ms. */
@@ -72,9 +73,17 @@ interface Answer {
 export class Listener {
   readonly #o:
     & Required<
-      Omit<ListenerOptions, "onDecision" | "unconnectedLimits" | "replyCache" | "servedRelays">
+      Omit<
+        ListenerOptions,
+        | "onDecision"
+        | "unconnectedLimits"
+        | "replyCache"
+        | "servedRelays"
+        | "claims"
+        | "sharedLimits"
+      >
     >
-    & Pick<ListenerOptions, "onDecision" | "servedRelays">;
+    & Pick<ListenerOptions, "onDecision" | "servedRelays" | "claims" | "sharedLimits">;
   readonly #seenEvents = new SeenSet({ ttlMs: DUPLICATE_WINDOW_MS, max: 100_000 });
   readonly #seenRequests = new SeenSet({ ttlMs: DUPLICATE_WINDOW_MS, max: 100_000 });
   readonly #replies: ReplyCache;
@@ -98,6 +107,8 @@ export class Listener {
     forged: 0,
     resent: 0,
     keyUnavailable: 0,
+    claimedElsewhere: 0,
+    claimFailed: 0,
   };
 
   /** Throws a RangeError when `unconnectedLimits` holds an unusable limit. */
@@ -120,6 +131,7 @@ export class Listener {
       log: o.log,
       now: () => o.now(),
       servedRelays: o.servedRelays,
+      sharedLimits: o.sharedLimits,
     };
   }
 
@@ -176,6 +188,9 @@ export class Listener {
         return this.#drop(read.reason, relayUrl);
       case "duplicate":
         return await this.#repeat(read.requestId, unwrapped, authorization, relayUrl);
+    }
+    if (!await this.#claim(bunkerPubkey, unwrapped, read.requestId, relayUrl)) return;
+    switch (read.kind) {
       case "invalid":
         return await this.#reply({
           authorization,
@@ -202,6 +217,39 @@ export class Listener {
       started,
       relayUrl,
     });
+  }
+
+  /**
+   * With several instances, the claim of the answer (see `RequestClaims`): false when another
+   * instance answers, or when the claim cannot be made — then the request is forgotten here, so
+   * a retry is served once the database answers.
+   */
+  async #claim(
+    bunkerPubkey: string,
+    unwrapped: UnwrapResult,
+    requestId: string,
+    relayUrl: string,
+  ): Promise<boolean> {
+    const claims = this.#o.claims;
+    if (!claims) return true;
+    const { clientPubkey } = unwrapped;
+    try {
+      if (await claims.claim({ bunkerPubkey, clientPubkey, requestId })) return true;
+      this.stats.claimedElsewhere++;
+      this.#drop("answered by another instance", relayUrl);
+    } catch (error: unknown) {
+      this.stats.claimFailed++;
+      this.#seenRequests.delete(requestKey(bunkerPubkey, clientPubkey, requestId));
+      this.#o.log({
+        level: "warn",
+        ns: "nip46.listener",
+        msg: "Cannot claim a request: not answering it",
+        relayUrl,
+        error,
+      });
+      this.stats.dropped++;
+    }
+    return false;
   }
 
   /** The unwrap stage. Returns the opened request, or undefined when it was answered or dropped. */

@@ -5,6 +5,7 @@ import type { ClientsRepo } from "../db/repos/clients.ts";
 import type { Log } from "../log.ts";
 import type { KeyRef, RespondInput, RespondResult, UnwrapResult } from "../signer/protocol.ts";
 import type { NostrEvent } from "../nostr/event.ts";
+import type { SharedLimits } from "./decide.ts";
 import type { PolicyGate } from "./policy_gate.ts";
 import type { ReplyCacheLimits } from "./replies.ts";
 import type { UnconnectedLimits } from "./throttle.ts";
@@ -61,6 +62,21 @@ export interface ListenerStats {
   resent: number;
   /** Requests that met a key this server cannot open (logged at error). */
   keyUnavailable: number;
+  /** Requests another instance claimed first (cluster mode): answered there, dropped here. */
+  claimedElsewhere: number;
+  /** Requests whose claim could not be made (the database did not answer): dropped. */
+  claimFailed: number;
+}
+
+/**
+ * Claims the answer to a request among several instances (`serve --cluster`, `src/cluster/`), so
+ * a request that reaches two instances is answered by one.
+ */
+export interface RequestClaims {
+  /** True when this instance answers; false when another claimed it; rejects when unknown. */
+  claim(
+    request: { bunkerPubkey: string; clientPubkey: string; requestId: string },
+  ): Promise<boolean>;
 }
 
 /** One decision, for the audit log and metrics. */
@@ -116,4 +132,12 @@ export interface ListenerOptions {
    * unconnected senders together, 1_000 replies, 2 MiB).
    */
   replyCache?: Partial<ReplyCacheLimits>;
+  /**
+   * With several instances: every request is claimed before it is decided, and dropped when
+   * another instance claimed it or the claim cannot be made (fail closed). Default: none (one
+   * instance answers everything it hears).
+   */
+  claims?: RequestClaims;
+  /** With several instances: rate limits shared through the database (see `DecideDeps`). */
+  sharedLimits?: SharedLimits;
 }

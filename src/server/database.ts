@@ -6,7 +6,8 @@
  *    database is created;
  * 2. the database is opened (an unreachable PostgreSQL is waited for, `startup.ts`), not migrated;
  * 3. PostgreSQL: the instance lock (`instance_lock.ts`), so nothing below runs beside a keycast
- *    that serves the database;
+ *    that serves the database (with `--cluster` the lock is shared with the other instances, and
+ *    the migrations wait for a lock of their own);
  * 4. the master key is checked against the database as it is, migrated or not (a missing key file
  *    is created only for a database without secrets) — a wrong key never migrates anything;
  * 5. the migrations run, and the key's check value is stored if the schema had no place for it.
@@ -16,7 +17,7 @@ import { DatabaseUnavailableError, type Db } from "../db/db.ts";
 import { migrate } from "../db/migrate.ts";
 import type { Log } from "../log.ts";
 import type { Vault } from "../vault/vault.ts";
-import { type InstanceLockOptions, lockDatabase } from "./instance_lock.ts";
+import { type InstanceLockOptions, lockDatabase, withMigrationLock } from "./instance_lock.ts";
 import { openMasterKey, readMasterKey, recordMasterKeyCheck } from "./master_key.ts";
 import { openDatabaseAtStart, redactedDatabase, StartupError } from "./startup.ts";
 
@@ -54,6 +55,7 @@ export async function openCheckedDatabase(
       await lockDatabase(config.databaseUrl, log, {
         action: options.action,
         onLost: options.onLockLost,
+        shared: config.cluster,
       }),
     );
   }
@@ -63,7 +65,15 @@ export async function openCheckedDatabase(
     () => openMasterKey(config, db, log, loaded),
   );
   stack.defer(() => void opened.key.fill(0));
-  const applied = await step("migrate", config, () => migrate(db));
+  const { databaseUrl } = config;
+  const applied = await step(
+    "migrate",
+    config,
+    () =>
+      config.cluster && databaseUrl
+        ? withMigrationLock(databaseUrl, () => migrate(db))
+        : migrate(db),
+  );
   if (opened.check.status === "unrecorded") {
     await step(
       "check the master key against",

@@ -1,6 +1,8 @@
 /**
- * One keycast per PostgreSQL database, until several instances are supported: a session-level
- * advisory lock, held on a connection of its own for as long as the process runs.
+ * One keycast per PostgreSQL database — or several, all with `--cluster` — through a session-level
+ * advisory lock, held on a connection of its own for as long as the process runs: a keycast
+ * without `--cluster` takes it exclusively, cluster instances take it shared, so neither kind can
+ * start beside the other (how cluster instances share the work is `src/cluster/`).
  *
  * The lock lives and dies with that connection's session. When the connection drops, PostgreSQL
  * releases the lock, and another keycast could take it and serve beside this one. So the lock is
@@ -26,6 +28,11 @@ export const LOCK_GRACE_MS = 30_000;
 
 /** Options of {@link lockDatabase}. */
 export interface InstanceLockOptions {
+  /**
+   * Take the lock shared (`serve --cluster`): cluster instances hold it together, and each of them
+   * keeps out a keycast without `--cluster` (which takes it exclusively), and the reverse.
+   */
+  shared?: boolean;
   /** What the refusal says cannot be done: "Cannot <action>: …". Default "start". */
   action?: "start" | "migrate";
   /**
@@ -74,9 +81,13 @@ export async function lockDatabase(
   /** The backend that last took the lock for this process. */
   let ownPid: number | undefined;
   const key = INSTANCE_LOCK_KEY.toString();
+  const shared = options.shared === true;
   const tryLock = async () => {
-    const [row] = await sql`select pg_try_advisory_lock(${key}::bigint) as locked,
-      pg_backend_pid() as pid`;
+    const [row] = shared
+      ? await sql`select pg_try_advisory_lock_shared(${key}::bigint) as locked,
+        pg_backend_pid() as pid`
+      : await sql`select pg_try_advisory_lock(${key}::bigint) as locked,
+        pg_backend_pid() as pid`;
     if (row?.locked === true) ownPid = Number(row.pid);
     return row?.locked === true;
   };
@@ -99,16 +110,24 @@ export async function lockDatabase(
   const action = options.action ?? "start";
   try {
     if (!await tryLock()) {
-      const [holder] = await sql`select host(client_addr) as address from pg_stat_activity
-        where pid in (select pid from pg_locks where locktype = 'advisory' and granted
-        and classid = ${LOCK_CLASSID} and objid = ${LOCK_OBJID} and objsubid = 1)
-        limit 1`.catch(() => []);
+      const [holder] = await sql`select host(a.client_addr) as address, l.mode
+        from pg_locks l left join pg_stat_activity a on a.pid = l.pid
+        where l.locktype = 'advisory' and l.granted and l.classid = ${LOCK_CLASSID}
+        and l.objid = ${LOCK_OBJID} and l.objsubid = 1 limit 1`.catch(() => []);
+      const from = holder?.address ? ` (from ${holder.address})` : "";
+      const clustered = holder?.mode === "ShareLock";
       throw new StartupError(
-        `Cannot ${action}: another keycast is already serving the database at ${where}` +
-          `${holder?.address ? ` (from ${holder.address})` : ""}; ` +
-          (action === "migrate"
-            ? "stop it first"
-            : "running several instances on one database is not supported yet"),
+        `Cannot ${action}: ` +
+          (shared
+            ? `a keycast without --cluster is serving the database at ${where}${from}; stop it, ` +
+              "or run every instance with --cluster"
+            : clustered
+            ? `keycast instances with --cluster are serving the database at ${where}${from}; ` +
+              (action === "migrate" ? "stop them first" : "start this one with --cluster too")
+            : `another keycast is already serving the database at ${where}${from}; ` +
+              (action === "migrate"
+                ? "stop it first"
+                : "several instances on one database need --cluster on every one")),
         { exitCode: 1 },
       );
     }
@@ -148,6 +167,31 @@ export async function lockDatabase(
       await deadline(Promise.allSettled(ending), 5_000).catch(() => {});
     },
   };
+}
+
+/** The advisory lock that lets one cluster instance at a time run the migrations. */
+export const MIGRATION_LOCK_KEY: bigint = INSTANCE_LOCK_KEY - 1n;
+
+/**
+ * Runs `fn` (the migrations) holding the migration lock, waiting for it while another instance
+ * migrates: cluster instances share the instance lock, so it no longer keeps two starts apart.
+ */
+export async function withMigrationLock<T>(databaseUrl: string, fn: () => Promise<T>): Promise<T> {
+  const { default: postgres } = await import("postgres");
+  const sql = postgres(databaseUrl, {
+    max: 1,
+    idle_timeout: 0,
+    connect_timeout: 10,
+    onnotice: () => {},
+    connection: { application_name: "keycast-migration-lock" },
+  });
+  try {
+    await sql`select pg_advisory_lock(${MIGRATION_LOCK_KEY.toString()}::bigint)`;
+    return await fn();
+  } finally {
+    // Ending the session releases the lock.
+    await sql.end({ timeout: 1 });
+  }
 }
 
 /** What one look at the lock found. */

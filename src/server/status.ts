@@ -1,7 +1,7 @@
 /**
  * What `/health`, `/health/ready` and `/metrics` report, read from the running components. The
  * readiness rule lives here: authorizations loaded, and — when there is anything to serve — at
- * least one relay subscribed.
+ * least one relay subscribed; a cluster instance: joined, its lease held, not leaving.
  */
 import type { AuditWriter } from "../audit/writer.ts";
 import type { AuthorizationChannel } from "../channel/channel.ts";
@@ -14,6 +14,8 @@ import type { SignerPool } from "../signer/pool.ts";
 import type { RelayServerStats } from "../relay_server/hub.ts";
 import { renderRelayServerMetrics } from "../relay_server/metrics.ts";
 import type { RelayAuthMode } from "../relay_server/settings.ts";
+import type { Cluster } from "../cluster/cluster.ts";
+import { renderClusterMetrics } from "../cluster/metrics.ts";
 
 /** The running components a status report reads. */
 export interface StatusSources {
@@ -25,6 +27,8 @@ export interface StatusSources {
   listener: Pick<Listener, "stats">;
   /** keycast's own relay endpoint; `advertised` when bunker URLs list it (`--public-url`). */
   relayServer?: { stats(): RelayServerStats; advertised: boolean; auth: RelayAuthMode };
+  /** With `--cluster`: this instance's membership. */
+  cluster?: Pick<Cluster, "status">;
 }
 
 /** The listener's state for `/health` and `/health/ready`. */
@@ -32,6 +36,7 @@ export function signerStatus(sources: StatusSources): SignerStatus {
   const pool = sources.signer.stats();
   const relays = sources.relays.status();
   const { registry } = sources;
+  const cluster = sources.cluster?.status();
   return {
     loadedAuthorizations: registry.size,
     pendingCommands: registry.pending,
@@ -39,12 +44,17 @@ export function signerStatus(sources: StatusSources): SignerStatus {
     queueDepth: pool.queueDepth,
     // With nothing to serve there is nothing to subscribe: ready once loaded. An advertised own
     // relay serves every authorization as soon as it is loaded.
+    // A cluster instance is ready once it has joined and while its lease holds (it may own no
+    // bunker at all: the own relay and HTTP signing still answer for every one).
     ready: registry.loaded &&
-      (registry.size === 0 || sources.relayServer?.advertised === true ||
-        relays.some((relay) => relay.subscribed)),
+      (cluster
+        ? cluster.instances > 0 && !cluster.fenced && !cluster.leaving
+        : registry.size === 0 || sources.relayServer?.advertised === true ||
+          relays.some((relay) => relay.subscribed)),
     relays: relays.map(({ url, connected, subscribed }) => ({ url, connected, subscribed })),
     audit: sources.audit.stats,
     ...(sources.relayServer ? { ownRelay: ownRelayStatus(sources.relayServer) } : {}),
+    ...(cluster ? { cluster } : {}),
   };
 }
 
@@ -62,6 +72,9 @@ function ownRelayStatus(relay: NonNullable<StatusSources["relayServer"]>) {
 export function renderMetrics(metrics: Metrics, sources: StatusSources): string {
   const pool = sources.signer.stats();
   const own = sources.relayServer ? renderRelayServerMetrics(sources.relayServer.stats()) : "";
+  const cluster = sources.cluster
+    ? renderClusterMetrics(sources.cluster.status(), sources.listener.stats)
+    : "";
   return metrics.render({
     queueDepth: pool.queueDepth,
     queueCapacity: pool.queueCapacity,
@@ -85,5 +98,5 @@ export function renderMetrics(metrics: Metrics, sources: StatusSources): string 
     forgedEvents: sources.listener.stats.forged,
     repliesResent: sources.listener.stats.resent,
     keyUnavailable: sources.listener.stats.keyUnavailable,
-  }) + own;
+  }) + own + cluster;
 }

@@ -142,6 +142,15 @@ export class AuthorizationsRepo {
     return active;
   }
 
+  /**
+   * The live authorization with this bunker pubkey, ready for the listener; undefined if revoked,
+   * expired or unknown (another instance's notice names the bunker, see `src/cluster/bridge.ts`).
+   */
+  async loadActiveByBunker(bunkerPubkey: string): Promise<ActiveAuthorization | undefined> {
+    const [active] = await this.#loadActive((q) => q.where("a.bunker_pubkey", "=", bunkerPubkey));
+    return active;
+  }
+
   /** Live authorizations that use the named policy (to push a policy change to the listener). */
   loadActiveByPolicy(policyName: string): Promise<ActiveAuthorization[]> {
     return this.#loadActive((q) => q.where("p.name", "=", policyName));

@@ -1,0 +1,281 @@
+/**
+ * One instance's part in the cluster: its lease, which bunker slots it serves, and the hand-over
+ * of slots when instances come and go (docs/ARCHITECTURE.md, "The cluster").
+ *
+ * Each heartbeat (every third of the lease, and whenever another instance announces a change)
+ * renews the lease, deletes instances whose lease has passed, and reads the membership. The slots
+ * an instance should serve follow from the live instances that are not leaving (`slots.ts`).
+ * Hand-overs are make-before-break: a slot an instance gains is served at once (watched on its
+ * relays), and the instance then acknowledges the generation; a slot it loses is served until
+ * every other live instance has acknowledged that generation, so at every moment some instance
+ * listens for each bunker. Requests that reach two instances in that overlap are answered once
+ * through the request claims (`store.ts`). Ephemeral NIP-46 events are not stored by relays: a
+ * break-before-make hand-over would lose every request sent in the gap.
+ *
+ * The fence: an instance that cannot renew its lease stops serving every slot when the lease it
+ * last renewed runs out by its own clock — measured from before that renewal was sent, so always
+ * before the database's `lease_until`, after which the others take the slots over. Its requests
+ * then also fail their claims, which need the database.
+ */
+import type { Log } from "../log.ts";
+import { deadline } from "../util/async.ts";
+import { slotsOf } from "./slots.ts";
+import type { ClusterStore, Heartbeat, InstanceIdentity } from "./store.ts";
+import { MEMBERSHIP_CHANNEL } from "./store.ts";
+
+/** Default lease, in ms. */
+export const DEFAULT_LEASE_MS = 10_000;
+
+/** What {@link Membership} needs of the store. */
+export type MembershipStore = Pick<
+  ClusterStore,
+  "join" | "heartbeat" | "acknowledge" | "markLeaving" | "leave" | "listen" | "prune"
+>;
+
+/** Options of {@link Membership}. */
+export interface MembershipOptions {
+  store: MembershipStore;
+  self: InstanceIdentity;
+  /** How long a renewed lease lasts, in ms. */
+  leaseMs: number;
+  /**
+   * Serves exactly `slots` from now on (watches their bunkers, unwatches the rest); resolves once
+   * the newly served ones are subscribed (bounded by the caller).
+   */
+  serve: (slots: ReadonlySet<number>) => Promise<void>;
+  log: Log;
+  /** Clock in ms. Default `Date.now`. */
+  now?: () => number;
+}
+
+/** What `/metrics` and `/health` report of the membership. */
+export interface MembershipStatus {
+  id: string;
+  /** The membership generation last seen. */
+  generation: number;
+  /** Live instances last seen, this one included. */
+  instances: number;
+  /** Slots served now. */
+  servedSlots: number;
+  /** The lease ran out without renewal: serving nothing until the database answers again. */
+  fenced: boolean;
+  /** Handing the slots over before stopping. */
+  leaving: boolean;
+  /** Membership changes seen (joins, leaves, expiries), since start. */
+  changes: number;
+  /** Instances this one found with their lease passed, since start. */
+  expiries: number;
+}
+
+/** Time from a change's notification to the heartbeat that reads it, in ms (batches bursts). */
+const NOTICE_DELAY_MS = 5;
+/** Claims and buckets are pruned every this many heartbeats. */
+const PRUNE_EVERY = 10;
+
+/** Keeps this instance's lease and serves its share of the bunkers (see the module doc). */
+export class Membership implements AsyncDisposable {
+  readonly #o: Required<MembershipOptions>;
+  #served: ReadonlySet<number> = new Set();
+  #generation = -1;
+  #instances = 0;
+  #changes = 0;
+  #expiries = 0;
+  #beats = 0;
+  /** Local time the lease is known valid until; undefined before the first renewal. */
+  #validUntil: number | undefined;
+  #fenced = false;
+  #leaving = false;
+  #stopped = false;
+  /** Heartbeats wait for the join: a notice that comes first must not register the instance. */
+  #joined = false;
+  #running: Promise<void> | undefined;
+  #again = false;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #fenceTimer: ReturnType<typeof setTimeout> | undefined;
+  #failingSince: number | undefined;
+  readonly #handedOver = Promise.withResolvers<void>();
+
+  constructor(options: MembershipOptions) {
+    this.#o = { now: Date.now, ...options };
+  }
+
+  /** Registers, starts listening for changes, and serves this instance's first share. */
+  async start(): Promise<void> {
+    await this.#o.store.listen(MEMBERSHIP_CHANNEL, (payload) => {
+      if (!payload.startsWith(this.#o.self.id)) this.#soon();
+    }, () => this.#soon());
+    await this.#o.store.join(this.#o.self, this.#o.leaseMs);
+    this.#joined = true;
+    await this.#beat();
+  }
+
+  /** The lease, the share and the counters, for status pages. */
+  status(): MembershipStatus {
+    return {
+      id: this.#o.self.id,
+      generation: this.#generation,
+      instances: this.#instances,
+      servedSlots: this.#served.size,
+      fenced: this.#fenced,
+      leaving: this.#leaving,
+      changes: this.#changes,
+      expiries: this.#expiries,
+    };
+  }
+
+  /**
+   * Hands every slot over before a stop: marks this instance leaving, keeps serving until every
+   * other live instance serves the new assignment (or `timeoutMs` passes), then serves nothing.
+   */
+  async handOver(timeoutMs: number): Promise<void> {
+    if (this.#leaving || this.#stopped) return;
+    this.#leaving = true;
+    try {
+      await deadline(this.#o.store.markLeaving(this.#o.self.id), timeoutMs);
+      this.#soon();
+      await deadline(this.#handedOver.promise, timeoutMs);
+    } catch (error: unknown) {
+      this.#o.log({
+        level: "warn",
+        ns: "cluster",
+        msg: "Stopping before the other instances confirmed they serve this one's bunkers",
+        error,
+      });
+    }
+    await this.#apply(new Set());
+  }
+
+  /** A heartbeat now (exposed for tests; the timers call it by themselves). */
+  async beat(): Promise<void> {
+    this.#soon(0);
+    await this.#running;
+  }
+
+  /** Schedules a heartbeat after `delayMs`, unless one is due sooner. */
+  #soon(delayMs = NOTICE_DELAY_MS): void {
+    if (this.#stopped || !this.#joined) return;
+    if (this.#running) {
+      this.#again = true;
+      return;
+    }
+    clearTimeout(this.#timer);
+    this.#timer = setTimeout(() => {
+      this.#running = this.#beat().finally(() => {
+        this.#running = undefined;
+        if (this.#again) {
+          this.#again = false;
+          this.#soon(0);
+        }
+      });
+    }, delayMs);
+  }
+
+  async #beat(): Promise<void> {
+    if (this.#stopped) return;
+    const { store, self, leaseMs, log } = this.#o;
+    const sentAt = this.#o.now();
+    let beat: Heartbeat;
+    try {
+      beat = await deadline(store.heartbeat(self, leaseMs), Math.max(1_000, leaseMs / 3));
+    } catch (error: unknown) {
+      this.#failingSince ??= sentAt;
+      log({
+        level: "warn",
+        ns: "cluster",
+        msg: "Cannot renew the cluster lease",
+        failingMs: sentAt - this.#failingSince,
+        error,
+      });
+      this.#schedule(leaseMs / 3);
+      return;
+    }
+    this.#failingSince = undefined;
+    this.#renewed(sentAt);
+    if (beat.rejoined && this.#generation >= 0) {
+      log({
+        level: "warn",
+        ns: "cluster",
+        msg: "Registered again: the other instances had taken this one's lease as passed",
+      });
+    }
+    for (const id of beat.expired) {
+      this.#expiries++;
+      log({ level: "warn", ns: "cluster", msg: "An instance's lease passed: taking over", id });
+    }
+    if (beat.generation !== this.#generation) this.#changes++;
+    this.#generation = beat.generation;
+    this.#instances = beat.instances.length;
+    const owners = beat.instances.filter((i) => !i.leaving).map((i) => i.id);
+    const mine = this.#leaving || this.#fenced ? new Set<number>() : slotsOf(self.id, owners);
+    // Slots this one loses are served until every other owner serves the new assignment.
+    const settled = beat.instances.every((i) =>
+      i.leaving || i.id === self.id || i.view >= beat.generation
+    );
+    await this.#apply(settled ? mine : new Set([...this.#served, ...mine]));
+    const me = beat.instances.find((i) => i.id === self.id);
+    if (!this.#leaving && me && me.view < beat.generation) {
+      await store.acknowledge(self.id, beat.generation).catch((error: unknown) =>
+        log({ level: "warn", ns: "cluster", msg: "Cannot acknowledge the assignment", error })
+      );
+    }
+    if (this.#leaving && this.#served.size === 0) this.#handedOver.resolve();
+    if (++this.#beats % PRUNE_EVERY === 0) {
+      await store.prune(3_600_000).catch((error: unknown) =>
+        log({ level: "warn", ns: "cluster", msg: "Cannot prune claims", error })
+      );
+    }
+    // The next heartbeat: a third of the lease, or just after another instance's lease ends.
+    const heartbeatAt = me?.heartbeatAt.getTime() ?? 0;
+    const ends = beat.instances.filter((i) => i.id !== self.id)
+      .map((i) => i.leaseUntil.getTime() - heartbeatAt + 50);
+    this.#schedule(Math.min(leaseMs / 3, ...ends.filter((ms) => ms > 0)));
+  }
+
+  async #apply(slots: ReadonlySet<number>): Promise<void> {
+    this.#served = slots;
+    await this.#o.serve(slots);
+  }
+
+  #schedule(delayMs: number): void {
+    if (this.#stopped) return;
+    clearTimeout(this.#timer);
+    this.#timer = setTimeout(() => this.#soon(0), Math.max(0, delayMs));
+  }
+
+  /** The lease was renewed by a heartbeat sent at `sentAt`: re-arms the fence. */
+  #renewed(sentAt: number): void {
+    const { leaseMs, log } = this.#o;
+    // A margin for timers firing late: the fence must fall before the database's lease_until.
+    this.#validUntil = sentAt + leaseMs - Math.min(1_000, leaseMs / 10);
+    if (this.#fenced) {
+      this.#fenced = false;
+      log({ level: "info", ns: "cluster", msg: "The cluster lease is renewed: serving again" });
+    }
+    clearTimeout(this.#fenceTimer);
+    this.#fenceTimer = setTimeout(() => this.#fence(), this.#validUntil - this.#o.now());
+  }
+
+  #fence(): void {
+    if (this.#stopped || this.#validUntil === undefined) return;
+    if (this.#o.now() < this.#validUntil) return;
+    this.#fenced = true;
+    this.#o.log({
+      level: "error",
+      ns: "cluster",
+      msg: "The cluster lease ran out without renewal (the database does not answer): serving " +
+        "none of this instance's bunkers until it does, so that none is served twice",
+    });
+    void this.#apply(new Set());
+  }
+
+  /** Stops the timers and deletes this instance's row (bounded). */
+  async [Symbol.asyncDispose](): Promise<void> {
+    this.#stopped = true;
+    clearTimeout(this.#timer);
+    clearTimeout(this.#fenceTimer);
+    await this.#running?.catch(() => {});
+    await deadline(this.#o.store.leave(this.#o.self.id), 2_000).catch((error: unknown) =>
+      this.#o.log({ level: "warn", ns: "cluster", msg: "Cannot deregister", error })
+    );
+  }
+}

@@ -1,0 +1,265 @@
+/**
+ * The cluster's tables (`migrations/postgres/0006_cluster.sql`) and its two notification channels,
+ * over a postgres.js client of the cluster's own (a small pool beside the one kysely uses, so a
+ * busy request path never delays a heartbeat, plus the connection postgres.js keeps for LISTEN).
+ *
+ * Every time that decides who is alive is the database's `now()`, so instances need no common
+ * clock; only the fence (see `membership.ts`) uses the local clock, measured from before the
+ * renewal was sent, which can only make an instance stop earlier than the others assume.
+ */
+import type postgres from "postgres";
+import type { Log } from "../log.ts";
+
+/** Channel of membership changes: joins, acknowledgements, hand-overs, expiries. */
+export const MEMBERSHIP_CHANNEL = "keycast_cluster";
+/** Channel of authorization changes (see `bridge.ts`). */
+export const AUTHORIZATIONS_CHANNEL = "keycast_authorizations";
+
+/** Who an instance is, as it registers. */
+export interface InstanceIdentity {
+  /** 32 hex characters, new at every start. */
+  id: string;
+  /** Where operators can find it: `host:port`. */
+  address: string;
+  /** The keycast version it runs. */
+  version: string;
+}
+
+/** One row of `instances`. */
+export interface InstanceRow extends InstanceIdentity {
+  startedAt: Date;
+  heartbeatAt: Date;
+  leaseUntil: Date;
+  /** The membership generation whose assignment it serves. */
+  view: number;
+  /** Handing its bunkers over before it stops. */
+  leaving: boolean;
+}
+
+/** What one heartbeat saw, in one transaction. */
+export interface Heartbeat {
+  /** The membership generation after this heartbeat. */
+  generation: number;
+  /** Every live instance, this one included. */
+  instances: InstanceRow[];
+  /** This heartbeat registered the instance again: its row had expired and was deleted. */
+  rejoined: boolean;
+  /** Instances whose lease had passed, deleted by this heartbeat. */
+  expired: string[];
+}
+
+/** A token bucket to charge: its key and its shape. */
+export interface SharedBucket {
+  key: string;
+  perMinute: number;
+  burst: number;
+}
+
+/** The cluster's database side. */
+export class ClusterStore implements AsyncDisposable {
+  readonly #sql: postgres.Sql;
+  readonly #log: Log;
+
+  private constructor(sql: postgres.Sql, log: Log) {
+    this.#sql = sql;
+    this.#log = log;
+  }
+
+  /** Opens the cluster's client for the PostgreSQL database at `url` (connects lazily). */
+  static async open(url: string, log: Log): Promise<ClusterStore> {
+    // Loaded only with PostgreSQL, like the database driver itself.
+    const { default: connect } = await import("postgres");
+    const sql = connect(url, {
+      max: 4,
+      idle_timeout: 0,
+      connect_timeout: 10,
+      onnotice: () => {},
+      connection: { application_name: "keycast-cluster" },
+    });
+    return new ClusterStore(sql, log);
+  }
+
+  /** Registers `self` with a lease of `leaseMs` and raises the generation. */
+  async join(self: InstanceIdentity, leaseMs: number): Promise<void> {
+    await this.#sql.begin(async (tx) => {
+      await this.#insert(tx, self, leaseMs);
+      await this.#raise(tx, self.id, "join");
+    });
+  }
+
+  /**
+   * Renews `self`'s lease (registering it again if its row was deleted), deletes instances whose
+   * lease has passed, and reads the membership — one transaction.
+   */
+  async heartbeat(self: InstanceIdentity, leaseMs: number): Promise<Heartbeat> {
+    return await this.#sql.begin(async (tx) => {
+      const renewed = await tx`update instances set heartbeat_at = now(),
+          lease_until = now() + ${leaseMs} * interval '1 millisecond'
+        where id = ${self.id} returning id`;
+      const rejoined = renewed.length === 0;
+      if (rejoined) await this.#insert(tx, self, leaseMs);
+      const gone = await tx`delete from instances where lease_until < now() returning id`;
+      const expired = gone.map((row) => String(row.id));
+      if (rejoined || expired.length > 0) {
+        await this.#raise(tx, self.id, rejoined ? "join" : "expire");
+      }
+      const [state] = await tx`select generation from cluster_generation where id = 1`;
+      const rows = await tx`select * from instances order by started_at, id`;
+      return {
+        generation: Number(state?.generation ?? 0),
+        instances: rows.map(toInstance),
+        rejoined,
+        expired,
+      };
+    });
+  }
+
+  /** Records that `id` serves the assignment of `generation` (never lowers it). */
+  async acknowledge(id: string, generation: number): Promise<void> {
+    const updated = await this.#sql`update instances set view = ${generation}
+      where id = ${id} and view < ${generation} returning id`;
+    if (updated.length > 0) await this.#notify(MEMBERSHIP_CHANNEL, `${id} ack`);
+  }
+
+  /** Marks `id` as handing its bunkers over, and raises the generation. */
+  async markLeaving(id: string): Promise<void> {
+    await this.#sql.begin(async (tx) => {
+      await tx`update instances set leaving = 1 where id = ${id}`;
+      await this.#raise(tx, id, "leave");
+    });
+  }
+
+  /** Deletes `id`'s row, and raises the generation. */
+  async leave(id: string): Promise<void> {
+    await this.#sql.begin(async (tx) => {
+      const gone = await tx`delete from instances where id = ${id} returning id`;
+      if (gone.length > 0) await this.#raise(tx, id, "leave");
+    });
+  }
+
+  /** Every live instance (lease not passed), oldest first. */
+  async instances(): Promise<InstanceRow[]> {
+    const rows = await this.#sql`select * from instances where lease_until >= now()
+      order by started_at, id`;
+    return rows.map(toInstance);
+  }
+
+  /**
+   * Claims the answer to one request for `instanceId`, for `ttlMs`: true when this call made the
+   * claim (or took over one that had expired), false when another claim stands.
+   */
+  async claim(
+    request: { bunkerPubkey: string; clientPubkey: string; requestId: string },
+    instanceId: string,
+    ttlMs: number,
+  ): Promise<boolean> {
+    const rows = await this.#sql`insert into request_claims as c
+        (bunker_pubkey, client_pubkey, request_id, instance_id, expires_at)
+      values (${request.bunkerPubkey}, ${request.clientPubkey}, ${request.requestId},
+        ${instanceId}, now() + ${ttlMs} * interval '1 millisecond')
+      on conflict (bunker_pubkey, client_pubkey, request_id) do update
+        set instance_id = excluded.instance_id, expires_at = excluded.expires_at
+        where c.expires_at < now()
+      returning 1 as claimed`;
+    return rows.length > 0;
+  }
+
+  /**
+   * Takes one token from each of `buckets`, all or none (a refusal drains nothing). Returns 0
+   * when taken, else the ms until the emptiest bucket holds a token.
+   */
+  async take(buckets: readonly SharedBucket[]): Promise<number> {
+    if (buckets.length === 0) return 0;
+    try {
+      await this.#sql.begin(async (tx) => {
+        for (const { key, perMinute, burst } of buckets) {
+          const refilled = tx`least(${burst}::real,
+            b.tokens + extract(epoch from now() - b.updated_at)::real * ${perMinute}::real / 60)`;
+          const taken = await tx`insert into rate_buckets as b (key, tokens, updated_at)
+              values (${key}, ${burst - 1}, now())
+            on conflict (key) do update set tokens = ${refilled} - 1, updated_at = now()
+              where ${refilled} >= 1
+            returning tokens`;
+          if (taken.length === 0) throw new EmptyBucket(key, perMinute, burst);
+        }
+      });
+      return 0;
+    } catch (error: unknown) {
+      if (!(error instanceof EmptyBucket)) throw error;
+      const [row] = await this.#sql`select least(${error.burst}::real,
+          tokens + extract(epoch from now() - updated_at)::real * ${error.perMinute}::real / 60)
+          as tokens
+        from rate_buckets where key = ${error.key}`;
+      const missing = 1 - Number(row?.tokens ?? 1);
+      return Math.max(1, Math.ceil(missing * 60_000 / error.perMinute));
+    }
+  }
+
+  /** Deletes expired claims and buckets idle long enough to be full again; returns how many. */
+  async prune(bucketIdleMs: number): Promise<number> {
+    const claims = await this.#sql`delete from request_claims where ctid in (
+      select ctid from request_claims where expires_at < now() limit 5000)`;
+    const buckets = await this.#sql`delete from rate_buckets where ctid in (
+      select ctid from rate_buckets
+        where updated_at < now() - ${bucketIdleMs} * interval '1 millisecond' limit 5000)`;
+    return claims.count + buckets.count;
+  }
+
+  /**
+   * Listens on `channel`: `onMessage` gets each payload; `onConnect` runs each time the listening
+   * connection is (re)established — after a drop, notifications sent meanwhile are lost.
+   */
+  async listen(
+    channel: string,
+    onMessage: (payload: string) => void,
+    onConnect: () => void,
+  ): Promise<void> {
+    await this.#sql.listen(channel, onMessage, onConnect);
+  }
+
+  /** Sends `payload` on `channel` (delivered to every listener, this process's included). */
+  async notify(channel: string, payload: string): Promise<void> {
+    await this.#notify(channel, payload);
+  }
+
+  async #notify(channel: string, payload: string): Promise<void> {
+    await this.#sql`select pg_notify(${channel}, ${payload})`;
+  }
+
+  async #insert(tx: postgres.TransactionSql, self: InstanceIdentity, leaseMs: number) {
+    await tx`insert into instances (id, address, version, started_at, heartbeat_at, lease_until)
+      values (${self.id}, ${self.address.slice(0, 300)}, ${self.version.slice(0, 64)}, now(),
+        now(), now() + ${leaseMs} * interval '1 millisecond')`;
+  }
+
+  /** Raises the generation and tells the others, at commit. */
+  async #raise(tx: postgres.TransactionSql, id: string, why: string): Promise<void> {
+    await tx`update cluster_generation set generation = generation + 1 where id = 1`;
+    await tx`select pg_notify(${MEMBERSHIP_CHANNEL}, ${`${id} ${why}`})`;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.#sql.end({ timeout: 2 }).catch((error: unknown) =>
+      this.#log({ level: "warn", ns: "cluster", msg: "Cannot close the cluster client", error })
+    );
+  }
+}
+
+class EmptyBucket extends Error {
+  constructor(readonly key: string, readonly perMinute: number, readonly burst: number) {
+    super("empty bucket");
+  }
+}
+
+function toInstance(row: postgres.Row): InstanceRow {
+  return {
+    id: String(row.id),
+    address: String(row.address),
+    version: String(row.version),
+    startedAt: new Date(row.started_at),
+    heartbeatAt: new Date(row.heartbeat_at),
+    leaseUntil: new Date(row.lease_until),
+    view: Number(row.view),
+    leaving: Number(row.leaving) === 1,
+  };
+}
