@@ -15,7 +15,7 @@ import { deadline } from "../util/async.ts";
 import { encodeHex } from "../util/hex.ts";
 import { type BridgeStats, ChangeBridge } from "./bridge.ts";
 import { Membership, type MembershipStatus } from "./membership.ts";
-import { PartitionedWatch, type PartitionPool } from "./partition.ts";
+import { PartitionedWatch, type PartitionPool, READY_WAIT_MS } from "./partition.ts";
 import { DatabaseRateLimits } from "./rate_limits.ts";
 import { ClusterStore, type InstanceRow } from "./store.ts";
 
@@ -94,7 +94,9 @@ export async function openCluster(options: ClusterOptions): Promise<Cluster> {
         store,
         self: { id, address, version: options.version },
         leaseMs: options.leaseMs,
-        serve: (slots) => watch.serve(slots),
+        // The wait is part of a heartbeat: a sixth of the lease at most, so relays that do not
+        // answer delay the acknowledgement, never the next renewal.
+        serve: (slots) => watch.serve(slots, Math.min(READY_WAIT_MS, options.leaseMs / 6)),
         log,
       });
       await membership.start();

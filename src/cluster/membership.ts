@@ -18,7 +18,7 @@
  * then also fail their claims, which need the database.
  */
 import type { Log } from "../log.ts";
-import { deadline } from "../util/async.ts";
+import { deadline, realTimers, type Timers } from "../util/async.ts";
 import { slotsOf } from "./slots.ts";
 import type { ClusterStore, Heartbeat, InstanceIdentity } from "./store.ts";
 import { MEMBERSHIP_CHANNEL } from "./store.ts";
@@ -46,6 +46,8 @@ export interface MembershipOptions {
   log: Log;
   /** Clock in ms. Default `Date.now`. */
   now?: () => number;
+  /** Timers of the heartbeats and the fence. Default the global ones. */
+  timers?: Timers;
 }
 
 /** What `/metrics` and `/health` report of the membership. */
@@ -69,8 +71,20 @@ export interface MembershipStatus {
 
 /** Time from a change's notification to the heartbeat that reads it, in ms (batches bursts). */
 const NOTICE_DELAY_MS = 5;
+/**
+ * How long before its lease ends, by its own clock, an instance fences itself, as a fraction of the
+ * lease: room for timers firing late and clocks running at slightly different rates, so the fence
+ * always falls before the others take over.
+ */
+const FENCE_MARGIN = 0.2;
 /** Claims and buckets are pruned every this many heartbeats. */
 const PRUNE_EVERY = 10;
+/**
+ * Pause before a failed heartbeat is tried again, as a fraction of the lease. Not a third: a
+ * heartbeat that timed out has used a third already, and the fence falls a fifth before the lease
+ * ends, so a retry a third later would come after the fence — one slow heartbeat would fence.
+ */
+const RETRY_FRACTION = 10;
 
 /** Keeps this instance's lease and serves its share of the bunkers (see the module doc). */
 export class Membership implements AsyncDisposable {
@@ -85,18 +99,20 @@ export class Membership implements AsyncDisposable {
   #validUntil: number | undefined;
   #fenced = false;
   #leaving = false;
+  /** The hand-over is over (done or given up): serve nothing whatever the rows say. */
+  #handedOverAll = false;
   #stopped = false;
   /** Heartbeats wait for the join: a notice that comes first must not register the instance. */
   #joined = false;
   #running: Promise<void> | undefined;
   #again = false;
-  #timer: ReturnType<typeof setTimeout> | undefined;
-  #fenceTimer: ReturnType<typeof setTimeout> | undefined;
+  #timer: unknown;
+  #fenceTimer: unknown;
   #failingSince: number | undefined;
   readonly #handedOver = Promise.withResolvers<void>();
 
   constructor(options: MembershipOptions) {
-    this.#o = { now: Date.now, ...options };
+    this.#o = { now: Date.now, timers: realTimers, ...options };
   }
 
   /** Registers, starts listening for changes, and serves this instance's first share. */
@@ -106,7 +122,8 @@ export class Membership implements AsyncDisposable {
     }, () => this.#soon());
     await this.#o.store.join(this.#o.self, this.#o.leaseMs);
     this.#joined = true;
-    await this.#beat();
+    // Run as any other heartbeat, so that one a notice asks for meanwhile waits for it.
+    await this.#run();
   }
 
   /** The lease, the share and the counters, for status pages. */
@@ -142,13 +159,18 @@ export class Membership implements AsyncDisposable {
         error,
       });
     }
+    this.#handedOverAll = true;
     await this.#apply(new Set());
   }
 
-  /** A heartbeat now (exposed for tests; the timers call it by themselves). */
+  /**
+   * A heartbeat now, after the one under way; resolves once it ran (exposed for tests; the timers
+   * call it by themselves).
+   */
   async beat(): Promise<void> {
-    this.#soon(0);
-    await this.#running;
+    while (this.#running) await this.#running;
+    if (this.#stopped || !this.#joined) return;
+    await this.#run();
   }
 
   /** Schedules a heartbeat after `delayMs`, unless one is due sooner. */
@@ -158,16 +180,24 @@ export class Membership implements AsyncDisposable {
       this.#again = true;
       return;
     }
-    clearTimeout(this.#timer);
-    this.#timer = setTimeout(() => {
-      this.#running = this.#beat().finally(() => {
-        this.#running = undefined;
-        if (this.#again) {
-          this.#again = false;
-          this.#soon(0);
-        }
-      });
-    }, delayMs);
+    this.#o.timers.clearTimeout(this.#timer);
+    this.#timer = this.#o.timers.setTimeout(() => void this.#run(), delayMs);
+  }
+
+  /** Runs a heartbeat unless one is under way (then one more follows it); one at a time. */
+  #run(): Promise<void> {
+    if (this.#running) {
+      this.#again = true;
+      return this.#running;
+    }
+    this.#running = this.#beat().finally(() => {
+      this.#running = undefined;
+      if (this.#again) {
+        this.#again = false;
+        this.#soon(0);
+      }
+    });
+    return this.#running;
   }
 
   async #beat(): Promise<void> {
@@ -186,7 +216,7 @@ export class Membership implements AsyncDisposable {
         failingMs: sentAt - this.#failingSince,
         error,
       });
-      this.#schedule(leaseMs / 3);
+      this.#schedule(leaseMs / RETRY_FRACTION);
       return;
     }
     this.#failingSince = undefined;
@@ -205,30 +235,35 @@ export class Membership implements AsyncDisposable {
     if (beat.generation !== this.#generation) this.#changes++;
     this.#generation = beat.generation;
     this.#instances = beat.instances.length;
+    const me = beat.instances.find((i) => i.id === self.id);
+    // Handing over starts once this instance's row says it leaves: a heartbeat that read the rows
+    // before `markLeaving` committed must not drop slots the others do not know to take.
+    const handingOver = this.#leaving && (me?.leaving === true || this.#handedOverAll);
     const owners = beat.instances.filter((i) => !i.leaving).map((i) => i.id);
-    const mine = this.#leaving || this.#fenced ? new Set<number>() : slotsOf(self.id, owners);
+    const mine = handingOver || this.#fenced ? new Set<number>() : slotsOf(self.id, owners);
     // Slots this one loses are served until every other owner serves the new assignment.
     const settled = beat.instances.every((i) =>
       i.leaving || i.id === self.id || i.view >= beat.generation
     );
     await this.#apply(settled ? mine : new Set([...this.#served, ...mine]));
-    const me = beat.instances.find((i) => i.id === self.id);
     if (!this.#leaving && me && me.view < beat.generation) {
       await store.acknowledge(self.id, beat.generation).catch((error: unknown) =>
         log({ level: "warn", ns: "cluster", msg: "Cannot acknowledge the assignment", error })
       );
     }
-    if (this.#leaving && this.#served.size === 0) this.#handedOver.resolve();
+    if (handingOver && this.#served.size === 0) this.#handedOver.resolve();
     if (++this.#beats % PRUNE_EVERY === 0) {
       await store.prune(3_600_000).catch((error: unknown) =>
         log({ level: "warn", ns: "cluster", msg: "Cannot prune claims", error })
       );
     }
-    // The next heartbeat: a third of the lease, or just after another instance's lease ends.
+    // The next heartbeat: a third of the lease after this one was sent (waiting for relays above
+    // must not push it past the fence), or just after another instance's lease ends.
     const heartbeatAt = me?.heartbeatAt.getTime() ?? 0;
     const ends = beat.instances.filter((i) => i.id !== self.id)
       .map((i) => i.leaseUntil.getTime() - heartbeatAt + 50);
-    this.#schedule(Math.min(leaseMs / 3, ...ends.filter((ms) => ms > 0)));
+    const next = leaseMs / 3 - (this.#o.now() - sentAt);
+    this.#schedule(Math.min(next, ...ends.filter((ms) => ms > 0)));
   }
 
   async #apply(slots: ReadonlySet<number>): Promise<void> {
@@ -238,26 +273,35 @@ export class Membership implements AsyncDisposable {
 
   #schedule(delayMs: number): void {
     if (this.#stopped) return;
-    clearTimeout(this.#timer);
-    this.#timer = setTimeout(() => this.#soon(0), Math.max(0, delayMs));
+    this.#o.timers.clearTimeout(this.#timer);
+    this.#timer = this.#o.timers.setTimeout(() => this.#soon(0), Math.max(0, delayMs));
   }
 
   /** The lease was renewed by a heartbeat sent at `sentAt`: re-arms the fence. */
   #renewed(sentAt: number): void {
     const { leaseMs, log } = this.#o;
     // A margin for timers firing late: the fence must fall before the database's lease_until.
-    this.#validUntil = sentAt + leaseMs - Math.min(1_000, leaseMs / 10);
+    this.#validUntil = sentAt + leaseMs - leaseMs * FENCE_MARGIN;
     if (this.#fenced) {
       this.#fenced = false;
       log({ level: "info", ns: "cluster", msg: "The cluster lease is renewed: serving again" });
     }
-    clearTimeout(this.#fenceTimer);
-    this.#fenceTimer = setTimeout(() => this.#fence(), this.#validUntil - this.#o.now());
+    this.#o.timers.clearTimeout(this.#fenceTimer);
+    this.#fenceTimer = this.#o.timers.setTimeout(
+      () => this.#fence(),
+      this.#validUntil - this.#o.now(),
+    );
   }
 
   #fence(): void {
     if (this.#stopped || this.#validUntil === undefined) return;
-    if (this.#o.now() < this.#validUntil) return;
+    const early = this.#validUntil - this.#o.now();
+    if (early > 0) {
+      // A timer that fired before the clock got there (the wall clock was set back): the fence
+      // still falls, later — nothing else would arm it again while heartbeats fail.
+      this.#fenceTimer = this.#o.timers.setTimeout(() => this.#fence(), early);
+      return;
+    }
     this.#fenced = true;
     this.#o.log({
       level: "error",
@@ -271,8 +315,8 @@ export class Membership implements AsyncDisposable {
   /** Stops the timers and deletes this instance's row (bounded). */
   async [Symbol.asyncDispose](): Promise<void> {
     this.#stopped = true;
-    clearTimeout(this.#timer);
-    clearTimeout(this.#fenceTimer);
+    this.#o.timers.clearTimeout(this.#timer);
+    this.#o.timers.clearTimeout(this.#fenceTimer);
     await this.#running?.catch(() => {});
     await deadline(this.#o.store.leave(this.#o.self.id), 2_000).catch((error: unknown) =>
       this.#o.log({ level: "warn", ns: "cluster", msg: "Cannot deregister", error })

@@ -8,6 +8,7 @@
  * claims keep the overlap to one answer).
  */
 import type { WatchTarget } from "../nip46/engine.ts";
+import { realTimers, type Timers } from "../util/async.ts";
 import { slotOf } from "./slots.ts";
 
 /** What the partition needs of the relay pool. */
@@ -28,11 +29,14 @@ export class PartitionedWatch implements WatchTarget {
   readonly #pool: PartitionPool;
   readonly #wanted = new Map<string, readonly string[]>();
   readonly #watched = new Set<string>();
-  readonly #held = new Map<string, ReturnType<typeof setTimeout>>();
+  readonly #held = new Map<string, unknown>();
+  readonly #timers: Timers;
   #slots: ReadonlySet<number> = new Set();
 
-  constructor(pool: PartitionPool) {
+  /** `timers`: the holds' timers. Default the global ones. */
+  constructor(pool: PartitionPool, timers: Timers = realTimers) {
     this.#pool = pool;
+    this.#timers = timers;
   }
 
   /** Bunkers watched on the relays now. */
@@ -60,9 +64,9 @@ export class PartitionedWatch implements WatchTarget {
 
   /**
    * Serves exactly `slots` from now on; resolves once a sample of the newly watched bunkers is
-   * subscribed, or after {@link READY_WAIT_MS}.
+   * subscribed, or after `waitMs` (default {@link READY_WAIT_MS}).
    */
-  async serve(slots: ReadonlySet<number>): Promise<void> {
+  async serve(slots: ReadonlySet<number>, waitMs = READY_WAIT_MS): Promise<void> {
     this.#slots = slots;
     const added: string[] = [];
     for (const [bunkerPubkey, relays] of this.#wanted) {
@@ -76,7 +80,7 @@ export class PartitionedWatch implements WatchTarget {
       }
     }
     const sample = added.slice(0, READY_SAMPLE);
-    await Promise.all(sample.map((b) => this.#pool.ready(b, { timeoutMs: READY_WAIT_MS })));
+    await Promise.all(sample.map((b) => this.#pool.ready(b, { timeoutMs: waitMs })));
   }
 
   /**
@@ -84,10 +88,10 @@ export class PartitionedWatch implements WatchTarget {
    * (see the module doc); resolves like the pool's `ready`.
    */
   hold(bunkerPubkey: string, ms: number, signal?: AbortSignal): Promise<boolean> {
-    clearTimeout(this.#held.get(bunkerPubkey));
+    this.#timers.clearTimeout(this.#held.get(bunkerPubkey));
     this.#held.set(
       bunkerPubkey,
-      setTimeout(() => {
+      this.#timers.setTimeout(() => {
         this.#held.delete(bunkerPubkey);
         if (!this.serves(bunkerPubkey) && this.#watched.delete(bunkerPubkey)) {
           this.#pool.unwatch(bunkerPubkey);
@@ -104,7 +108,7 @@ export class PartitionedWatch implements WatchTarget {
 
   /** Ends the holds' timers. */
   [Symbol.dispose](): void {
-    for (const timer of this.#held.values()) clearTimeout(timer);
+    for (const timer of this.#held.values()) this.#timers.clearTimeout(timer);
     this.#held.clear();
   }
 }

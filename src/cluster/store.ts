@@ -1,7 +1,8 @@
 /**
  * The cluster's tables (`migrations/postgres/0006_cluster.sql`) and its two notification channels,
- * over a postgres.js client of the cluster's own (a small pool beside the one kysely uses, so a
- * busy request path never delays a heartbeat, plus the connection postgres.js keeps for LISTEN).
+ * over postgres.js clients of the cluster's own beside the one kysely uses: two connections for
+ * membership and notices, six for the request path's claims and buckets (so a busy request path
+ * never delays a heartbeat), and the connection postgres.js keeps for LISTEN.
  *
  * Every time that decides who is alive is the database's `now()`, so instances need no common
  * clock; only the fence (see `membership.ts`) uses the local clock, measured from before the
@@ -57,11 +58,15 @@ export interface SharedBucket {
 
 /** The cluster's database side. */
 export class ClusterStore implements AsyncDisposable {
+  /** Membership and notices: never queued behind the request path's claims. */
   readonly #sql: postgres.Sql;
+  /** The request path: claims and rate buckets. */
+  readonly #work: postgres.Sql;
   readonly #log: Log;
 
-  private constructor(sql: postgres.Sql, log: Log) {
+  private constructor(sql: postgres.Sql, work: postgres.Sql, log: Log) {
     this.#sql = sql;
+    this.#work = work;
     this.#log = log;
   }
 
@@ -69,14 +74,19 @@ export class ClusterStore implements AsyncDisposable {
   static async open(url: string, log: Log): Promise<ClusterStore> {
     // Loaded only with PostgreSQL, like the database driver itself.
     const { default: connect } = await import("postgres");
-    const sql = connect(url, {
-      max: 4,
-      idle_timeout: 0,
-      connect_timeout: 10,
-      onnotice: () => {},
-      connection: { application_name: "keycast-cluster" },
-    });
-    return new ClusterStore(sql, log);
+    const client = (max: number, name: string) =>
+      connect(url, {
+        max,
+        idle_timeout: 0,
+        connect_timeout: 10,
+        // postgres.js waits up to 20 s between reconnects once a few have failed (3^n / 100 s):
+        // after an outage the lease and the claims would stay down that long, the instance
+        // fenced, or back in the cluster but failing every claim. Short, bounded waits instead.
+        backoff: reconnectBackoff,
+        onnotice: () => {},
+        connection: { application_name: name },
+      });
+    return new ClusterStore(client(2, "keycast-cluster"), client(6, "keycast-claims"), log);
   }
 
   /** Registers `self` with a lease of `leaseMs` and raises the generation. */
@@ -153,7 +163,7 @@ export class ClusterStore implements AsyncDisposable {
     instanceId: string,
     ttlMs: number,
   ): Promise<boolean> {
-    const rows = await this.#sql`insert into request_claims as c
+    const rows = await this.#work`insert into request_claims as c
         (bunker_pubkey, client_pubkey, request_id, instance_id, expires_at)
       values (${request.bunkerPubkey}, ${request.clientPubkey}, ${request.requestId},
         ${instanceId}, now() + ${ttlMs} * interval '1 millisecond')
@@ -171,7 +181,7 @@ export class ClusterStore implements AsyncDisposable {
   async take(buckets: readonly SharedBucket[]): Promise<number> {
     if (buckets.length === 0) return 0;
     try {
-      await this.#sql.begin(async (tx) => {
+      await this.#work.begin(async (tx) => {
         for (const { key, perMinute, burst } of buckets) {
           const refilled = tx`least(${burst}::real,
             b.tokens + extract(epoch from now() - b.updated_at)::real * ${perMinute}::real / 60)`;
@@ -186,7 +196,7 @@ export class ClusterStore implements AsyncDisposable {
       return 0;
     } catch (error: unknown) {
       if (!(error instanceof EmptyBucket)) throw error;
-      const [row] = await this.#sql`select least(${error.burst}::real,
+      const [row] = await this.#work`select least(${error.burst}::real,
           tokens + extract(epoch from now() - updated_at)::real * ${error.perMinute}::real / 60)
           as tokens
         from rate_buckets where key = ${error.key}`;
@@ -197,9 +207,9 @@ export class ClusterStore implements AsyncDisposable {
 
   /** Deletes expired claims and buckets idle long enough to be full again; returns how many. */
   async prune(bucketIdleMs: number): Promise<number> {
-    const claims = await this.#sql`delete from request_claims where ctid in (
+    const claims = await this.#work`delete from request_claims where ctid in (
       select ctid from request_claims where expires_at < now() limit 5000)`;
-    const buckets = await this.#sql`delete from rate_buckets where ctid in (
+    const buckets = await this.#work`delete from rate_buckets where ctid in (
       select ctid from rate_buckets
         where updated_at < now() - ${bucketIdleMs} * interval '1 millisecond' limit 5000)`;
     return claims.count + buckets.count;
@@ -239,10 +249,16 @@ export class ClusterStore implements AsyncDisposable {
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
-    await this.#sql.end({ timeout: 2 }).catch((error: unknown) =>
-      this.#log({ level: "warn", ns: "cluster", msg: "Cannot close the cluster client", error })
+    await Promise.all([this.#sql.end({ timeout: 2 }), this.#work.end({ timeout: 2 })]).catch(
+      (error: unknown) =>
+        this.#log({ level: "warn", ns: "cluster", msg: "Cannot close the cluster client", error }),
     );
   }
+}
+
+/** Seconds before reconnect attempt `retries`: 0.1, 0.2, 0.4 … at most 1, with jitter. */
+function reconnectBackoff(retries: number): number {
+  return (0.5 + Math.random() / 2) * Math.min(0.1 * 2 ** retries, 1);
 }
 
 class EmptyBucket extends Error {

@@ -132,3 +132,48 @@ Deno.test("isIpAddress() takes IPv4 and IPv6 addresses and nothing else", () => 
     assert.equal(isIpAddress(ip), false, ip);
   }
 });
+
+Deno.test("Config: --cluster needs PostgreSQL and takes a lease of 2s to 5m", () => {
+  const DATABASE = ["--database-url", "postgres://u@db/keycast"];
+  const clustered = configFor(["--cluster", ...DATABASE, "--lease", "30s"]).config;
+  assert.deepEqual(clustered.validate(), []);
+  assert.equal(clustered.cluster, true);
+  assert.equal(clustered.leaseSeconds, 30);
+  const defaulted = configFor(["--cluster", ...DATABASE]).config;
+  assert.deepEqual(defaulted.validate(), []);
+  assert.equal(defaulted.leaseSeconds, 10);
+  assert.equal(configFor([]).config.cluster, false);
+
+  const embedded = configFor(["--cluster"]).config.validate();
+  assert.equal(embedded.length, 1, embedded.join("\n"));
+  assert.match(embedded[0]!, /^--cluster: needs --database-url/);
+
+  const short = configFor(["--cluster", ...DATABASE, "--lease", "1s"]).config.validate();
+  assert.equal(short.length, 1, short.join("\n"));
+  assert.match(short[0]!, /^--lease: .*at least 2s/);
+  const long = configFor(["--cluster", ...DATABASE, "--lease", "6m"]).config.validate();
+  assert.equal(long.length, 1, long.join("\n"));
+  assert.match(long[0]!, /^--lease: cannot use "6m"/);
+
+  const alone = configFor([...DATABASE, "--lease", "30s"]).config.validate();
+  assert.equal(alone.length, 1, alone.join("\n"));
+  assert.match(alone[0]!, /^--lease: only a --cluster instance has a lease/);
+});
+
+Deno.test("Config: KEYCAST_CLUSTER and KEYCAST_LEASE are the env twins", () => {
+  const env = { DATABASE_URL: "postgres://u@db/keycast", KEYCAST_LEASE: "20s" };
+  for (const on of ["true", "1", "yes", "TRUE"]) {
+    const config = configFor([], { ...env, KEYCAST_CLUSTER: on }).config;
+    assert.deepEqual(config.validate(), [], on);
+    assert.equal(config.cluster, true, on);
+    assert.equal(config.leaseSeconds, 20, on);
+  }
+  const off = configFor([], { DATABASE_URL: env.DATABASE_URL, KEYCAST_CLUSTER: "false" }).config;
+  assert.deepEqual(off.validate(), []);
+  assert.equal(off.cluster, false);
+  const maybe = configFor([], { ...env, KEYCAST_CLUSTER: "maybe" }).config.validate();
+  assert.ok(
+    maybe.some((problem) => /^KEYCAST_CLUSTER: cannot use "maybe"/.test(problem)),
+    maybe.join("\n"),
+  );
+});

@@ -1,8 +1,16 @@
 import assert from "node:assert/strict";
 import postgres from "postgres";
-import { emptyPostgresDatabase, postgresUnavailable } from "../../tests/helpers/db.ts";
+import { emptyPostgresDatabase, skipWithoutPostgres } from "../../tests/helpers/db.ts";
+import { eventually } from "../../tests/helpers/eventually.ts";
 import { type LogRecord, silentLog } from "../log.ts";
-import { INSTANCE_LOCK_KEY, lockDatabase, type LockState, LockWatch } from "./instance_lock.ts";
+import { deadline } from "../util/async.ts";
+import {
+  INSTANCE_LOCK_KEY,
+  lockDatabase,
+  type LockState,
+  LockWatch,
+  withMigrationLock,
+} from "./instance_lock.ts";
 import { StartupError } from "./startup.ts";
 
 /** A LockWatch over a scripted probe and a clock the test moves. */
@@ -147,13 +155,7 @@ Deno.test("LockWatch resets the connection after every failed probe, not after g
 });
 
 Deno.test("lockDatabase() refuses a second holder, and a watched lock taken over is lost", async () => {
-  const reason = await postgresUnavailable();
-  if (reason) {
-    if (Deno.env.get("CI") === "true") throw new Error(`PostgreSQL is required in CI: ${reason}`);
-    // deno-lint-ignore no-console -- the skip reason must reach the test output
-    console.log(`skipped: ${reason}`);
-    return;
-  }
+  if (await skipWithoutPostgres()) return;
   await using database = await emptyPostgresDatabase();
   let lost = 0;
   const logs: LogRecord[] = [];
@@ -191,13 +193,7 @@ Deno.test("lockDatabase() refuses a second holder, and a watched lock taken over
 });
 
 Deno.test("lockDatabase() takes the lock again on a new connection after its own was cut", async () => {
-  const reason = await postgresUnavailable();
-  if (reason) {
-    if (Deno.env.get("CI") === "true") throw new Error(`PostgreSQL is required in CI: ${reason}`);
-    // deno-lint-ignore no-console -- the skip reason must reach the test output
-    console.log(`skipped: ${reason}`);
-    return;
-  }
+  if (await skipWithoutPostgres()) return;
   await using database = await emptyPostgresDatabase();
   let lost = 0;
   const logs: LogRecord[] = [];
@@ -224,4 +220,107 @@ Deno.test("lockDatabase() takes the lock again on a new connection after its own
   } finally {
     await other.end({ timeout: 1 });
   }
+});
+
+Deno.test("lockDatabase(): cluster instances share the lock, and keep a keycast without --cluster out", async () => {
+  if (await skipWithoutPostgres()) return;
+  await using database = await emptyPostgresDatabase();
+  let lost = 0;
+  const options = { shared: true, onLost: () => void lost++, checkIntervalMs: 3_600_000 };
+  await using first = await lockDatabase(database.url, silentLog, options);
+  await using second = await lockDatabase(database.url, silentLog, options);
+  await first.check();
+  await second.check();
+  assert.equal(lost, 0, "each confirms its own share of the lock");
+
+  await assert.rejects(
+    lockDatabase(database.url, silentLog),
+    (error: unknown) =>
+      error instanceof StartupError && error.exitCode === 1 &&
+      /^Cannot start: keycast instances with --cluster are serving the database at .*; start this one with --cluster too$/
+        .test(error.message),
+  );
+  await assert.rejects(
+    lockDatabase(database.url, silentLog, { action: "migrate" }),
+    (error: unknown) =>
+      error instanceof StartupError &&
+      /^Cannot migrate: keycast instances with --cluster are serving .*; stop them first$/
+        .test(error.message),
+  );
+  await first.check();
+  assert.equal(lost, 0, "a refused keycast takes nothing from the holders");
+});
+
+Deno.test("lockDatabase(): a keycast without --cluster keeps cluster instances out", async () => {
+  if (await skipWithoutPostgres()) return;
+  await using database = await emptyPostgresDatabase();
+  await using _lock = await lockDatabase(database.url, silentLog);
+  await assert.rejects(
+    lockDatabase(database.url, silentLog, { shared: true }),
+    (error: unknown) =>
+      error instanceof StartupError && error.exitCode === 1 &&
+      /^Cannot start: a keycast without --cluster is serving the database at .*; stop it, or run every instance with --cluster$/
+        .test(error.message),
+  );
+});
+
+Deno.test("withMigrationLock() runs one migration at a time", async () => {
+  if (await skipWithoutPostgres()) return;
+  await using database = await emptyPostgresDatabase();
+  const order: string[] = [];
+  const firstHolds = Promise.withResolvers<void>();
+  const firstRuns = Promise.withResolvers<void>();
+  const first = withMigrationLock(database.url, async () => {
+    order.push("first starts");
+    firstRuns.resolve();
+    await firstHolds.promise;
+    order.push("first ends");
+  });
+  await deadline(firstRuns.promise, 10_000);
+  const second = withMigrationLock(database.url, () => {
+    order.push("second runs");
+    return Promise.resolve(2);
+  });
+  const sql = postgres(database.url, { max: 1, onnotice: () => {} });
+  try {
+    await eventually("the second migration waits for the lock", async () => {
+      const [row] = await sql`select count(*)::int as waiting from pg_locks
+        where locktype = 'advisory' and not granted and database = (
+          select oid from pg_database where datname = current_database())`;
+      return row?.waiting === 1;
+    }, { timeoutMs: 10_000 });
+  } finally {
+    await sql.end({ timeout: 1 });
+  }
+  assert.deepEqual(order, ["first starts"]);
+  firstHolds.resolve();
+  await first;
+  assert.equal(await deadline(second, 10_000), 2);
+  assert.deepEqual(order, ["first starts", "first ends", "second runs"]);
+});
+
+Deno.test("lockDatabase() looks only at the locks of its own database", async () => {
+  if (await skipWithoutPostgres()) return;
+  // Cluster instances on another database of the same server hold the same advisory key.
+  await using other = await emptyPostgresDatabase();
+  const shared = { shared: true };
+  await using _a = await lockDatabase(other.url, silentLog, shared);
+  await using _b = await lockDatabase(other.url, silentLog, shared);
+  await using _c = await lockDatabase(other.url, silentLog, shared);
+  await using database = await emptyPostgresDatabase();
+  let lost = 0;
+  await using lock = await lockDatabase(database.url, silentLog, {
+    onLost: () => void lost++,
+    checkIntervalMs: 3_600_000,
+  });
+  await lock.check();
+  assert.equal(lost, 0);
+  await assert.rejects(
+    lockDatabase(database.url, silentLog),
+    (error: unknown) =>
+      error instanceof StartupError &&
+      /^Cannot start: another keycast is already serving the database at .*\/keycast_test_\w+ /
+        .test(error.message) &&
+      error.message.includes(new URL(database.url).pathname.slice(1)),
+  );
 });

@@ -92,7 +92,9 @@ export async function lockDatabase(
     return row?.locked === true;
   };
   const holderPids = async (): Promise<number[]> => {
+    // pg_locks lists the locks of every database on the server: only this one's count here.
     const rows = await sql`select pid from pg_locks where locktype = 'advisory' and granted
+      and database = (select oid from pg_database where datname = current_database())
       and classid = ${LOCK_CLASSID} and objid = ${LOCK_OBJID} and objsubid = 1`;
     return rows.map((row) => Number(row.pid));
   };
@@ -112,8 +114,10 @@ export async function lockDatabase(
     if (!await tryLock()) {
       const [holder] = await sql`select host(a.client_addr) as address, l.mode
         from pg_locks l left join pg_stat_activity a on a.pid = l.pid
-        where l.locktype = 'advisory' and l.granted and l.classid = ${LOCK_CLASSID}
-        and l.objid = ${LOCK_OBJID} and l.objsubid = 1 limit 1`.catch(() => []);
+        where l.locktype = 'advisory' and l.granted
+        and l.database = (select oid from pg_database where datname = current_database())
+        and l.classid = ${LOCK_CLASSID} and l.objid = ${LOCK_OBJID} and l.objsubid = 1
+        limit 1`.catch(() => []);
       const from = holder?.address ? ` (from ${holder.address})` : "";
       const clustered = holder?.mode === "ShareLock";
       throw new StartupError(

@@ -1,7 +1,8 @@
 /**
- * Small async helpers: an abortable {@link delay}, a {@link deadline} for any promise, and a FIFO
- * {@link Semaphore} with a bounded wait queue. They stand in for JSR's `@std/async`, which our
- * build machines cannot reach. Every helper clears its timers and abort listeners when it settles.
+ * Small async helpers: an abortable {@link delay}, a {@link deadline} for any promise, a FIFO
+ * {@link Semaphore} with a bounded wait queue, and injectable {@link Timers}. They stand in for
+ * JSR's `@std/async`, which our build machines cannot reach. Every helper clears its timers and
+ * abort listeners when it settles.
  */
 
 /** Raised by {@link deadline} when the promise did not settle in time. */
@@ -22,6 +23,20 @@ function checkMs(what: string, ms: number): void {
     throw new RangeError(`Cannot ${what} for "${ms}" ms: it must be between 0 and ${MAX_TIMER_MS}`);
   }
 }
+
+/** The timer functions, injectable so that tests drive time instead of sleeping on it. */
+export interface Timers {
+  /** Runs `fn` after `ms` milliseconds; returns a handle for {@link Timers.clearTimeout}. */
+  setTimeout(fn: () => void, ms: number): unknown;
+  /** Cancels a timer (a handle already run, cleared or undefined is ignored). */
+  clearTimeout(handle: unknown): void;
+}
+
+/** The global timers: the default wherever {@link Timers} are injected. */
+export const realTimers: Timers = {
+  setTimeout: (fn, ms) => setTimeout(fn, ms),
+  clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout> | undefined),
+};
 
 /** Resolves after `ms` milliseconds; rejects with `signal.reason` on abort and clears its timer. */
 export function delay(ms: number, opts: { signal?: AbortSignal } = {}): Promise<void> {

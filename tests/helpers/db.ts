@@ -117,6 +117,19 @@ export async function postgresTestDb(): Promise<TestDb> {
 export const DATABASE_KINDS = ["sqlite", "postgres"] as const;
 
 /**
+ * True (after printing why) when no PostgreSQL server answers and the test should end as skipped;
+ * under `CI=true` throws instead, because CI must run every PostgreSQL test.
+ */
+export async function skipWithoutPostgres(): Promise<boolean> {
+  const reason = await postgresUnavailable();
+  if (!reason) return false;
+  if (Deno.env.get("CI") === "true") throw new Error(`PostgreSQL is required in CI: ${reason}`);
+  // deno-lint-ignore no-console -- the skip reason must reach the test output
+  console.log(`skipped: ${reason}`);
+  return true;
+}
+
+/**
  * Registers `fn` once per engine as `"<name> [sqlite]"` and `"<name> [postgres]"`. The PostgreSQL
  * variant is ignored with a printed reason when no server answers, unless `CI=true`.
  */
@@ -140,17 +153,7 @@ export function testEachDatabaseKind(
 ): void {
   for (const kind of DATABASE_KINDS) {
     Deno.test(`${name} [${kind}]`, async (t) => {
-      if (kind === "postgres") {
-        const reason = await postgresUnavailable();
-        if (reason) {
-          if (Deno.env.get("CI") === "true") {
-            throw new Error(`PostgreSQL is required in CI: ${reason}`);
-          }
-          // deno-lint-ignore no-console -- the skip reason must reach the test output
-          console.log(`skipped: ${reason}`);
-          return;
-        }
-      }
+      if (kind === "postgres" && await skipWithoutPostgres()) return;
       await fn(kind, t);
     });
   }

@@ -1,0 +1,78 @@
+import assert from "node:assert/strict";
+import { testAuthorization } from "../nip46/testing.ts";
+import type { PolicyDocument } from "../policy/document.ts";
+import { DatabaseRateLimits } from "./rate_limits.ts";
+import type { SharedBucket } from "./store.ts";
+
+const CLIENT = "c".repeat(64);
+
+/** A store whose `take` records the buckets and answers the wait the test sets. */
+class FakeBuckets {
+  readonly takes: SharedBucket[][] = [];
+  waitMs = 0;
+
+  take(buckets: readonly SharedBucket[]): Promise<number> {
+    this.takes.push(buckets.map(({ key, perMinute, burst }) => ({ key, perMinute, burst })));
+    return Promise.resolve(this.waitMs);
+  }
+}
+
+function authorizationWith(policy: PolicyDocument | null) {
+  return testAuthorization({ policyName: policy ? "limited" : null, policy });
+}
+
+Deno.test("DatabaseRateLimits costs no query without rate limits", async () => {
+  const store = new FakeBuckets();
+  const limits = new DatabaseRateLimits(store);
+  assert.equal(await limits.charge(authorizationWith(null), CLIENT, "sign_event"), undefined);
+  assert.equal(
+    await limits.charge(authorizationWith({ methods: ["sign_event"] }), CLIENT, "sign_event"),
+    undefined,
+  );
+  const otherMethod = authorizationWith({
+    rate_limits: { per_method: { nip44_encrypt: { per_minute: 5 } } },
+  });
+  assert.equal(await limits.charge(otherMethod, CLIENT, "sign_event"), undefined);
+  assert.deepEqual(store.takes, []);
+});
+
+Deno.test("DatabaseRateLimits charges the client's and the method's buckets together", async () => {
+  const store = new FakeBuckets();
+  const limits = new DatabaseRateLimits(store);
+  const authorization = authorizationWith({
+    rate_limits: {
+      per_client: { per_minute: 120, burst: 20 },
+      per_method: { sign_event: { per_minute: 6 } },
+    },
+  });
+  assert.equal(await limits.charge(authorization, CLIENT, "sign_event"), undefined);
+  assert.equal(await limits.charge(authorization, CLIENT, "ping"), undefined);
+  assert.deepEqual(store.takes, [
+    [
+      { key: `${authorization.id}:c:${CLIENT}`, perMinute: 120, burst: 20 },
+      { key: `${authorization.id}:m:${CLIENT}:sign_event`, perMinute: 6, burst: 6 },
+    ],
+    [{ key: `${authorization.id}:c:${CLIENT}`, perMinute: 120, burst: 20 }],
+  ]);
+});
+
+Deno.test("DatabaseRateLimits denies with the limit and the wait in the reason", async () => {
+  const store = new FakeBuckets();
+  const limits = new DatabaseRateLimits(store);
+  const authorization = authorizationWith({
+    rate_limits: {
+      per_client: { per_minute: 120, burst: 20 },
+      per_method: { sign_event: { per_minute: 6 } },
+    },
+  });
+  store.waitMs = 9_500;
+  assert.equal(
+    await limits.charge(authorization, CLIENT, "sign_event"),
+    "rate-limited: over 6 sign_event requests a minute from this client; retry in 10 s",
+  );
+  store.waitMs = 1;
+  assert.equal(
+    await limits.charge(authorization, CLIENT, "ping"),
+    "rate-limited: over 120 requests a minute from this client; retry in 1 s",
+  );
+});
