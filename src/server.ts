@@ -38,6 +38,7 @@ import { BackupSealer } from "./server/backup_seal.ts";
 import { Maintenance } from "./server/maintenance.ts";
 import { openCheckedDatabase } from "./server/database.ts";
 import { boundOrigins } from "./server/origins.ts";
+import { hostPort, instanceList, machineName } from "./server/instances.ts";
 import { untrustedProxyWarning } from "./server/proxy_warning.ts";
 import {
   listenError,
@@ -57,10 +58,12 @@ import { ClusterChanges } from "./cluster/bridge.ts";
 import { openCluster } from "./cluster/cluster.ts";
 
 /**
- * How long an instance of a cluster watches a bunker it paired (nostrconnect) but does not own,
- * in ms: the pairing's first requests must not wait for the owner to hear of it.
+ * How long an instance of a cluster also watches a bunker it just created or paired, whatever its
+ * owner, in ms: creating an authorization waits for a subscription before it hands out the bunker
+ * URL, and that instance cannot see when the owner (told by a notice) has subscribed. The claims
+ * keep the overlap to one answer; the owner subscribes within milliseconds.
  */
-const PAIRING_HOLD_MS = 60_000;
+const NEW_BUNKER_HOLD_MS = 15_000;
 
 /** Default grace period for in-flight work after `shutdown()`, in ms. */
 export const SHUTDOWN_GRACE_MS = 10_000;
@@ -238,7 +241,7 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
         awaitSubscribed: async (bunkerPubkey, signal) =>
           await registry.whenPresent(bunkerPubkey, signal) &&
           ((cluster
-            ? await cluster.watch.hold(bunkerPubkey, PAIRING_HOLD_MS, signal)
+            ? await cluster.watch.hold(bunkerPubkey, NEW_BUNKER_HOLD_MS, signal)
             : await relays.ready(bunkerPubkey, { signal })) || advertised),
         sendPairingReply: pairingReplySender(signer, relays),
       },
@@ -310,6 +313,11 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
       origins: () => config.publicUrl ? [config.publicUrl] : boundOrigins(config.host, boundPort),
       signerStatus: () => signerStatus(sources),
       metrics: () => renderMetrics(metrics, sources),
+      instances: instanceList({
+        cluster,
+        version: VERSION,
+        address: () => hostPort(machineName(config.host), boundPort),
+      }),
       csrf,
       trustedProxies: config.trustedProxies,
       httpSigning: {
@@ -338,7 +346,7 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
     boundPort = http.addr.port;
     if (cluster) {
       try {
-        await cluster.join(`${Deno.hostname()}:${boundPort}`);
+        await cluster.join(hostPort(machineName(config.host), boundPort));
       } catch (error: unknown) {
         stopHttp.abort();
         await http.finished;

@@ -10,8 +10,9 @@
 import { BACKUP_MEDIA_TYPE } from "../domain/backup.ts";
 import { directFetch } from "./direct_fetch.ts";
 import type { AuthorizationView, KeyView, PolicyView } from "../http/views.ts";
+import type { InstancesView, InstanceView } from "../http/instances.ts";
 
-export type { AuthorizationView, KeyView, PolicyView };
+export type { AuthorizationView, InstancesView, InstanceView, KeyView, PolicyView };
 
 /** Default time for one request, response body included, in ms. */
 export const REQUEST_TIMEOUT_MS = 15_000;
@@ -337,6 +338,17 @@ export class AdminClient {
       await this.#request("GET", `/api/audit${search}`, undefined, signal),
       "entries",
     );
+  }
+
+  /** `GET /api/instances`: the instances serving the database, and which one answered. */
+  async listInstances(): Promise<InstancesView> {
+    const body = await this.#request("GET", "/api/instances");
+    const instances = listOf<InstanceView>(body, "instances");
+    const { cluster, self } = body as Record<string, unknown>;
+    if (typeof cluster !== "boolean" || typeof self !== "string") {
+      throw new AdminError(200, 'Unexpected answer from keycast: no "cluster" and "self"');
+    }
+    return { cluster, self, instances };
   }
 
   /**

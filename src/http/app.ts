@@ -18,6 +18,7 @@ import { connectRoutes } from "./connect.ts";
 import { contextMiddleware, resolveDeps } from "./context.ts";
 import { notFound, onError } from "./errors.ts";
 import { healthRoutes } from "./health.ts";
+import { instanceRoutes } from "./instances.ts";
 import { keyRoutes } from "./keys.ts";
 import { nostrAuth, nostrRoutes } from "./nostr.ts";
 import { authorizationServerMetadata, oauthRoutes } from "./oauth.ts";
@@ -79,6 +80,7 @@ export function createApp(deps: AppDeps): Hono<{ Variables: AppVariables }> {
   app.route("/api/audit", auditRoutes());
   app.route("/api/connect", connectRoutes());
   app.route("/api/backup", backupRoutes());
+  app.route("/api/instances", instanceRoutes());
   app.route("/api/accounts", accountRoutes());
   app.route("/api/invites", inviteRoutes());
   app.route("/api/nostr", nostrRoutes());

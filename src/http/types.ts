@@ -63,6 +63,34 @@ export interface SignerStatus {
   };
 }
 
+/** One keycast serving this database, as `GET /api/instances` lists it. */
+export interface InstanceInfo {
+  /** 32 hex characters, new at every start. */
+  id: string;
+  /** Where operators can find it: `host:port`. */
+  address: string;
+  /** The keycast version it runs. */
+  version: string;
+  /** When it started (without `--cluster`) or joined the cluster. */
+  startedAt: Date;
+  /** Its last lease renewal; null without `--cluster` (no lease). */
+  heartbeatAt: Date | null;
+  /** When its lease runs out unless renewed; null without `--cluster`. */
+  leaseUntil: Date | null;
+  /** Handing its bunkers over before it stops. */
+  leaving: boolean;
+}
+
+/** The instances serving this database, and which one answers. */
+export interface InstanceList {
+  /** Whether this instance runs with `--cluster`; without it, it is the only instance. */
+  cluster: boolean;
+  /** The id of the instance answering. */
+  self: string;
+  /** Every live instance, oldest first (without `--cluster`: this one alone). */
+  instances: InstanceInfo[];
+}
+
 /** Everything {@link createApp} needs; `src/server.ts` builds it, tests build it with `TestApp`. */
 export interface AppDeps {
   /** What the routes call: repositories, vault, change feed, clock, listener link. */
@@ -82,6 +110,11 @@ export interface AppDeps {
   origins: () => readonly string[];
   /** Live listener state for `/health`. */
   signerStatus: () => SignerStatus;
+  /**
+   * The instances serving this database, for `GET /api/instances` (`src/server/instances.ts`);
+   * may throw `DatabaseUnavailableError` (503).
+   */
+  instances: () => Promise<InstanceList>;
   /** Renders `GET /metrics` (Prometheus text format); without it the route answers 404. */
   metrics?: () => string;
   /** Largest accepted request body, in bytes. Default 65_536. */

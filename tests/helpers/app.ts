@@ -32,6 +32,7 @@ import { SignerCore } from "../../src/signer/core.ts";
 import type { AccountSettings, OAuthSettings } from "../../src/service/deps.ts";
 import { createRepos, type Repos } from "../../src/db/repos/repos.ts";
 import { createApp } from "../../src/http/app.ts";
+import { instanceList } from "../../src/server/instances.ts";
 import type { AppDeps, AppVariables, SignerStatus } from "../../src/http/types.ts";
 import { type Log, silentLog } from "../../src/log.ts";
 import { encodeHex } from "../../src/util/hex.ts";
@@ -77,6 +78,8 @@ export interface TestAppOptions
   httpSigning?: AppDeps["httpSigning"];
   /** OAuth settings; default: open, access tokens of 1 hour, refresh tokens of 30 days. */
   oauth?: Partial<OAuthSettings>;
+  /** The instances behind `GET /api/instances`. Default: this one alone, without `--cluster`. */
+  instances?: AppDeps["instances"];
 }
 
 /** Fields of a NIP-98 event a test may override. */
@@ -197,6 +200,8 @@ export class TestApp implements AsyncDisposable {
       bodyTimeoutMs: opts.bodyTimeoutMs,
       csrf: testApp.csrf,
       httpSigning: opts.httpSigning,
+      instances: opts.instances ??
+        instanceList({ version: opts.version ?? "0.0.0-test", address: () => "localhost:80" }),
     });
     return testApp;
   }

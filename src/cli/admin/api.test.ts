@@ -157,4 +157,22 @@ Deno.test("the subcommands manage keys, policies, authorizations and OAuth clien
       /^Error: Cannot pair: the relay listener is not running \(HTTP 503\)/,
     );
   });
+
+  await t.step("instances lists the server alone, marked as the one that answered", async () => {
+    const listed = await run(["instances"]);
+    assert.equal(listed.code, EXIT.ok, listed.err);
+    const row = listed.out.split("\n")[1]!.split(/ {2,}/);
+    assert.deepEqual([row[0], row[2], row[3], row[5], row[6], row[7]], [
+      "*",
+      "localhost:80",
+      "0.0.0-test",
+      "-",
+      "-",
+      "no",
+    ]);
+    assert.match(listed.err, /runs without --cluster: it is the only instance/);
+    const json = JSON.parse((await run(["instances", "--json"])).out);
+    assert.equal(json.cluster, false);
+    assert.equal(json.instances[0].id, row[1]);
+  });
 });

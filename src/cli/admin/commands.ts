@@ -8,6 +8,7 @@ import { authorizationsCommand } from "./authorizations.ts";
 import { authorizeCommand } from "./authorize.ts";
 import type { Subcommand } from "./common.ts";
 import { connectCommand } from "./connect.ts";
+import { instancesCommand } from "./instances.ts";
 import { keysCommand } from "./keys.ts";
 import { oauthCommand } from "./oauth.ts";
 import { policiesCommand } from "./policies.ts";
@@ -15,8 +16,8 @@ import { policiesCommand } from "./policies.ts";
 export type { Subcommand } from "./common.ts";
 
 /**
- * `keys`, `authorize`, `authorizations`, `policies`, `connect`, `audit`, `accounts` and `oauth`,
- * in help order.
+ * `keys`, `authorize`, `authorizations`, `policies`, `connect`, `audit`, `accounts`, `oauth` and
+ * `instances`, in help order.
  */
 export const ADMIN_COMMANDS: Subcommand[] = [
   keysCommand,
@@ -27,4 +28,5 @@ export const ADMIN_COMMANDS: Subcommand[] = [
   auditCommand,
   accountsCommand,
   oauthCommand,
+  instancesCommand,
 ];

@@ -117,6 +117,7 @@ Deno.test("every admin subcommand prints usage and flags for --help", async () =
     "audit",
     "accounts",
     "oauth",
+    "instances",
   ]);
   for (const command of ADMIN_COMMANDS) {
     const server = fakeServer();
