@@ -14,6 +14,13 @@
  * completed `BunkerSigner.connect` (upsert → usable), once by a client whose relay socket is
  * already open and once by a new one. Bounded: `--max-seconds` to get ready, 30 s per API call,
  * 10 s per connect.
+ *
+ *   deno run -A bench/scale.ts --cluster [--instances 3] [--authorizations 200] [--lease 10s] …
+ *
+ * runs the cluster mode instead (`bench/scale_cluster.ts`): several `serve --cluster` instances
+ * on one PostgreSQL database; how fast a revoke reaches the others, and how long their bunkers go
+ * unanswered when one is killed (SIGKILL) or stopped (SIGTERM). Both modes print the command line
+ * and a note on the machine first.
  */
 import { sql } from "kysely";
 import { delay } from "../src/util/async.ts";
@@ -30,115 +37,132 @@ import { parseBenchArgs } from "./lib/args.ts";
 import { BenchClients } from "./lib/clients.ts";
 import { cpuMs, memory } from "./lib/proc.ts";
 import { fixed, percentiles, print, printTable } from "./lib/report.ts";
+import { commandLine, machineNote } from "./lib/machine.ts";
 import { startBenchServe } from "./lib/serve.ts";
+import { clusterScale } from "./scale_cluster.ts";
 
-const options = parseBenchArgs(Deno.args, {
-  database: "postgres",
-  authorizations: 100_000,
-  upserts: 5,
-  "max-seconds": 120,
-});
-const maxMs = options["max-seconds"] * 1000;
-if (options.database !== "postgres" && options.database !== "sqlite") {
-  throw new Error(`Cannot use --database "${options.database}": expected postgres or sqlite`);
+print(commandLine(import.meta.url, Deno.args));
+print(`machine: ${machineNote()}`);
+if (Deno.args.includes("--cluster")) {
+  await clusterScale(Deno.args.filter((arg) => arg !== "--cluster"));
+} else {
+  await singleScale(Deno.args);
 }
 
-print(
-  `keycast scale benchmark: ${options.authorizations} authorizations on ${options.database}`,
-);
-const dataDir = await Deno.makeTempDir({ prefix: "keycast-bench-scale-" });
-await using _dataDir = { [Symbol.asyncDispose]: () => Deno.remove(dataDir, { recursive: true }) };
-await using database = options.database === "postgres" ? await emptyPostgresDatabase() : undefined;
-const db = database
-  ? openPostgres(database.url, { max: 1 })
-  : await openSqlite({ path: `${dataDir}/${SQLITE_FILE}` });
-// The rows' sealed secrets are placeholders that never open: the master key check is recorded
-// directly, for the key serve is given, so serve does not try to open one at start.
-const masterKey = crypto.getRandomValues(new Uint8Array(32));
-const insertMs = await seed(db, options.authorizations, masterKey).finally(() => db.close());
-print(`seeded ${options.authorizations} authorizations in ${fixed(insertMs / 1000, 1)} s`);
+/** One `keycast serve` over many authorizations (see the module doc). */
+async function singleScale(args: readonly string[]): Promise<void> {
+  const options = parseBenchArgs(args, {
+    database: "postgres",
+    authorizations: 100_000,
+    upserts: 5,
+    "max-seconds": 120,
+  });
+  const maxMs = options["max-seconds"] * 1000;
+  if (options.database !== "postgres" && options.database !== "sqlite") {
+    throw new Error(`Cannot use --database "${options.database}": expected postgres or sqlite`);
+  }
 
-await using relay = await startTestRelay();
-const spawned = performance.now();
-await using serve = await startBenchServe({
-  relays: [relay.url],
-  dataDir,
-  env: {
-    KEYCAST_MASTER_KEY: btoa(String.fromCharCode(...masterKey)),
-    ...(database ? { DATABASE_URL: database.url } : {}),
-  },
-  timeoutMs: maxMs,
-});
-const listeningMs = performance.now() - spawned;
-await serve.waitReady(Math.max(1, maxMs - listeningMs));
-const readyMs = performance.now() - spawned;
-const startCpu = cpuMs(serve.pid);
-const loaded = memory(serve.pid);
-const health = await serve.api("GET", "/health", undefined, [200]) as {
-  signer?: { loaded_authorizations?: number };
-};
+  print(
+    `keycast scale benchmark: ${options.authorizations} authorizations on ${options.database}`,
+  );
+  const dataDir = await Deno.makeTempDir({ prefix: "keycast-bench-scale-" });
+  await using _dataDir = { [Symbol.asyncDispose]: () => Deno.remove(dataDir, { recursive: true }) };
+  await using database = options.database === "postgres"
+    ? await emptyPostgresDatabase()
+    : undefined;
+  const db = database
+    ? openPostgres(database.url, { max: 1 })
+    : await openSqlite({ path: `${dataDir}/${SQLITE_FILE}` });
+  // The rows' sealed secrets are placeholders that never open: the master key check is recorded
+  // directly, for the key serve is given, so serve does not try to open one at start.
+  const masterKey = crypto.getRandomValues(new Uint8Array(32));
+  const insertMs = await seed(db, options.authorizations, masterKey).finally(() => db.close());
+  print(`seeded ${options.authorizations} authorizations in ${fixed(insertMs / 1000, 1)} s`);
 
-await serve.api("POST", "/api/keys", { name: "scale" }, [201]);
-const apiMs: number[] = [];
-const warmMs: number[] = [];
-const freshMs: number[] = [];
-/** POST an authorization, then connect a client to it; returns [ms to 201, ms to connected]. */
-async function upsertAndConnect(label: string, warm: boolean): Promise<[number, number]> {
-  const pools = warm ? [await BenchClients.openPool(relay.url, 10_000)] : [];
-  const started = performance.now();
-  const created = await serve.api("POST", "/api/authorizations", {
-    key: "scale",
-    policy: "full",
-    label,
-  }, [201]) as { bunker_url: string };
-  const answered = performance.now() - started;
-  await using _client = await BenchClients.connect(created.bunker_url, 1, 10_000, { pools });
-  return [answered, performance.now() - started];
+  await using relay = await startTestRelay();
+  const spawned = performance.now();
+  await using serve = await startBenchServe({
+    relays: [relay.url],
+    dataDir,
+    env: {
+      KEYCAST_MASTER_KEY: btoa(String.fromCharCode(...masterKey)),
+      ...(database ? { DATABASE_URL: database.url } : {}),
+    },
+    timeoutMs: maxMs,
+  });
+  const listeningMs = performance.now() - spawned;
+  await serve.waitReady(Math.max(1, maxMs - listeningMs));
+  const readyMs = performance.now() - spawned;
+  const startCpu = cpuMs(serve.pid);
+  const loaded = memory(serve.pid);
+  const health = await serve.api("GET", "/health", undefined, [200]) as {
+    signer?: { loaded_authorizations?: number };
+  };
+
+  await serve.api("POST", "/api/keys", { name: "scale" }, [201]);
+  const apiMs: number[] = [];
+  const warmMs: number[] = [];
+  const freshMs: number[] = [];
+  /** POST an authorization, then connect a client to it; returns [ms to 201, ms to connected]. */
+  async function upsertAndConnect(label: string, warm: boolean): Promise<[number, number]> {
+    const pools = warm ? [await BenchClients.openPool(relay.url, 10_000)] : [];
+    const started = performance.now();
+    const created = await serve.api("POST", "/api/authorizations", {
+      key: "scale",
+      policy: "full",
+      label,
+    }, [201]) as { bunker_url: string };
+    const answered = performance.now() - started;
+    await using _client = await BenchClients.connect(created.bunker_url, 1, 10_000, { pools });
+    return [answered, performance.now() - started];
+  }
+  // The first upsert after start runs cold code paths (JIT, first key opened in a worker):
+  // shown apart.
+  const [firstApiMs, firstUsableMs] = await upsertAndConnect("scale upsert (first)", true);
+  for (let i = 0; i < options.upserts; i++) {
+    const [api, warm] = await upsertAndConnect(`scale upsert ${i} (open socket)`, true);
+    apiMs.push(api);
+    warmMs.push(warm);
+    const [apiFresh, fresh] = await upsertAndConnect(`scale upsert ${i} (new socket)`, false);
+    apiMs.push(apiFresh);
+    freshMs.push(fresh);
+  }
+  const after = memory(serve.pid);
+  // keycast's own share of each connect: relay event in → reply signed (the audit log's latency).
+  await delay(1_000); // the audit writer flushes every 250 ms
+  const audit = await serve.api("GET", "/api/audit?limit=100", undefined, [200]) as {
+    entries: { method: string; latency_ms: number | null }[];
+  };
+  const connectLatencies = audit.entries
+    .filter((entry) => entry.method === "connect" && entry.latency_ms !== null)
+    .map((entry) => entry.latency_ms!);
+
+  print();
+  printTable([
+    ["measure", "value"],
+    ["authorizations loaded (/health)", String(health.signer?.loaded_authorizations ?? "n/a")],
+    ["spawn → Listening", `${fixed(listeningMs / 1000, 2)} s`],
+    ["spawn → /health/ready 200", `${fixed(readyMs / 1000, 2)} s`],
+    ["keycast CPU until ready", `${fixed((startCpu ?? NaN) / 1000, 2)} s`],
+    ["RSS once ready", `${fixed(loaded?.rssMiB)} MiB (peak ${fixed(loaded?.peakMiB)} MiB)`],
+    ["RSS after the upserts", `${fixed(after?.rssMiB)} MiB (peak ${fixed(after?.peakMiB)} MiB)`],
+    [
+      "first upsert after start: → 201, → connected",
+      `${fixed(firstApiMs)} ms, ${fixed(firstUsableMs)} ms`,
+    ],
+    ...summary("POST /api/authorizations → 201", apiMs),
+    ...summary("POST → connect done, client socket open", warmMs),
+    ...summary("POST → connect done, new client socket", freshMs),
+    ...summary("keycast's part of a connect (audit latency)", connectLatencies),
+  ]);
+  print();
+  print(
+    "The 201 comes after the new bunker pubkey is subscribed on the relay. Connect adds " +
+      "one NIP-46 round trip (the client's request and keycast's reply, each signed and " +
+      "verified), " +
+      "plus the client's relay socket in the last line.",
+  );
 }
-// The first upsert after start runs cold code paths (JIT, first key opened in a worker): shown apart.
-const [firstApiMs, firstUsableMs] = await upsertAndConnect("scale upsert (first)", true);
-for (let i = 0; i < options.upserts; i++) {
-  const [api, warm] = await upsertAndConnect(`scale upsert ${i} (open socket)`, true);
-  apiMs.push(api);
-  warmMs.push(warm);
-  const [apiFresh, fresh] = await upsertAndConnect(`scale upsert ${i} (new socket)`, false);
-  apiMs.push(apiFresh);
-  freshMs.push(fresh);
-}
-const after = memory(serve.pid);
-// keycast's own share of each connect: relay event in → reply signed (the audit log's latency).
-await delay(1_000); // the audit writer flushes every 250 ms
-const audit = await serve.api("GET", "/api/audit?limit=100", undefined, [200]) as {
-  entries: { method: string; latency_ms: number | null }[];
-};
-const connectLatencies = audit.entries
-  .filter((entry) => entry.method === "connect" && entry.latency_ms !== null)
-  .map((entry) => entry.latency_ms!);
-
-print();
-printTable([
-  ["measure", "value"],
-  ["authorizations loaded (/health)", String(health.signer?.loaded_authorizations ?? "n/a")],
-  ["spawn → Listening", `${fixed(listeningMs / 1000, 2)} s`],
-  ["spawn → /health/ready 200", `${fixed(readyMs / 1000, 2)} s`],
-  ["keycast CPU until ready", `${fixed((startCpu ?? NaN) / 1000, 2)} s`],
-  ["RSS once ready", `${fixed(loaded?.rssMiB)} MiB (peak ${fixed(loaded?.peakMiB)} MiB)`],
-  ["RSS after the upserts", `${fixed(after?.rssMiB)} MiB (peak ${fixed(after?.peakMiB)} MiB)`],
-  [
-    "first upsert after start: → 201, → connected",
-    `${fixed(firstApiMs)} ms, ${fixed(firstUsableMs)} ms`,
-  ],
-  ...summary("POST /api/authorizations → 201", apiMs),
-  ...summary("POST → connect done, client socket open", warmMs),
-  ...summary("POST → connect done, new client socket", freshMs),
-  ...summary("keycast's part of a connect (audit latency)", connectLatencies),
-]);
-print();
-print(
-  "The 201 comes after the new bunker pubkey is subscribed on the relay. Connect adds " +
-    "one NIP-46 round trip (the client's request and keycast's reply, each signed and verified), " +
-    "plus the client's relay socket in the last line.",
-);
 
 function summary(name: string, samples: number[]): string[][] {
   const stats = percentiles(samples);

@@ -94,7 +94,8 @@ export function childPids(parentPid: number, needle: string): number[] {
   return found;
 }
 
-function readProc(path: string): string | undefined {
+/** A /proc file's text, or undefined when it is gone (the process exited) or not here. */
+export function readProc(path: string): string | undefined {
   try {
     return Deno.readTextFileSync(path);
   } catch (error) {

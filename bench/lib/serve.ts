@@ -87,13 +87,25 @@ export class BenchServe implements AsyncDisposable {
     return text ? JSON.parse(text) : null;
   }
 
-  /** Stops the child with SIGTERM (SIGKILL after 15 s) and waits for it. */
-  async stop(): Promise<void> {
+  /** Sends `signal` to the child; false when it had already exited. */
+  kill(signal: Deno.Signal): boolean {
     try {
-      this.#child.kill("SIGTERM");
+      this.#child.kill(signal);
+      return true;
     } catch (error) {
       if (!(error instanceof TypeError)) throw error; // already exited
+      return false;
     }
+  }
+
+  /** Resolves once the child has exited and its stderr is read to the end (within `timeoutMs`). */
+  async exited(timeoutMs: number): Promise<void> {
+    await deadline(this.#done, timeoutMs);
+  }
+
+  /** Stops the child with SIGTERM (SIGKILL after 15 s) and waits for it. */
+  async stop(): Promise<void> {
+    this.kill("SIGTERM");
     try {
       await deadline(this.#done, 15_000);
     } catch {
@@ -171,7 +183,9 @@ export async function startBenchServe(options: BenchServeOptions): Promise<Bench
       ]),
       options.timeoutMs ?? 120_000,
     );
-    const token = (await Deno.readTextFile(`${options.dataDir}/admin.token`)).trim();
+    // The token of the environment wins over the file, as in serve itself.
+    const token = options.env?.KEYCAST_ADMIN_TOKEN ||
+      (await Deno.readTextFile(`${options.dataDir}/admin.token`)).trim();
     return new BenchServe(child, port, token, lines, done);
   } catch (error) {
     try {
