@@ -26,7 +26,8 @@ import { startTestRelay } from "./helpers/relay.ts";
 import { startServe } from "./helpers/serve.ts";
 import { TestApp } from "./helpers/app.ts";
 import { sqliteTestDb } from "./helpers/db.ts";
-import { Config, ENV_TWINS } from "../src/config/config.ts";
+import { Config, DEFAULT_LEASE_SECONDS, ENV_TWINS } from "../src/config/config.ts";
+import { parseDuration } from "../src/domain/fields.ts";
 import { SHUTDOWN_GRACE_MS } from "../src/server.ts";
 
 Deno.test("deno task compile includes every worker module, migration and URL-relative asset", async () => {
@@ -251,6 +252,12 @@ function probePaths(text: string): Record<string, string> {
   return probes;
 }
 
+/** The value of the environment variable `name` in a Kubernetes or Knative container list. */
+function envValue(text: string, name: string): string | undefined {
+  const pattern = new RegExp(`-\\s*name:\\s*${name}\\s*\\n\\s*value:\\s*"?([^"\\n]*)"?`);
+  return text.match(pattern)?.[1];
+}
+
 /** The integer value of `key:` or `key=` in `text` (the first one). */
 function numberSetting(text: string, key: string): number {
   const name = key.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
@@ -321,18 +328,24 @@ Deno.test("deployment probes use /health (startup, liveness) and /health/ready, 
   }
 });
 
-Deno.test("deployment files run one instance and wait out the SIGTERM drain", async () => {
+Deno.test("deployment files run a cluster and wait out the hand-over and the SIGTERM drain", async () => {
   const drainSeconds = SHUTDOWN_GRACE_MS / 1000;
   const kubernetes = await readDeployFile("deploy/kubernetes.yaml");
-  assert.equal(numberSetting(kubernetes, "replicas"), 1);
-  assert.match(kubernetes, /^\s*type:\s*Recreate\s*$/m);
+  assert.equal(numberSetting(kubernetes, "replicas"), 3);
+  assert.match(kubernetes, /^\s*type:\s*RollingUpdate\s*$/m);
+  assert.equal(numberSetting(kubernetes, "maxUnavailable"), 0);
+  assert.equal(envValue(kubernetes, "KEYCAST_CLUSTER"), "true");
+  const lease = parseDuration(envValue(kubernetes, "KEYCAST_LEASE") ?? "")!;
+  assert.ok(lease >= 2, "no lease");
   const preStop = Number(kubernetes.match(/command:\s*\["\/bin\/sleep",\s*"(\d+)"\]/)?.[1]);
   assert.ok(preStop >= 0, "no preStop sleep");
   const grace = numberSetting(kubernetes, "terminationGracePeriodSeconds");
   assert.ok(
-    grace >= preStop + drainSeconds + 10,
-    `terminationGracePeriodSeconds ${grace} is short`,
+    grace >= preStop + lease + drainSeconds + 5,
+    `terminationGracePeriodSeconds ${grace} is short for the hand-over and the drain`,
   );
+  // The budget lets one of the three pods go at a time.
+  assert.match(kubernetes, /kind: PodDisruptionBudget[\s\S]*maxUnavailable: 1/);
   const secretKeys = [...kubernetes.matchAll(/^\s+([A-Z][A-Z0-9_]*):/gm)].map((m) => m[1]);
   const referenced = [...kubernetes.matchAll(/^\s*key:\s*([A-Z][A-Z0-9_]*)\s*$/gm)].map((m) =>
     m[1]
@@ -340,8 +353,10 @@ Deno.test("deployment files run one instance and wait out the SIGTERM drain", as
   assert.deepEqual([...new Set(referenced)].sort(), [...new Set(secretKeys)].sort());
 
   const cloudRun = await readDeployFile("deploy/cloudrun.yaml");
-  assert.equal(numberSetting(cloudRun, "autoscaling.knative.dev/minScale"), 1);
-  assert.equal(numberSetting(cloudRun, "autoscaling.knative.dev/maxScale"), 1);
+  assert.ok(numberSetting(cloudRun, "autoscaling.knative.dev/minScale") >= 2);
+  assert.equal(envValue(cloudRun, "KEYCAST_CLUSTER"), "true");
+  // Cloud Run kills an instance 10 s after SIGTERM: the hand-over (at most the lease) must fit.
+  assert.ok(parseDuration(envValue(cloudRun, "KEYCAST_LEASE") ?? "")! < 10);
   assert.match(cloudRun, /^\s*run\.googleapis\.com\/cpu-throttling:\s*"false"\s*$/m);
   // Cloud Run sets PORT itself and refuses a revision that sets it.
   assert.doesNotMatch(cloudRun, /^\s*-\s*name:\s*PORT\s*$/m);
@@ -349,6 +364,8 @@ Deno.test("deployment files run one instance and wait out the SIGTERM drain", as
   const supervisor = await readDeployFile("deploy/supervisor.conf");
   assert.match(supervisor, /^command=\/usr\/local\/bin\/keycast serve$/m);
   assert.match(supervisor, /^stopsignal=TERM$/m);
-  assert.ok(numberSetting(supervisor, "stopwaitsecs") >= drainSeconds + 10);
+  assert.ok(
+    numberSetting(supervisor, "stopwaitsecs") >= DEFAULT_LEASE_SECONDS + drainSeconds + 10,
+  );
   assert.equal(numberSetting(supervisor, "numprocs"), 1);
 });
