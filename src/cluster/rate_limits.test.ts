@@ -6,14 +6,18 @@ import type { SharedBucket } from "./store.ts";
 
 const CLIENT = "c".repeat(64);
 
-/** A store whose `take` records the buckets and answers the wait the test sets. */
+/** A store whose `take` records the buckets and refuses as the test sets. */
 class FakeBuckets {
   readonly takes: SharedBucket[][] = [];
-  waitMs = 0;
+  /** The bucket that refuses (a key suffix), and its wait; undefined: every take succeeds. */
+  refuse: { suffix: string; waitMs: number } | undefined;
 
-  take(buckets: readonly SharedBucket[]): Promise<number> {
+  take(buckets: readonly SharedBucket[]): Promise<{ key: string; waitMs: number } | undefined> {
     this.takes.push(buckets.map(({ key, perMinute, burst }) => ({ key, perMinute, burst })));
-    return Promise.resolve(this.waitMs);
+    const refusing = buckets.find((b) => this.refuse && b.key.endsWith(this.refuse.suffix));
+    return Promise.resolve(
+      refusing && this.refuse ? { key: refusing.key, waitMs: this.refuse.waitMs } : undefined,
+    );
   }
 }
 
@@ -65,14 +69,15 @@ Deno.test("DatabaseRateLimits denies with the limit and the wait in the reason",
       per_method: { sign_event: { per_minute: 6 } },
     },
   });
-  store.waitMs = 9_500;
+  store.refuse = { suffix: ":sign_event", waitMs: 9_500 };
   assert.equal(
     await limits.charge(authorization, CLIENT, "sign_event"),
     "rate-limited: over 6 sign_event requests a minute from this client; retry in 10 s",
   );
-  store.waitMs = 1;
+  // The bucket that refused is named, not the strictest.
+  store.refuse = { suffix: `:c:${CLIENT}`, waitMs: 1 };
   assert.equal(
-    await limits.charge(authorization, CLIENT, "ping"),
+    await limits.charge(authorization, CLIENT, "sign_event"),
     "rate-limited: over 120 requests a minute from this client; retry in 1 s",
   );
 });

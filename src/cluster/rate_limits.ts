@@ -44,14 +44,13 @@ export class DatabaseRateLimits implements SharedLimits {
       });
     }
     if (buckets.length === 0) return undefined;
-    const waitMs = await this.#store.take(buckets);
-    if (waitMs === 0) return undefined;
-    // The bucket that refused is not named by the store; the strictest is the likely one.
-    const strictest = buckets.reduce((a, b) => (a.perMinute <= b.perMinute ? a : b));
-    const seconds = Math.max(1, Math.ceil(waitMs / 1000));
+    const refused = await this.#store.take(buckets);
+    if (!refused) return undefined;
+    const bucket = buckets.find((b) => b.key === refused.key) ?? buckets[0]!;
+    const seconds = Math.max(1, Math.ceil(refused.waitMs / 1000));
     return errorReason(
       "rate-limited",
-      `over ${strictest.perMinute} ${strictest.what} a minute from this client; retry in ${seconds} s`,
+      `over ${bucket.perMinute} ${bucket.what} a minute from this client; retry in ${seconds} s`,
     );
   }
 }

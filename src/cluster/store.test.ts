@@ -158,11 +158,13 @@ testWithStore(
   "ClusterStore.take(): a bucket allows its burst, then says how long to wait",
   async (store) => {
     const bucket = { key: "auth:c:client", perMinute: 60, burst: 2 };
-    assert.equal(await store.take([bucket]), 0);
-    assert.equal(await store.take([bucket]), 0);
-    const waitMs = await store.take([bucket]);
+    assert.equal(await store.take([bucket]), undefined);
+    assert.equal(await store.take([bucket]), undefined);
+    const refused = await store.take([bucket]);
+    assert.equal(refused?.key, bucket.key);
+    const waitMs = refused?.waitMs ?? 0;
     assert.ok(waitMs > 0 && waitMs <= 1_000, `wait ${waitMs} ms for one token at 60 a minute`);
-    assert.equal(await store.take([]), 0, "nothing to charge");
+    assert.equal(await store.take([]), undefined, "nothing to charge");
   },
 );
 
@@ -171,14 +173,18 @@ testWithStore(
   async (store, sql) => {
     const wide = { key: "auth:c:client", perMinute: 1, burst: 5 };
     const narrow = { key: "auth:m:client:sign_event", perMinute: 1, burst: 1 };
-    assert.equal(await store.take([wide, narrow]), 0);
-    const waitMs = await store.take([wide, narrow]);
+    assert.equal(await store.take([wide, narrow]), undefined);
+    const refused = await store.take([wide, narrow]);
+    assert.equal(refused?.key, narrow.key, "the narrow bucket refused");
+    const waitMs = refused?.waitMs ?? 0;
     assert.ok(waitMs > 50_000, `wait ${waitMs} ms for one token at 1 a minute`);
     const [row] = await sql`select tokens from rate_buckets where key = ${wide.key}`;
     assert.ok(Number(row?.tokens) < 4.1, `the wide bucket holds ${row?.tokens} tokens`);
     // The wide bucket still holds its 4 tokens: the refused take gave its token back.
-    for (let i = 0; i < 4; i++) assert.equal(await store.take([wide]), 0, `token ${i + 2}`);
-    assert.ok(await store.take([wide]) > 0);
+    for (let i = 0; i < 4; i++) {
+      assert.equal(await store.take([wide]), undefined, `token ${i + 2}`);
+    }
+    assert.equal((await store.take([wide]))?.key, wide.key);
   },
 );
 

@@ -175,11 +175,13 @@ export class ClusterStore implements AsyncDisposable {
   }
 
   /**
-   * Takes one token from each of `buckets`, all or none (a refusal drains nothing). Returns 0
-   * when taken, else the ms until the emptiest bucket holds a token.
+   * Takes one token from each of `buckets`, all or none (a refusal drains nothing). Resolves to
+   * undefined when taken, else the first empty bucket's key and the ms until it holds a token.
    */
-  async take(buckets: readonly SharedBucket[]): Promise<number> {
-    if (buckets.length === 0) return 0;
+  async take(
+    buckets: readonly SharedBucket[],
+  ): Promise<{ key: string; waitMs: number } | undefined> {
+    if (buckets.length === 0) return undefined;
     try {
       await this.#work.begin(async (tx) => {
         for (const { key, perMinute, burst } of buckets) {
@@ -193,7 +195,7 @@ export class ClusterStore implements AsyncDisposable {
           if (taken.length === 0) throw new EmptyBucket(key, perMinute, burst);
         }
       });
-      return 0;
+      return undefined;
     } catch (error: unknown) {
       if (!(error instanceof EmptyBucket)) throw error;
       const [row] = await this.#work`select least(${error.burst}::real,
@@ -201,7 +203,7 @@ export class ClusterStore implements AsyncDisposable {
           as tokens
         from rate_buckets where key = ${error.key}`;
       const missing = 1 - Number(row?.tokens ?? 1);
-      return Math.max(1, Math.ceil(missing * 60_000 / error.perMinute));
+      return { key: error.key, waitMs: Math.max(1, Math.ceil(missing * 60_000 / error.perMinute)) };
     }
   }
 
