@@ -16,31 +16,36 @@ create table instances (
   leaving integer not null default 0 check (leaving in (0, 1))
 );
 
--- The membership generation: raised, in the same transaction, by every join, leave and expiry,
--- so instances can tell whether they all serve the same assignment. One row.
-create table cluster_generation (
+-- One row of counters. `generation` is raised, in the same transaction, by every join, leave and
+-- expiry, so instances can tell whether they all serve the same assignment. `changes` is raised
+-- by every change notice (see src/cluster/bridge.ts), so an instance that missed one can tell.
+create table cluster_state (
   id integer primary key check (id = 1),
-  generation bigint not null
+  generation bigint not null,
+  changes bigint not null
 );
-insert into cluster_generation (id, generation) values (1, 0);
+insert into cluster_state (id, generation, changes) values (1, 0, 0);
 
--- Requests answered in the cluster, so a request that reaches two instances while its bunker
--- changes hands is answered once: the instance that inserts the row answers, the other drops it.
+-- Requests answered in the cluster, so a request that reaches two instances is answered once:
+-- the instance that inserts the row answers, another drops it. The request id is the client's
+-- text, kept as its sha256 (any text, fixed size).
 create table request_claims (
   bunker_pubkey text not null check (bunker_pubkey ~ '^[0-9a-f]{64}$'),
-  client_pubkey text not null check (length(client_pubkey) between 1 and 200),
-  request_id text not null check (length(request_id) between 1 and 128),
+  client_pubkey text not null check (client_pubkey ~ '^[0-9a-f]{64}$'),
+  request_hash text not null check (request_hash ~ '^[0-9a-f]{64}$'),
   instance_id text not null,
   expires_at timestamptz not null,
-  primary key (bunker_pubkey, client_pubkey, request_id)
+  primary key (bunker_pubkey, client_pubkey, request_hash)
 );
 create index request_claims_expires_at_idx on request_claims (expires_at);
 
 -- Policy rate limits shared by the instances: one token bucket per (authorization, client) or
--- (authorization, client, method), refilled from `updated_at` when it is next charged.
+-- (authorization, client, method), refilled from `updated_at` when it is next charged. From
+-- `full_at` on it would be full again, the same as no row: rows past it are pruned.
 create table rate_buckets (
   key text primary key check (length(key) between 1 and 400),
   tokens real not null,
-  updated_at timestamptz not null
+  updated_at timestamptz not null,
+  full_at timestamptz not null
 );
-create index rate_buckets_updated_at_idx on rate_buckets (updated_at);
+create index rate_buckets_full_at_idx on rate_buckets (full_at);

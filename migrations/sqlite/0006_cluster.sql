@@ -13,26 +13,30 @@ create table instances (
   leaving integer not null default 0 check (leaving in (0, 1))
 ) strict;
 
-create table cluster_generation (
+create table cluster_state (
   id integer primary key not null check (id = 1),
-  generation integer not null
+  generation integer not null,
+  changes integer not null
 ) strict;
-insert into cluster_generation (id, generation) values (1, 0);
+insert into cluster_state (id, generation, changes) values (1, 0, 0);
 
 create table request_claims (
   bunker_pubkey text not null
     check (length(bunker_pubkey) = 64 and bunker_pubkey not glob '*[^0-9a-f]*'),
-  client_pubkey text not null check (length(client_pubkey) between 1 and 200),
-  request_id text not null check (length(request_id) between 1 and 128),
+  client_pubkey text not null
+    check (length(client_pubkey) = 64 and client_pubkey not glob '*[^0-9a-f]*'),
+  request_hash text not null
+    check (length(request_hash) = 64 and request_hash not glob '*[^0-9a-f]*'),
   instance_id text not null,
   expires_at integer not null,
-  primary key (bunker_pubkey, client_pubkey, request_id)
+  primary key (bunker_pubkey, client_pubkey, request_hash)
 ) strict;
 create index request_claims_expires_at_idx on request_claims (expires_at);
 
 create table rate_buckets (
   key text primary key not null check (length(key) between 1 and 400),
   tokens real not null,
-  updated_at integer not null
+  updated_at integer not null,
+  full_at integer not null
 ) strict;
-create index rate_buckets_updated_at_idx on rate_buckets (updated_at);
+create index rate_buckets_full_at_idx on rate_buckets (full_at);

@@ -5,8 +5,9 @@ import type { ActiveAuthorization } from "../domain/authorization.ts";
 import type { LogRecord } from "../log.ts";
 import { testAuthorization } from "../nip46/testing.ts";
 import { deadline } from "../util/async.ts";
-import { ChangeBridge, ClusterChanges } from "./bridge.ts";
+import { FakeClock } from "./testing.ts";
 import { AUTHORIZATIONS_CHANNEL } from "./store.ts";
+import { ChangeBridge, ClusterChanges } from "./bridge.ts";
 
 const SELF = "5".repeat(32);
 const OTHER = "6".repeat(32);
@@ -17,9 +18,11 @@ const GONE_ID = "00000000-0000-4000-8000-00000000000b";
 
 /** The notification side of the store: records what is sent, lets the test deliver and reconnect. */
 class FakeNotices {
-  readonly sent: { channel: string; payload: string }[] = [];
-  /** When set, `notify` fails with it. */
+  readonly sent: string[] = [];
+  /** When set, `announce` fails with it. */
   failure: Error | undefined;
+  /** Notices numbered so far (the `changes` counter). */
+  count = 0;
   #onMessage: ((payload: string) => void) | undefined;
   #onConnect: (() => void) | undefined;
 
@@ -31,14 +34,20 @@ class FakeNotices {
     return Promise.resolve();
   }
 
-  notify(channel: string, payload: string): Promise<void> {
+  announce(from: string, what: string): Promise<void> {
     if (this.failure) return Promise.reject(this.failure);
-    this.sent.push({ channel, payload });
+    this.sent.push(`${from} ${++this.count} ${what}`);
     return Promise.resolve();
   }
 
-  /** A notification arrives. */
+  /** A notification arrives: `<from> <what>`, numbered here. */
   deliver(payload: string): void {
+    const [from, ...what] = payload.split(" ");
+    this.#onMessage!(`${from} ${++this.count} ${what.join(" ")}`);
+  }
+
+  /** A raw notification arrives, as given. */
+  deliverRaw(payload: string): void {
     this.#onMessage!(payload);
   }
 
@@ -69,12 +78,22 @@ class FakeAuthorizations {
     return Promise.resolve(id === LIVE_ID ? this.live : undefined);
   }
 
-  loadActiveByPolicy(): Promise<ActiveAuthorization[]> {
+  loadActiveByPolicy(name: string): Promise<ActiveAuthorization[]> {
+    this.lookups.push(`policy ${name}`);
     return Promise.resolve([this.live]);
   }
 
-  unrevokedOfAccount(): Promise<{ id: string; bunkerPubkey: string }[]> {
-    return Promise.resolve([]);
+  unrevokedOfAccount(accountId: string): Promise<{ id: string; bunkerPubkey: string }[]> {
+    this.lookups.push(`account ${accountId}`);
+    return Promise.resolve([
+      { id: LIVE_ID, bunkerPubkey: LIVE_BUNKER },
+      { id: GONE_ID, bunkerPubkey: GONE_BUNKER },
+    ]);
+  }
+
+  get(id: string): Promise<{ bunkerPubkey: string } | undefined> {
+    this.lookups.push(`get ${id}`);
+    return Promise.resolve(id === GONE_ID ? { bunkerPubkey: GONE_BUNKER } : undefined);
   }
 }
 
@@ -83,15 +102,26 @@ async function started() {
   const authorizations = new FakeAuthorizations();
   const channel = new AuthorizationChannel();
   const logs: LogRecord[] = [];
+  const clock = new FakeClock();
   const bridge = new ChangeBridge({
     store: notices,
     self: SELF,
     channel,
-    authorizations,
+    // deno-lint-ignore no-explicit-any -- the fake's `get` returns only the field the bridge reads
+    authorizations: authorizations as any,
     log: (record) => void logs.push(record),
+    timers: clock,
   });
   await bridge.start();
-  return { notices, authorizations, channel, subscription: channel.subscribe(), bridge, logs };
+  return {
+    notices,
+    authorizations,
+    channel,
+    subscription: channel.subscribe(),
+    bridge,
+    logs,
+    clock,
+  };
 }
 
 /** The next command on the channel, or a failure after 2 s. */
@@ -112,18 +142,38 @@ Deno.test("ChangeBridge: another instance's bunker notice becomes an upsert when
   assert.deepEqual(authorizations.lookups, [`bunker ${LIVE_BUNKER}`, `bunker ${GONE_BUNKER}`]);
 });
 
-Deno.test("ChangeBridge: a client notice upserts a live authorization and leaves a gone one alone", async () => {
+Deno.test("ChangeBridge: an authorization notice upserts a live one and removes one no longer live", async () => {
   const { notices, subscription, authorizations, bridge } = await started();
   using _ = subscription;
   notices.deliver(`${OTHER} a ${GONE_ID}`);
+  assert.deepEqual(await next(subscription), { type: "remove", bunkerPubkey: GONE_BUNKER });
   notices.deliver(`${OTHER} a ${LIVE_ID}`);
   assert.deepEqual(await next(subscription), {
     type: "upsert",
     authorization: authorizations.live,
   });
-  assert.deepEqual(authorizations.lookups, [`id ${GONE_ID}`, `id ${LIVE_ID}`]);
-  assert.equal(subscription.pending, 0, "the gone one sent nothing");
+  assert.deepEqual(authorizations.lookups, [`id ${GONE_ID}`, `get ${GONE_ID}`, `id ${LIVE_ID}`]);
   assert.equal(bridge.stats.received, 2);
+});
+
+Deno.test("ChangeBridge: a policy or account notice re-reads that policy's or account's authorizations", async () => {
+  const { notices, subscription, authorizations } = await started();
+  using _ = subscription;
+  notices.deliver(`${OTHER} p notes and more`);
+  assert.deepEqual(await next(subscription), {
+    type: "upsert",
+    authorization: authorizations.live,
+  });
+  notices.deliver(`${OTHER} u ${LIVE_ID}`);
+  assert.deepEqual(await next(subscription), {
+    type: "upsert",
+    authorization: authorizations.live,
+  });
+  assert.deepEqual(await next(subscription), { type: "remove", bunkerPubkey: GONE_BUNKER });
+  assert.deepEqual(authorizations.lookups.slice(0, 2), [
+    "policy notes and more",
+    `account ${LIVE_ID}`,
+  ]);
 });
 
 Deno.test("ChangeBridge ignores its own notices and malformed payloads", async () => {
@@ -138,11 +188,14 @@ Deno.test("ChangeBridge ignores its own notices and malformed payloads", async (
       `${OTHER} b`,
       `${OTHER} a not-a-uuid`,
       `${OTHER} a ${LIVE_ID.toUpperCase()}`,
+      `${OTHER} u ${LIVE_BUNKER}`,
+      `${OTHER} p`,
       `${OTHER} x ${LIVE_BUNKER}`,
       `${OTHER}`,
-      "",
     ]
   ) notices.deliver(payload);
+  notices.deliverRaw("");
+  notices.deliverRaw(`${OTHER}`);
   notices.deliver(`${OTHER} b ${GONE_BUNKER}`);
   assert.deepEqual(await next(subscription), { type: "remove", bunkerPubkey: GONE_BUNKER });
   assert.equal(subscription.pending, 0);
@@ -161,6 +214,31 @@ Deno.test("ChangeBridge reloads on another instance's '*' and after a reconnect,
   assert.equal(bridge.stats.reloads, 2);
 });
 
+Deno.test("ChangeBridge reloads when a notice a heartbeat counted has not arrived by the next one", async () => {
+  const { notices, subscription, bridge, logs } = await started();
+  using _ = subscription;
+  notices.deliver(`${OTHER} b ${GONE_BUNKER}`); // number 1 arrives
+  assert.deepEqual(await next(subscription), { type: "remove", bunkerPubkey: GONE_BUNKER });
+  bridge.observe(1);
+  bridge.observe(1);
+  assert.equal(subscription.pending, 0, "nothing missing");
+  // Number 2 was sent but never arrives: the first heartbeat that counts it waits, the next reloads.
+  bridge.observe(2);
+  assert.equal(subscription.pending, 0, "it may still be on its way");
+  bridge.observe(2);
+  assert.deepEqual(await next(subscription), { type: "reload" });
+  assert.ok(logs.some((record) => /lost/.test(record.msg)));
+  bridge.observe(2);
+  assert.equal(subscription.pending, 0, "reloaded once");
+  // A notice that arrives between the two heartbeats is no loss.
+  notices.count = 2; // number 2 was the lost one
+  bridge.observe(3);
+  notices.deliver(`${OTHER} b ${GONE_BUNKER}`); // number 3
+  assert.deepEqual(await next(subscription), { type: "remove", bunkerPubkey: GONE_BUNKER });
+  bridge.observe(3);
+  assert.equal(subscription.pending, 0);
+});
+
 Deno.test("ChangeBridge: a notice that cannot be applied falls back to a reload", async () => {
   const { notices, subscription, authorizations, bridge, logs } = await started();
   using _ = subscription;
@@ -171,53 +249,76 @@ Deno.test("ChangeBridge: a notice that cannot be applied falls back to a reload"
   assert.ok(logs.some((record) => record.level === "warn" && /Cannot apply/.test(record.msg)));
 });
 
-Deno.test("ChangeBridge tells the others of bunkers, reloads and client changes", async () => {
-  const { notices, bridge, logs } = await started();
-  bridge.announce(LIVE_BUNKER);
-  bridge.announce(undefined);
-  const redeemed: string[] = [];
+Deno.test("ChangeBridge tells the others of changes and client changes, in order", async () => {
+  const { notices, bridge } = await started();
+  bridge.announce(`b ${LIVE_BUNKER}`);
+  bridge.announce("*");
   const clients = bridge.clients({
-    redeem: (input) => {
-      redeemed.push(input.authorizationId);
-      return Promise.resolve({ status: "redeemed" });
-    },
-    logout: () => Promise.resolve(true),
+    redeem: (input) =>
+      Promise.resolve(
+        input.clientPubkey === "d".repeat(64) ? { status: "redeemed" } : { status: "known" },
+      ),
+    logout: (_id, clientPubkey) => Promise.resolve(clientPubkey === "d".repeat(64)),
   });
   assert.deepEqual(
     await clients.redeem({ authorizationId: LIVE_ID, clientPubkey: "d".repeat(64) }),
     { status: "redeemed" },
   );
+  await clients.redeem({ authorizationId: LIVE_ID, clientPubkey: "e".repeat(64) });
   assert.equal(await clients.logout(LIVE_ID, "d".repeat(64)), true);
-  assert.deepEqual(redeemed, [LIVE_ID]);
-  assert.deepEqual(notices.sent, [
-    { channel: AUTHORIZATIONS_CHANNEL, payload: `${SELF} b ${LIVE_BUNKER}` },
-    { channel: AUTHORIZATIONS_CHANNEL, payload: `${SELF} *` },
-    { channel: AUTHORIZATIONS_CHANNEL, payload: `${SELF} a ${LIVE_ID}` },
-    { channel: AUTHORIZATIONS_CHANNEL, payload: `${SELF} a ${LIVE_ID}` },
-  ]);
-
-  // A notice that cannot be sent is counted and logged, never thrown.
-  notices.failure = new Error("connection lost");
-  bridge.announce(GONE_BUNKER);
+  assert.equal(await clients.logout(LIVE_ID, "e".repeat(64)), false);
   await Promise.resolve();
-  assert.equal(bridge.stats.failed, 1);
-  assert.equal(bridge.stats.sent, 5);
-  assert.ok(logs.some((record) => record.level === "error"));
+  assert.deepEqual(notices.sent, [
+    `${SELF} 1 b ${LIVE_BUNKER}`,
+    `${SELF} 2 *`,
+    `${SELF} 3 a ${LIVE_ID}`,
+    `${SELF} 4 a ${LIVE_ID}`,
+  ], "nothing for a client already known, or a logout that changed nothing");
 });
 
-Deno.test("ClusterChanges sends each command to this instance's channel and announces its bunker", async () => {
+Deno.test("ChangeBridge sends a notice that failed again, in order, and never throws", async () => {
+  const { notices, bridge, logs, clock } = await started();
+  notices.failure = new Error("connection lost");
+  bridge.announce(`b ${GONE_BUNKER}`);
+  bridge.announce(`a ${LIVE_ID}`);
+  await clock.tick(0);
+  assert.deepEqual(notices.sent, []);
+  assert.ok(bridge.stats.failed >= 1);
+  assert.ok(logs.some((record) => record.level === "warn" && /trying again/.test(record.msg)));
+  notices.failure = undefined;
+  await clock.tick(1_000);
+  assert.deepEqual(notices.sent, [`${SELF} 1 b ${GONE_BUNKER}`, `${SELF} 2 a ${LIVE_ID}`]);
+  bridge[Symbol.dispose]();
+});
+
+Deno.test("ChangeBridge collapses a backlog of unsent notices into one re-read of everything", async () => {
+  const { notices, bridge, clock } = await started();
+  notices.failure = new Error("connection lost");
+  for (let i = 0; i <= 1_000; i++) bridge.announce(`b ${GONE_BUNKER}`);
+  notices.failure = undefined;
+  await clock.tick(1_000);
+  assert.deepEqual(notices.sent, [`${SELF} 1 *`]);
+  bridge[Symbol.dispose]();
+});
+
+Deno.test("ClusterChanges sends each change to this instance's channel and announces it once", async () => {
   const authorizations = new FakeAuthorizations();
   const channel = new AuthorizationChannel();
   using subscription = channel.subscribe();
-  const announced: (string | undefined)[] = [];
-  const changes = new ClusterChanges(authorizations, channel, (bunkerPubkey) => {
-    announced.push(bunkerPubkey);
-  });
+  const announced: string[] = [];
+  const changes = new ClusterChanges(authorizations, channel, (what) => void announced.push(what));
   assert.equal(await changes.upserted(LIVE_ID), authorizations.live);
   assert.equal(await changes.upserted(GONE_ID), undefined);
   changes.removed(GONE_BUNKER);
   assert.equal(await changes.policyChanged("strict"), 1);
-  assert.deepEqual(announced, [LIVE_BUNKER, GONE_BUNKER, LIVE_BUNKER]);
+  assert.equal(await changes.accountChanged(LIVE_ID), 2);
+  assert.deepEqual(announced, [
+    `a ${LIVE_ID}`,
+    `a ${GONE_ID}`,
+    `b ${GONE_BUNKER}`,
+    "p strict",
+    `u ${LIVE_ID}`,
+  ]);
   assert.deepEqual(await next(subscription), {
     type: "upsert",
     authorization: authorizations.live,
@@ -227,5 +328,5 @@ Deno.test("ClusterChanges sends each command to this instance's channel and anno
     type: "upsert",
     authorization: authorizations.live,
   });
-  assert.equal(subscription.pending, 0);
+  assert.equal(subscription.pending, 2, "the account's two, and nothing else");
 });

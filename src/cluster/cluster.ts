@@ -9,7 +9,6 @@
 import type { AuthorizationChannel } from "../channel/channel.ts";
 import type { AuthorizationsRepo } from "../db/repos/authorizations.ts";
 import type { Log } from "../log.ts";
-import { DUPLICATE_WINDOW_MS } from "../nip46/listener.ts";
 import type { RequestClaims } from "../nip46/listener_types.ts";
 import { deadline } from "../util/async.ts";
 import { encodeHex } from "../util/hex.ts";
@@ -21,6 +20,14 @@ import { ClusterStore, type InstanceRow } from "./store.ts";
 
 /** Longest wait for one claim: past it the request is not answered here (fail closed), in ms. */
 const CLAIM_TIMEOUT_MS = 2_000;
+/**
+ * How long a claim stands, in ms: past the window in which the listener accepts a request event
+ * (±120 s) with room to spare, so a copy of a request still in that window never finds it gone.
+ */
+const CLAIM_TTL_MS = 300_000;
+/** Time between prunes of expired claims and full buckets, and the most one may take, in ms. */
+const PRUNE_INTERVAL_MS = 5_000;
+const PRUNE_BUDGET_MS = 1_000;
 
 /** Options of {@link openCluster}. */
 export interface ClusterOptions {
@@ -28,7 +35,10 @@ export interface ClusterOptions {
   leaseMs: number;
   version: string;
   channel: AuthorizationChannel;
-  authorizations: Pick<AuthorizationsRepo, "loadActiveByBunker" | "loadActiveById">;
+  authorizations: Pick<
+    AuthorizationsRepo,
+    "loadActiveByBunker" | "loadActiveById" | "loadActiveByPolicy" | "unrevokedOfAccount" | "get"
+  >;
   pool: PartitionPool;
   log: Log;
 }
@@ -81,12 +91,19 @@ export async function openCluster(options: ClusterOptions): Promise<Cluster> {
     throw error;
   }
   let membership: Membership | undefined;
+  // Off the heartbeat, on the request path's connections; one prune at a time.
+  let pruning: Promise<unknown> | undefined;
+  const pruner = setInterval(() => {
+    pruning ??= store.prune(PRUNE_BUDGET_MS).catch((error: unknown) =>
+      log({ level: "warn", ns: "cluster", msg: "Cannot prune claims and buckets", error })
+    ).finally(() => (pruning = undefined));
+  }, PRUNE_INTERVAL_MS);
   return {
     id,
     watch,
     bridge,
     claims: {
-      claim: (request) => deadline(store.claim(request, id, DUPLICATE_WINDOW_MS), CLAIM_TIMEOUT_MS),
+      claim: (request) => deadline(store.claim(request, id, CLAIM_TTL_MS), CLAIM_TIMEOUT_MS),
     },
     sharedLimits: new DatabaseRateLimits(store),
     join: async (address) => {
@@ -97,6 +114,7 @@ export async function openCluster(options: ClusterOptions): Promise<Cluster> {
         // The wait is part of a heartbeat: a sixth of the lease at most, so relays that do not
         // answer delay the acknowledgement, never the next renewal.
         serve: (slots) => watch.serve(slots, Math.min(READY_WAIT_MS, options.leaseMs / 6)),
+        onHeartbeat: (beat) => bridge.observe(beat.changes),
         log,
       });
       await membership.start();
@@ -119,7 +137,10 @@ export async function openCluster(options: ClusterOptions): Promise<Cluster> {
       bridge: { ...bridge.stats },
     }),
     [Symbol.asyncDispose]: async () => {
+      clearInterval(pruner);
+      await pruning;
       watch[Symbol.dispose]();
+      bridge[Symbol.dispose]();
       await membership?.[Symbol.asyncDispose]();
       await store[Symbol.asyncDispose]();
     },

@@ -34,7 +34,7 @@ function instance(cluster: FakeCluster, id: string): Instance {
     leaseMs: LEASE_MS,
     serve: (slots) => {
       serveCalls.push(slots);
-      return Promise.resolve();
+      return Promise.resolve(true);
     },
     log: (record) => void logs.push(record),
     now: () => cluster.clock.now,
@@ -330,4 +330,55 @@ Deno.test("Membership.handOver() keeps its share through a heartbeat read before
   await handing;
   assert.equal(b.served().size, 0);
   assert.equal(a.served().size, SLOT_COUNT);
+});
+
+Deno.test("Membership.handOver() that cannot mark the instance leaving goes on serving its share", async () => {
+  const clock = new FakeClock();
+  const { a, b } = await twoInstances(clock);
+  await using _a = a.membership;
+  await using _b = b.membership;
+  b.store.down = true; // B cannot reach the database: nobody would know to take over
+  await b.membership.handOver(20);
+  assert.deepEqual(b.served(), slotsOf(B, [A, B]), "B keeps serving until it stops");
+  assert.equal(b.membership.status().leaving, false);
+  assert.ok(b.logs.some((record) => /serving until it does/.test(record.msg)));
+  b.store.down = false;
+});
+
+Deno.test("Membership acknowledges a gained share only once its subscriptions are confirmed", async () => {
+  const clock = new FakeClock();
+  const cluster = new FakeCluster(clock);
+  const a = instance(cluster, A);
+  await using _a = a.membership;
+  await a.membership.start();
+  // B's relays do not confirm its subscriptions at first.
+  let subscribed = false;
+  const store = cluster.store();
+  const bServed: ReadonlySet<number>[] = [];
+  const b = new Membership({
+    store,
+    self: { id: B, address: "127.0.0.1:8081", version: "test" },
+    leaseMs: LEASE_MS,
+    serve: (slots) => {
+      bServed.push(slots);
+      return Promise.resolve(subscribed);
+    },
+    log: () => {},
+    now: () => cluster.clock.now,
+    timers: cluster.clock,
+  });
+  await using _b = b;
+  await b.start();
+  await clock.tick(10);
+  assert.deepEqual(bServed.at(-1), slotsOf(B, [A, B]), "B watches its share at once");
+  assert.equal(cluster.rows.get(B)?.view, 0, "but does not acknowledge it");
+  assert.equal(a.served().size, SLOT_COUNT, "so A keeps serving B's share");
+  await clock.tick(LEASE_MS / 3);
+  assert.equal(a.served().size, SLOT_COUNT, "still unconfirmed a heartbeat later");
+
+  subscribed = true;
+  await clock.tick(LEASE_MS / 3);
+  await clock.tick(10);
+  assert.equal(cluster.rows.get(B)?.view, 2, "confirmed: acknowledged");
+  assert.deepEqual(a.served(), slotsOf(A, [A, B]), "and A let go of B's share");
 });

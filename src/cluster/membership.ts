@@ -29,7 +29,7 @@ export const DEFAULT_LEASE_MS = 10_000;
 /** What {@link Membership} needs of the store. */
 export type MembershipStore = Pick<
   ClusterStore,
-  "join" | "heartbeat" | "acknowledge" | "markLeaving" | "leave" | "listen" | "prune"
+  "join" | "heartbeat" | "acknowledge" | "markLeaving" | "leave" | "listen"
 >;
 
 /** Options of {@link Membership}. */
@@ -39,12 +39,15 @@ export interface MembershipOptions {
   /** How long a renewed lease lasts, in ms. */
   leaseMs: number;
   /**
-   * Serves exactly `slots` from now on (watches their bunkers, unwatches the rest); resolves once
-   * the newly served ones are subscribed (bounded by the caller).
+   * Serves exactly `slots` from now on (watches their bunkers, unwatches the rest); resolves true
+   * once the newly served ones are subscribed, false when that was not confirmed in time (bounded
+   * by the caller) — the assignment is then acknowledged at a later heartbeat.
    */
-  serve: (slots: ReadonlySet<number>) => Promise<void>;
+  serve: (slots: ReadonlySet<number>) => Promise<boolean>;
+  /** Called with every heartbeat's reading (e.g. to check that no change notice was lost). */
+  onHeartbeat?: (beat: Heartbeat) => void;
   log: Log;
-  /** Clock in ms. Default `Date.now`. */
+  /** Monotonic clock in ms. Default `performance.now` (a wall clock set back must not move the fence). */
   now?: () => number;
   /** Timers of the heartbeats and the fence. Default the global ones. */
   timers?: Timers;
@@ -77,8 +80,6 @@ const NOTICE_DELAY_MS = 5;
  * always falls before the others take over.
  */
 const FENCE_MARGIN = 0.2;
-/** Claims and buckets are pruned every this many heartbeats. */
-const PRUNE_EVERY = 10;
 /**
  * Pause before a failed heartbeat is tried again, as a fraction of the lease. Not a third: a
  * heartbeat that timed out has used a third already, and the fence falls a fifth before the lease
@@ -94,7 +95,6 @@ export class Membership implements AsyncDisposable {
   #instances = 0;
   #changes = 0;
   #expiries = 0;
-  #beats = 0;
   /** Local time the lease is known valid until; undefined before the first renewal. */
   #validUntil: number | undefined;
   #fenced = false;
@@ -112,7 +112,12 @@ export class Membership implements AsyncDisposable {
   readonly #handedOver = Promise.withResolvers<void>();
 
   constructor(options: MembershipOptions) {
-    this.#o = { now: Date.now, timers: realTimers, ...options };
+    this.#o = {
+      now: () => performance.now(),
+      timers: realTimers,
+      onHeartbeat: () => {},
+      ...options,
+    };
   }
 
   /** Registers, starts listening for changes, and serves this instance's first share. */
@@ -142,15 +147,28 @@ export class Membership implements AsyncDisposable {
 
   /**
    * Hands every slot over before a stop: marks this instance leaving, keeps serving until every
-   * other live instance serves the new assignment (or `timeoutMs` passes), then serves nothing.
+   * other live instance serves the new assignment, then serves nothing — all within `timeoutMs`.
+   * When the mark itself cannot be made (no database), the others cannot know to take over: the
+   * instance goes on serving until it stops, and they take over once its lease has passed.
    */
   async handOver(timeoutMs: number): Promise<void> {
     if (this.#leaving || this.#stopped) return;
-    this.#leaving = true;
+    const until = this.#o.now() + timeoutMs;
     try {
       await deadline(this.#o.store.markLeaving(this.#o.self.id), timeoutMs);
+    } catch (error: unknown) {
+      this.#o.log({
+        level: "warn",
+        ns: "cluster",
+        msg: "Cannot tell the other instances this one stops: serving until it does",
+        error,
+      });
+      return;
+    }
+    this.#leaving = true;
+    try {
       this.#soon();
-      await deadline(this.#handedOver.promise, timeoutMs);
+      await deadline(this.#handedOver.promise, Math.max(0, until - this.#o.now()));
     } catch (error: unknown) {
       this.#o.log({
         level: "warn",
@@ -245,18 +263,16 @@ export class Membership implements AsyncDisposable {
     const settled = beat.instances.every((i) =>
       i.leaving || i.id === self.id || i.view >= beat.generation
     );
-    await this.#apply(settled ? mine : new Set([...this.#served, ...mine]));
-    if (!this.#leaving && me && me.view < beat.generation) {
-      await store.acknowledge(self.id, beat.generation).catch((error: unknown) =>
-        log({ level: "warn", ns: "cluster", msg: "Cannot acknowledge the assignment", error })
+    this.#o.onHeartbeat(beat);
+    const subscribed = await this.#apply(settled ? mine : new Set([...this.#served, ...mine]));
+    // Acknowledged only once subscribed: the others let go of these slots on the acknowledgement.
+    if (subscribed && !this.#leaving && me && me.view < beat.generation) {
+      await deadline(store.acknowledge(self.id, beat.generation), leaseMs / 3).catch(
+        (error: unknown) =>
+          log({ level: "warn", ns: "cluster", msg: "Cannot acknowledge the assignment", error }),
       );
     }
     if (handingOver && this.#served.size === 0) this.#handedOver.resolve();
-    if (++this.#beats % PRUNE_EVERY === 0) {
-      await store.prune(3_600_000).catch((error: unknown) =>
-        log({ level: "warn", ns: "cluster", msg: "Cannot prune claims", error })
-      );
-    }
     // The next heartbeat: a third of the lease after this one was sent (waiting for relays above
     // must not push it past the fence), or just after another instance's lease ends.
     const heartbeatAt = me?.heartbeatAt.getTime() ?? 0;
@@ -266,9 +282,9 @@ export class Membership implements AsyncDisposable {
     this.#schedule(Math.min(next, ...ends.filter((ms) => ms > 0)));
   }
 
-  async #apply(slots: ReadonlySet<number>): Promise<void> {
+  async #apply(slots: ReadonlySet<number>): Promise<boolean> {
     this.#served = slots;
-    await this.#o.serve(slots);
+    return await this.#o.serve(slots);
   }
 
   #schedule(delayMs: number): void {

@@ -176,3 +176,34 @@ Deno.test("PartitionedWatch disposal ends the holds' timers", async () => {
   watch[Symbol.dispose]();
   assert.equal(clock.pending, 0);
 });
+
+Deno.test("PartitionedWatch.serve() says whether gained bunkers are subscribed, and asks again later", async () => {
+  /** A pool whose `ready` answers what the test sets, at once. */
+  class AnsweringPool extends FakePool {
+    answer = false;
+    override ready(bunkerPubkey: string, opts: { timeoutMs?: number } = {}): Promise<boolean> {
+      this.readyCalls.push({ bunkerPubkey, timeoutMs: opts.timeoutMs });
+      return Promise.resolve(this.answer);
+    }
+  }
+  const pool = new AnsweringPool();
+  using watch = new PartitionedWatch(pool, new FakeClock());
+  watch.watch(bunkerIn(1), RELAYS);
+  assert.equal(await watch.serve(new Set([1]), 10), false, "not subscribed yet");
+  // Nothing new gained, but the earlier gain is still unconfirmed: asked again.
+  assert.equal(await watch.serve(new Set([1]), 10), false);
+  pool.answer = true;
+  assert.equal(await watch.serve(new Set([1]), 10), true);
+  assert.deepEqual(pool.readyCalls.map((call) => call.bunkerPubkey), [
+    bunkerIn(1),
+    bunkerIn(1),
+    bunkerIn(1),
+  ]);
+  assert.equal(await watch.serve(new Set([1]), 10), true, "confirmed once, not asked again");
+  assert.equal(pool.readyCalls.length, 3);
+  // A gained bunker given up before it was confirmed is not waited for.
+  pool.answer = false;
+  watch.watch(bunkerIn(2), RELAYS);
+  assert.equal(await watch.serve(new Set([1, 2]), 10), false);
+  assert.equal(await watch.serve(new Set([1]), 10), true);
+});

@@ -29,6 +29,8 @@ export class PartitionedWatch implements WatchTarget {
   readonly #pool: PartitionPool;
   readonly #wanted = new Map<string, readonly string[]>();
   readonly #watched = new Set<string>();
+  /** Bunkers watched for a gained slot whose subscription is not confirmed yet. */
+  readonly #unconfirmed = new Set<string>();
   readonly #held = new Map<string, unknown>();
   readonly #timers: Timers;
   #slots: ReadonlySet<number> = new Set();
@@ -63,24 +65,33 @@ export class PartitionedWatch implements WatchTarget {
   }
 
   /**
-   * Serves exactly `slots` from now on; resolves once a sample of the newly watched bunkers is
-   * subscribed, or after `waitMs` (default {@link READY_WAIT_MS}).
+   * Serves exactly `slots` from now on. Resolves true once the bunkers this instance started to
+   * watch for its slots are subscribed (a sample of them is waited for; the pool packs the rest
+   * along), false when some are still not after `waitMs` (default {@link READY_WAIT_MS}) — those
+   * are waited for again at the next call.
    */
-  async serve(slots: ReadonlySet<number>, waitMs = READY_WAIT_MS): Promise<void> {
+  async serve(slots: ReadonlySet<number>, waitMs = READY_WAIT_MS): Promise<boolean> {
     this.#slots = slots;
-    const added: string[] = [];
     for (const [bunkerPubkey, relays] of this.#wanted) {
       const wanted = this.serves(bunkerPubkey) || this.#held.has(bunkerPubkey);
       if (wanted && !this.#watched.has(bunkerPubkey)) {
         this.#watched.add(bunkerPubkey);
         this.#pool.watch(bunkerPubkey, relays);
-        added.push(bunkerPubkey);
+        this.#unconfirmed.add(bunkerPubkey);
       } else if (!wanted && this.#watched.delete(bunkerPubkey)) {
         this.#pool.unwatch(bunkerPubkey);
       }
     }
-    const sample = added.slice(0, READY_SAMPLE);
-    await Promise.all(sample.map((b) => this.#pool.ready(b, { timeoutMs: waitMs })));
+    const sample: string[] = [];
+    for (const bunkerPubkey of this.#unconfirmed) {
+      if (!this.#watched.has(bunkerPubkey)) this.#unconfirmed.delete(bunkerPubkey);
+      else if (sample.push(bunkerPubkey) >= READY_SAMPLE) break;
+    }
+    const ready = await Promise.all(sample.map((b) => this.#pool.ready(b, { timeoutMs: waitMs })));
+    if (!ready.every(Boolean)) return false;
+    // The pool subscribes bunkers in a few packed REQs: the sample stands for the rest.
+    this.#unconfirmed.clear();
+    return true;
   }
 
   /**

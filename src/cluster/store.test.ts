@@ -1,11 +1,17 @@
 import assert from "node:assert/strict";
+import { sha256Hex } from "../util/hex.ts";
 import postgres from "postgres";
 import { emptyPostgresDatabase, skipWithoutPostgres } from "../../tests/helpers/db.ts";
 import { eventually } from "../../tests/helpers/eventually.ts";
 import { migrate } from "../db/migrate.ts";
 import { openPostgres } from "../db/postgres.ts";
 import { silentLog } from "../log.ts";
-import { ClusterStore, type InstanceIdentity, MEMBERSHIP_CHANNEL } from "./store.ts";
+import {
+  AUTHORIZATIONS_CHANNEL,
+  ClusterStore,
+  type InstanceIdentity,
+  MEMBERSHIP_CHANNEL,
+} from "./store.ts";
 
 const A: InstanceIdentity = { id: "a".repeat(32), address: "10.0.0.1:8080", version: "1.2.3" };
 const B: InstanceIdentity = { id: "b".repeat(32), address: "10.0.0.2:8080", version: "1.2.3" };
@@ -43,7 +49,7 @@ function testWithStore(
 }
 
 async function generationOf(sql: postgres.Sql): Promise<number> {
-  const [row] = await sql`select generation from cluster_generation where id = 1`;
+  const [row] = await sql`select generation from cluster_state where id = 1`;
   return Number(row?.generation);
 }
 
@@ -137,7 +143,9 @@ testWithStore(
   async (store, sql) => {
     assert.equal(await store.claim(REQUEST, A.id, LEASE_MS), true);
     assert.equal(await store.claim(REQUEST, B.id, LEASE_MS), false);
-    assert.equal(await store.claim(REQUEST, A.id, LEASE_MS), false, "not twice by the same either");
+    // The same instance may claim again (a retry after a timed-out claim or `overloaded:`).
+    assert.equal(await store.claim(REQUEST, A.id, LEASE_MS), true, "its own claim");
+    assert.equal(await store.claim(REQUEST, B.id, LEASE_MS), false);
     assert.equal(await store.claim({ ...REQUEST, requestId: "r2" }, B.id, LEASE_MS), true);
     assert.equal(
       await store.claim({ ...REQUEST, clientPubkey: "3".repeat(64) }, B.id, LEASE_MS),
@@ -146,11 +154,17 @@ testWithStore(
 
     // An expired claim is taken over.
     await sql`update request_claims set expires_at = now() - interval '1 second'
-    where request_id = 'r1' and client_pubkey = ${REQUEST.clientPubkey}`;
+    where request_hash = ${await sha256Hex("r1")} and client_pubkey = ${REQUEST.clientPubkey}`;
     assert.equal(await store.claim(REQUEST, B.id, LEASE_MS), true);
     const [row] = await sql`select instance_id from request_claims
-    where request_id = 'r1' and client_pubkey = ${REQUEST.clientPubkey}`;
+    where request_hash = ${await sha256Hex("r1")} and client_pubkey = ${REQUEST.clientPubkey}`;
     assert.equal(row?.instance_id, B.id);
+
+    // Any text is an id: kept as its digest, two ids never meet.
+    for (const requestId of ["x\u0000y", "\ud800", "\udc00", "é".repeat(128)]) {
+      assert.equal(await store.claim({ ...REQUEST, requestId }, A.id, LEASE_MS), true, requestId);
+      assert.equal(await store.claim({ ...REQUEST, requestId }, B.id, LEASE_MS), false, requestId);
+    }
   },
 );
 
@@ -189,38 +203,59 @@ testWithStore(
 );
 
 testWithStore(
-  "ClusterStore.prune() deletes expired claims and idle buckets only",
+  "ClusterStore.prune() deletes expired claims and buckets full again only",
   async (store, sql) => {
     assert.equal(await store.claim(REQUEST, A.id, LEASE_MS), true);
     assert.equal(await store.claim({ ...REQUEST, requestId: "r2" }, A.id, LEASE_MS), true);
     await sql`update request_claims set expires_at = now() - interval '1 second'
-    where request_id = 'r1'`;
+    where request_hash = ${await sha256Hex("r1")}`;
     await store.take([{ key: "idle", perMinute: 60, burst: 60 }]);
     await store.take([{ key: "busy", perMinute: 60, burst: 60 }]);
-    await sql`update rate_buckets set updated_at = now() - interval '2 hours' where key = 'idle'`;
+    // A slow bucket (1 a minute, 100 at once) taken 2 hours ago is not full again yet: kept.
+    await store.take([{ key: "slow", perMinute: 1, burst: 100 }]);
+    const [slow] = await sql`select full_at - updated_at as left from rate_buckets
+    where key = 'slow'`;
+    assert.equal(String(slow?.left), "00:01:00", "one token taken: full a minute later");
+    await sql`update rate_buckets set tokens = 0, full_at = updated_at + interval '100 minutes'
+    where key = 'slow'`;
+    await sql`update rate_buckets set updated_at = updated_at - interval '2 hours',
+    full_at = full_at - interval '2 hours' where key in ('idle')`;
 
-    assert.equal(await store.prune(3_600_000), 2);
-    const claims = await sql`select request_id from request_claims`;
-    assert.deepEqual(claims.map((row) => row.request_id), ["r2"]);
-    const buckets = await sql`select key from rate_buckets`;
-    assert.deepEqual(buckets.map((row) => row.key), ["busy"]);
+    assert.equal(await store.prune(1_000), 2);
+    const claims = await sql`select request_hash from request_claims`;
+    assert.deepEqual(claims.map((row) => row.request_hash), [await sha256Hex("r2")]);
+    const buckets = await sql`select key from rate_buckets order by key`;
+    assert.deepEqual(buckets.map((row) => row.key), ["busy", "slow"]);
     assert.equal(await store.claim(REQUEST, B.id, LEASE_MS), true, "a pruned claim is free");
-    assert.equal(await store.prune(3_600_000), 0);
+    assert.equal(await store.prune(1_000), 0);
   },
 );
 
-testWithStore("ClusterStore: listen() hears notify() and the membership changes", async (store) => {
+testWithStore("ClusterStore: listen() hears the membership changes", async (store) => {
   const heard: string[] = [];
   let connects = 0;
   await store.listen(MEMBERSHIP_CHANNEL, (payload) => heard.push(payload), () => connects++);
   assert.equal(connects, 1);
-  await store.notify(MEMBERSHIP_CHANNEL, "hello");
   await store.join(A, LEASE_MS);
   await store.acknowledge(A.id, 1);
   await store.acknowledge(A.id, 1); // already acknowledged: no notice
   await store.markLeaving(A.id);
-  await store.notify("another_channel", "not for us");
-  await store.notify(MEMBERSHIP_CHANNEL, "last");
-  await eventually("every notice arrived", () => heard.includes("last"), { timeoutMs: 5_000 });
-  assert.deepEqual(heard, ["hello", `${A.id} join`, `${A.id} ack`, `${A.id} leave`, "last"]);
+  await store.leave(A.id);
+  await eventually("every notice arrived", () => heard.length === 4, { timeoutMs: 5_000 });
+  assert.deepEqual(heard, [`${A.id} join`, `${A.id} ack`, `${A.id} leave`, `${A.id} leave`]);
 });
+
+testWithStore(
+  "ClusterStore.announce() numbers the change notices, and heartbeats count them",
+  async (store) => {
+    const heard: string[] = [];
+    await store.listen(AUTHORIZATIONS_CHANNEL, (payload) => heard.push(payload), () => {});
+    await store.join(A, LEASE_MS);
+    assert.equal((await store.heartbeat(A, LEASE_MS)).changes, 0);
+    await store.announce(A.id, `b ${"b".repeat(64)}`);
+    await store.announce(B.id, "p notes and more");
+    await eventually("both notices arrived", () => heard.length === 2, { timeoutMs: 5_000 });
+    assert.deepEqual(heard, [`${A.id} 1 b ${"b".repeat(64)}`, `${B.id} 2 p notes and more`]);
+    assert.equal((await store.heartbeat(A, LEASE_MS)).changes, 2);
+  },
+);

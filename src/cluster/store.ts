@@ -1,8 +1,9 @@
 /**
  * The cluster's tables (`migrations/postgres/0006_cluster.sql`) and its two notification channels,
- * over postgres.js clients of the cluster's own beside the one kysely uses: two connections for
- * membership and notices, six for the request path's claims and buckets (so a busy request path
- * never delays a heartbeat), and the connection postgres.js keeps for LISTEN.
+ * over postgres.js clients of the cluster's own beside the one kysely uses: one connection for the
+ * membership, one for change notices, six for the request path's claims and buckets (so neither a
+ * busy request path nor a burst of notices delays a heartbeat), and the connection postgres.js
+ * keeps for LISTEN.
  *
  * Every time that decides who is alive is the database's `now()`, so instances need no common
  * clock; only the fence (see `membership.ts`) uses the local clock, measured from before the
@@ -10,6 +11,8 @@
  */
 import type postgres from "postgres";
 import type { Log } from "../log.ts";
+import { sha256Hex } from "../util/hex.ts";
+import { sanitizeText } from "../db/sanitize.ts";
 
 /** Channel of membership changes: joins, acknowledgements, hand-overs, expiries. */
 export const MEMBERSHIP_CHANNEL = "keycast_cluster";
@@ -41,6 +44,8 @@ export interface InstanceRow extends InstanceIdentity {
 export interface Heartbeat {
   /** The membership generation after this heartbeat. */
   generation: number;
+  /** How many change notices the instances have sent, ever (see `bridge.ts`). */
+  changes: number;
   /** Every live instance, this one included. */
   instances: InstanceRow[];
   /** This heartbeat registered the instance again: its row had expired and was deleted. */
@@ -58,15 +63,21 @@ export interface SharedBucket {
 
 /** The cluster's database side. */
 export class ClusterStore implements AsyncDisposable {
-  /** Membership and notices: never queued behind the request path's claims. */
+  /** Membership: never queued behind claims or notices. */
   readonly #sql: postgres.Sql;
-  /** The request path: claims and rate buckets. */
+  /** Change notices, and LISTEN. */
+  readonly #notices: postgres.Sql;
+  /** The request path: claims and rate buckets; and pruning. */
   readonly #work: postgres.Sql;
   readonly #log: Log;
 
-  private constructor(sql: postgres.Sql, work: postgres.Sql, log: Log) {
-    this.#sql = sql;
-    this.#work = work;
+  private constructor(
+    clients: { sql: postgres.Sql; notices: postgres.Sql; work: postgres.Sql },
+    log: Log,
+  ) {
+    this.#sql = clients.sql;
+    this.#notices = clients.notices;
+    this.#work = clients.work;
     this.#log = log;
   }
 
@@ -86,7 +97,11 @@ export class ClusterStore implements AsyncDisposable {
         onnotice: () => {},
         connection: { application_name: name },
       });
-    return new ClusterStore(client(2, "keycast-cluster"), client(6, "keycast-claims"), log);
+    return new ClusterStore({
+      sql: client(1, "keycast-cluster"),
+      notices: client(1, "keycast-notices"),
+      work: client(6, "keycast-claims"),
+    }, log);
   }
 
   /** Registers `self` with a lease of `leaseMs` and raises the generation. */
@@ -103,6 +118,8 @@ export class ClusterStore implements AsyncDisposable {
    */
   async heartbeat(self: InstanceIdentity, leaseMs: number): Promise<Heartbeat> {
     return await this.#sql.begin(async (tx) => {
+      // A heartbeat the instance has stopped waiting for must not renew the lease later on.
+      await tx`select set_config('statement_timeout', ${String(Math.ceil(leaseMs / 3))}, true)`;
       const renewed = await tx`update instances set heartbeat_at = now(),
           lease_until = now() + ${leaseMs} * interval '1 millisecond'
         where id = ${self.id} returning id`;
@@ -113,10 +130,11 @@ export class ClusterStore implements AsyncDisposable {
       if (rejoined || expired.length > 0) {
         await this.#raise(tx, self.id, rejoined ? "join" : "expire");
       }
-      const [state] = await tx`select generation from cluster_generation where id = 1`;
+      const [state] = await tx`select generation, changes from cluster_state where id = 1`;
       const rows = await tx`select * from instances order by started_at, id`;
       return {
         generation: Number(state?.generation ?? 0),
+        changes: Number(state?.changes ?? 0),
         instances: rows.map(toInstance),
         rejoined,
         expired,
@@ -156,20 +174,25 @@ export class ClusterStore implements AsyncDisposable {
 
   /**
    * Claims the answer to one request for `instanceId`, for `ttlMs`: true when this call made the
-   * claim (or took over one that had expired), false when another claim stands.
+   * claim, took over one that had expired, or holds it already (this instance never answered a
+   * request it claimed twice: its own duplicates stop before the claim, and a claim retried is
+   * one whose first try timed out or was answered `overloaded:`); false when another instance's
+   * claim stands.
    */
   async claim(
     request: { bunkerPubkey: string; clientPubkey: string; requestId: string },
     instanceId: string,
     ttlMs: number,
   ): Promise<boolean> {
+    // The id is the client's text: kept as its digest, so any text fits and none reaches a log.
+    const requestHash = await sha256Hex(request.requestId);
     const rows = await this.#work`insert into request_claims as c
-        (bunker_pubkey, client_pubkey, request_id, instance_id, expires_at)
-      values (${request.bunkerPubkey}, ${request.clientPubkey}, ${request.requestId},
+        (bunker_pubkey, client_pubkey, request_hash, instance_id, expires_at)
+      values (${request.bunkerPubkey}, ${request.clientPubkey}, ${requestHash},
         ${instanceId}, now() + ${ttlMs} * interval '1 millisecond')
-      on conflict (bunker_pubkey, client_pubkey, request_id) do update
+      on conflict (bunker_pubkey, client_pubkey, request_hash) do update
         set instance_id = excluded.instance_id, expires_at = excluded.expires_at
-        where c.expires_at < now()
+        where c.expires_at < now() or c.instance_id = excluded.instance_id
       returning 1 as claimed`;
     return rows.length > 0;
   }
@@ -185,11 +208,19 @@ export class ClusterStore implements AsyncDisposable {
     try {
       await this.#work.begin(async (tx) => {
         for (const { key, perMinute, burst } of buckets) {
+          // The statement's own clock (not the transaction's), never behind the last write: a
+          // transaction that began before another's write must not see time run backwards.
+          const at = tx`greatest(clock_timestamp(), b.updated_at)`;
           const refilled = tx`least(${burst}::real,
-            b.tokens + extract(epoch from now() - b.updated_at)::real * ${perMinute}::real / 60)`;
-          const taken = await tx`insert into rate_buckets as b (key, tokens, updated_at)
-              values (${key}, ${burst - 1}, now())
-            on conflict (key) do update set tokens = ${refilled} - 1, updated_at = now()
+            b.tokens + extract(epoch from ${at} - b.updated_at)::real * ${perMinute}::real / 60)`;
+          // When the bucket is full again: from then on the row is the same as none.
+          const fullAt = (tokens: postgres.Fragment, when: postgres.Fragment) =>
+            tx`${when} + (${burst}::real - ${tokens}) * 60 / ${perMinute}::real * interval '1 second'`;
+          const taken = await tx`insert into rate_buckets as b (key, tokens, updated_at, full_at)
+              values (${key}, ${burst - 1}, clock_timestamp(),
+                clock_timestamp() + 60 / ${perMinute}::real * interval '1 second')
+            on conflict (key) do update set tokens = ${refilled} - 1, updated_at = ${at},
+              full_at = ${fullAt(tx`(${refilled} - 1)`, at)}
               where ${refilled} >= 1
             returning tokens`;
           if (taken.length === 0) throw new EmptyBucket(key, perMinute, burst);
@@ -198,23 +229,33 @@ export class ClusterStore implements AsyncDisposable {
       return undefined;
     } catch (error: unknown) {
       if (!(error instanceof EmptyBucket)) throw error;
-      const [row] = await this.#work`select least(${error.burst}::real,
-          tokens + extract(epoch from now() - updated_at)::real * ${error.perMinute}::real / 60)
-          as tokens
+      const [row] = await this.#work`select least(${error.burst}::real, tokens +
+          extract(epoch from greatest(clock_timestamp(), updated_at) - updated_at)::real
+          * ${error.perMinute}::real / 60) as tokens
         from rate_buckets where key = ${error.key}`;
       const missing = 1 - Number(row?.tokens ?? 1);
       return { key: error.key, waitMs: Math.max(1, Math.ceil(missing * 60_000 / error.perMinute)) };
     }
   }
 
-  /** Deletes expired claims and buckets idle long enough to be full again; returns how many. */
-  async prune(bucketIdleMs: number): Promise<number> {
-    const claims = await this.#work`delete from request_claims where ctid in (
-      select ctid from request_claims where expires_at < now() limit 5000)`;
-    const buckets = await this.#work`delete from rate_buckets where ctid in (
-      select ctid from rate_buckets
-        where updated_at < now() - ${bucketIdleMs} * interval '1 millisecond' limit 5000)`;
-    return claims.count + buckets.count;
+  /**
+   * Deletes expired claims and buckets full again, in batches of {@link PRUNE_BATCH} until a
+   * batch comes back short or `budgetMs` has passed; returns how many rows went.
+   */
+  async prune(budgetMs: number): Promise<number> {
+    const until = performance.now() + budgetMs;
+    let deleted = 0;
+    for (const table of ["request_claims", "rate_buckets"] as const) {
+      const column = table === "request_claims" ? "expires_at" : "full_at";
+      for (;;) {
+        const gone = await this.#work`delete from ${this.#work(table)} where ctid in (
+          select ctid from ${this.#work(table)} where ${this.#work(column)} < now()
+          limit ${PRUNE_BATCH})`;
+        deleted += gone.count;
+        if (gone.count < PRUNE_BATCH || performance.now() >= until) break;
+      }
+    }
+    return deleted;
   }
 
   /**
@@ -226,12 +267,19 @@ export class ClusterStore implements AsyncDisposable {
     onMessage: (payload: string) => void,
     onConnect: () => void,
   ): Promise<void> {
-    await this.#sql.listen(channel, onMessage, onConnect);
+    await this.#notices.listen(channel, onMessage, onConnect);
   }
 
-  /** Sends `payload` on `channel` (delivered to every listener, this process's included). */
-  async notify(channel: string, payload: string): Promise<void> {
-    await this.#notify(channel, payload);
+  /**
+   * Sends a change notice on {@link AUTHORIZATIONS_CHANNEL}, numbered: the payload is
+   * `<from> <number> <what>`, the number from the `changes` counter raised in the same statement
+   * (the heartbeats read it, so an instance that missed a notice can tell).
+   */
+  async announce(from: string, what: string): Promise<void> {
+    await this.#notices`with raised as (
+        update cluster_state set changes = changes + 1 where id = 1 returning changes)
+      select pg_notify(${AUTHORIZATIONS_CHANNEL}, ${from} || ' ' || raised.changes || ' ' || ${what})
+      from raised`;
   }
 
   async #notify(channel: string, payload: string): Promise<void> {
@@ -240,23 +288,37 @@ export class ClusterStore implements AsyncDisposable {
 
   async #insert(tx: postgres.TransactionSql, self: InstanceIdentity, leaseMs: number) {
     await tx`insert into instances (id, address, version, started_at, heartbeat_at, lease_until)
-      values (${self.id}, ${self.address.slice(0, 300)}, ${self.version.slice(0, 64)}, now(),
+      values (${self.id}, ${printable(self.address, 300)}, ${printable(self.version, 64)}, now(),
         now(), now() + ${leaseMs} * interval '1 millisecond')`;
   }
 
   /** Raises the generation and tells the others, at commit. */
   async #raise(tx: postgres.TransactionSql, id: string, why: string): Promise<void> {
-    await tx`update cluster_generation set generation = generation + 1 where id = 1`;
+    await tx`update cluster_state set generation = generation + 1 where id = 1`;
     await tx`select pg_notify(${MEMBERSHIP_CHANNEL}, ${`${id} ${why}`})`;
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
-    await Promise.all([this.#sql.end({ timeout: 2 }), this.#work.end({ timeout: 2 })]).catch(
+    const clients = [this.#sql, this.#notices, this.#work];
+    await Promise.all(clients.map((client) => client.end({ timeout: 2 }))).catch(
       (error: unknown) =>
         this.#log({ level: "warn", ns: "cluster", msg: "Cannot close the cluster client", error }),
     );
   }
 }
+
+/**
+ * `text` as stored and shown by `keycast instances`: the host name comes from the environment, so
+ * it passes the one text boundary and loses anything that could steer a terminal.
+ */
+function printable(text: string, max: number): string {
+  // deno-lint-ignore no-control-regex -- removing control characters is the point
+  const plain = sanitizeText(text).replace(/[\u0000-\u001f\u007f-\u009f]/g, "").slice(0, max);
+  return plain === "" ? "?" : plain;
+}
+
+/** Rows one prune statement deletes at most. */
+export const PRUNE_BATCH = 5_000;
 
 /** Seconds before reconnect attempt `retries`: 0.1, 0.2, 0.4 … at most 1, with jitter. */
 function reconnectBackoff(retries: number): number {

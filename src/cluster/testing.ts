@@ -174,7 +174,13 @@ export class FakeMembershipStore implements MembershipStore {
         }
       }
       if (rejoined || expired.length > 0) cluster.raise(self.id, rejoined ? "join" : "expire");
-      return { generation: cluster.generation, instances: cluster.instances(), rejoined, expired };
+      return {
+        generation: cluster.generation,
+        changes: 0,
+        instances: cluster.instances(),
+        rejoined,
+        expired,
+      };
     });
   }
 
@@ -202,10 +208,6 @@ export class FakeMembershipStore implements MembershipStore {
     return this.#run(() => {
       if (this.#cluster.rows.delete(id)) this.#cluster.raise(id, "leave");
     });
-  }
-
-  prune(_bucketIdleMs: number): Promise<number> {
-    return this.#run(() => 0);
   }
 
   /** Runs `fn` as the database would, a moment later; fails while `down`. */
