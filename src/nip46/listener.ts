@@ -33,6 +33,7 @@ import { decisionOf, replyRelays, respondTo } from "./reply.ts";
 import { SeenSet } from "./seen.ts";
 import { UnconnectedThrottle } from "./throttle.ts";
 import { isForged, openEvent, readRequest, requestKey } from "./unwrap.ts";
+import { MAX_REQUEST_ID_CHARS } from "./protocol.ts";
 
 export { MAX_TAGS } from "./intake.ts";
 export type {
@@ -189,7 +190,8 @@ export class Listener {
       case "duplicate":
         return await this.#repeat(read.requestId, unwrapped, authorization, relayUrl);
     }
-    if (!await this.#claim(bunkerPubkey, unwrapped, read.requestId, relayUrl)) return;
+    const { clientPubkey } = unwrapped;
+    if (!await this.#claim(bunkerPubkey, clientPubkey, read.requestId, relayUrl)) return;
     switch (read.kind) {
       case "invalid":
         return await this.#reply({
@@ -226,13 +228,12 @@ export class Listener {
    */
   async #claim(
     bunkerPubkey: string,
-    unwrapped: UnwrapResult,
+    clientPubkey: string,
     requestId: string,
     relayUrl: string,
   ): Promise<boolean> {
     const claims = this.#o.claims;
     if (!claims) return true;
-    const { clientPubkey } = unwrapped;
     try {
       if (await claims.claim({ bunkerPubkey, clientPubkey, requestId })) return true;
       this.stats.claimedElsewhere++;
@@ -252,6 +253,27 @@ export class Listener {
     return false;
   }
 
+  /**
+   * With several instances, the claim of an error reply from the reserved lane (`overloaded`,
+   * `signer failed`): it is published only by the instance that holds the claim, like any answer
+   * — else a request that reached two instances could get this error from one besides the real
+   * answer from the other. The worker verified the event, so its author is the client; a request
+   * id the read stage would not accept is not claimed, and the rejection is dropped.
+   */
+  async #claimRejection(
+    bunkerPubkey: string,
+    clientPubkey: string,
+    requestId: string,
+    relayUrl: string,
+  ): Promise<boolean> {
+    if (!this.#o.claims) return true;
+    if (requestId === "" || requestId.length > MAX_REQUEST_ID_CHARS) {
+      this.#drop("rejection without a usable request id", relayUrl);
+      return false;
+    }
+    return await this.#claim(bunkerPubkey, clientPubkey, requestId, relayUrl);
+  }
+
   /** The unwrap stage. Returns the opened request, or undefined when it was answered or dropped. */
   async #unwrap(
     event: NostrEvent,
@@ -265,11 +287,19 @@ export class Listener {
     switch (opened.kind) {
       case "unwrapped":
         return opened.unwrapped;
-      case "reject":
+      case "reject": {
         if (opened.overloaded) this.stats.overloaded++;
-        if (opened.rejection.kind === "drop") this.#drop(opened.rejection.reason, relayUrl);
-        else await this.#publish(opened.rejection.event, authorization, relayUrl);
+        const { rejection } = opened;
+        if (rejection.kind === "drop") {
+          this.#drop(rejection.reason, relayUrl);
+          return undefined;
+        }
+        const { requestId } = rejection;
+        if (await this.#claimRejection(bunkerPubkey, event.pubkey, requestId, relayUrl)) {
+          await this.#publish(rejection.event, authorization, relayUrl);
+        }
         return undefined;
+      }
       case "drop":
         this.#seenEvents.delete(eventKey(event));
         this.#drop(opened.reason, relayUrl);

@@ -9,7 +9,13 @@ import type { ActiveAuthorization } from "../domain/authorization.ts";
 import type { LogRecord } from "../log.ts";
 import type { NostrEvent } from "../nostr/event.ts";
 import { DecryptError, InvalidEventError } from "../signer/errors.ts";
-import type { KeyRef, RespondInput, RespondResult, UnwrapResult } from "../signer/protocol.ts";
+import type {
+  KeyRef,
+  RejectResult,
+  RespondInput,
+  RespondResult,
+  UnwrapResult,
+} from "../signer/protocol.ts";
 import {
   type Decision,
   Listener,
@@ -42,9 +48,18 @@ export class FakeSigner implements ListenerSigner {
   unwrapError: unknown;
   /** Events whose signature is "invalid": their unwrap throws an {@link InvalidEventError}. */
   readonly forged = new Set<unknown>();
-  /** What the reserved lane answers. Default a reply carrying `error`. */
-  reject: (error: string) => Promise<RespondResult | undefined> = (error) =>
-    Promise.resolve({ event: REPLY, result: "", error });
+  /**
+   * What the reserved lane answers for `event`. Default a reply carrying `error` and the request id
+   * of the event (as {@link opened} holds it; `"r1"` for an event it does not hold), or undefined
+   * when that has none.
+   */
+  reject: (error: string, event: unknown) => Promise<RejectResult | undefined> = (error, event) => {
+    const plaintext = this.opened.get(event)?.plaintext;
+    const requestId = plaintext === undefined ? "r1" : requestIdIn(plaintext);
+    return Promise.resolve(
+      requestId === undefined ? undefined : { event: REPLY, result: "", error, requestId },
+    );
+  };
   /** Every event given to `unwrapRequest`, in order. */
   readonly unwraps: unknown[] = [];
   /** Every `respond` input, in order. */
@@ -97,9 +112,19 @@ export class FakeSigner implements ListenerSigner {
   /** Records the call and answers with {@link reject}. */
   rejectRequest(
     input: { bunker: KeyRef; event: unknown; error: string },
-  ): Promise<RespondResult | undefined> {
+  ): Promise<RejectResult | undefined> {
     this.rejects.push({ bunker: input.bunker, error: input.error });
-    return this.reject(input.error);
+    return this.reject(input.error, input.event);
+  }
+}
+
+/** The string `id` of a request's plaintext, as the worker reads it; undefined when it has none. */
+function requestIdIn(plaintext: string): string | undefined {
+  try {
+    const id = (JSON.parse(plaintext) as { id?: unknown } | null)?.id;
+    return typeof id === "string" ? id : undefined;
+  } catch (_error: unknown) {
+    return undefined; // Not JSON: the worker finds no request id either.
   }
 }
 
@@ -160,7 +185,7 @@ export interface FakeListener {
 /** Listener options a test may set. */
 export type FakeListenerOptions = Pick<
   ListenerOptions,
-  "unconnectedLimits" | "replyCache"
+  "unconnectedLimits" | "replyCache" | "claims"
 >;
 
 /** Builds a {@link FakeListener}; its authorization has {@link CLIENT_PUBKEY} connected. */

@@ -3,7 +3,13 @@ import type { ActiveAuthorization, AuthorizedClient } from "../domain/authorizat
 import type { AuditTransport } from "../db/repos/audit.ts";
 import type { ClientsRepo } from "../db/repos/clients.ts";
 import type { Log } from "../log.ts";
-import type { KeyRef, RespondInput, RespondResult, UnwrapResult } from "../signer/protocol.ts";
+import type {
+  KeyRef,
+  RejectResult,
+  RespondInput,
+  RespondResult,
+  UnwrapResult,
+} from "../signer/protocol.ts";
 import type { NostrEvent } from "../nostr/event.ts";
 import type { SharedLimits } from "./decide.ts";
 import type { PolicyGate } from "./policy_gate.ts";
@@ -16,10 +22,13 @@ export interface ListenerSigner {
   unwrapRequest(input: { bunker: KeyRef; event: unknown }): Promise<UnwrapResult>;
   /** Runs an action and returns the encrypted, signed reply. */
   respond(input: RespondInput): Promise<RespondResult>;
-  /** Verifies, decrypts and answers with `error` in one job, in the pool's small reserved lane. */
+  /**
+   * Verifies, decrypts and answers with `error` in one job, in the pool's small reserved lane;
+   * `undefined` when the request carries no id.
+   */
   rejectRequest(
     input: { bunker: KeyRef; event: unknown; error: string },
-  ): Promise<RespondResult | undefined>;
+  ): Promise<RejectResult | undefined>;
   /** Signs `template` with `key` (a re-sent reply's fresh envelope); `pubkey`/`id`/`sig` computed. */
   signWithKey(input: { key: KeyRef; template: unknown }): Promise<NostrEvent>;
 }
@@ -133,9 +142,10 @@ export interface ListenerOptions {
    */
   replyCache?: Partial<ReplyCacheLimits>;
   /**
-   * With several instances: every request is claimed before it is decided, and dropped when
-   * another instance claimed it or the claim cannot be made (fail closed). Default: none (one
-   * instance answers everything it hears).
+   * With several instances: every request is claimed before it is decided (and before the
+   * reserved lane's error reply to it is published), and dropped when another instance claimed it
+   * or the claim cannot be made (fail closed). Default: none (one instance answers everything it
+   * hears).
    */
   claims?: RequestClaims;
   /** With several instances: rate limits shared through the database (see `DecideDeps`). */

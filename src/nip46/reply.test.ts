@@ -7,7 +7,7 @@ import {
   SignerTimeoutError,
   WorkerCrashedError,
 } from "../signer/errors.ts";
-import type { ReplyAction, RespondInput, RespondResult } from "../signer/protocol.ts";
+import type { RejectResult, ReplyAction, RespondInput, RespondResult } from "../signer/protocol.ts";
 import {
   type DecisionInput,
   decisionOf,
@@ -87,7 +87,7 @@ Deno.test("respondTo() rethrows a closed signer and a failed fallback", async ()
 });
 
 /** A signer whose `rejectRequest` answers `answer`. */
-const rejecting = (answer: () => Promise<RespondResult | undefined>) => ({
+const rejecting = (answer: () => Promise<RejectResult | undefined>) => ({
   rejectRequest: answer,
 });
 
@@ -98,14 +98,14 @@ Deno.test("rejectEvent() returns the reply the reserved lane built", async () =>
     {
       rejectRequest: (input) => {
         inputs.push(input);
-        return Promise.resolve({ event: REPLY, result: "", error: RETRY_LATER });
+        return Promise.resolve({ event: REPLY, result: "", error: RETRY_LATER, requestId: "r7" });
       },
     },
     BUNKER,
     event,
     RETRY_LATER,
   );
-  assert.deepEqual(result, { kind: "reply", event: REPLY });
+  assert.deepEqual(result, { kind: "reply", event: REPLY, requestId: "r7" });
   assert.deepEqual(inputs, [{ bunker: BUNKER, event, error: RETRY_LATER }]);
 });
 

@@ -12,7 +12,13 @@ import {
   SignerClosedError,
   SignerError,
 } from "../signer/errors.ts";
-import type { KeyRef, ReplyAction, RespondInput, RespondResult } from "../signer/protocol.ts";
+import type {
+  KeyRef,
+  RejectResult,
+  ReplyAction,
+  RespondInput,
+  RespondResult,
+} from "../signer/protocol.ts";
 import { signedEventId } from "./action_fields.ts";
 import type { Decision, ListenerSigner } from "./listener_types.ts";
 import { errorReason } from "./protocol.ts";
@@ -61,11 +67,11 @@ export async function respondTo(
 }
 
 /**
- * Outcome of {@link rejectEvent}: the reply to publish, or why there is none (`forged` when the
- * event itself is invalid: its signature, mostly).
+ * Outcome of {@link rejectEvent}: the reply to publish and the request id it echoes, or why there
+ * is none (`forged` when the event itself is invalid: its signature, mostly).
  */
 export type Rejection =
-  | { kind: "reply"; event: NostrEvent }
+  | { kind: "reply"; event: NostrEvent; requestId: string }
   | { kind: "drop"; reason: string; forged: boolean };
 
 /** The reject stage: answers `event` with `reason` through the signer's reserved lane (one job). */
@@ -75,7 +81,7 @@ export async function rejectEvent(
   event: NostrEvent,
   reason: string,
 ): Promise<Rejection> {
-  let reply: RespondResult | undefined;
+  let reply: RejectResult | undefined;
   try {
     reply = await signer.rejectRequest({ bunker, event, error: reason });
   } catch (error) {
@@ -90,7 +96,7 @@ export async function rejectEvent(
   if (!reply) {
     return { kind: "drop", reason: `cannot answer "${reason}": no request id`, forged: false };
   }
-  return { kind: "reply", event: reply.event };
+  return { kind: "reply", event: reply.event, requestId: reply.requestId };
 }
 
 /** What {@link decisionOf} records about one answered request. */

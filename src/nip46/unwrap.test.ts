@@ -47,7 +47,12 @@ Deno.test("openEvent() says forged when either job finds the event invalid", asy
       unwrapRequest: () => Promise.reject(unwrapError),
       rejectRequest: () =>
         rejectError === undefined
-          ? Promise.resolve({ event: requestEvent(), result: "", error: RETRY_LATER })
+          ? Promise.resolve({
+            event: requestEvent(),
+            result: "",
+            error: RETRY_LATER,
+            requestId: "r1",
+          })
           : Promise.reject(rejectError),
     };
     const opened = await openEvent(signer, { bunker: BUNKER, event: requestEvent() });

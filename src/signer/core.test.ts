@@ -256,6 +256,7 @@ Deno.test("SignerCore.reject() answers a verified request with an error the clie
       createdAt: 7,
     });
     assert.ok(reply);
+    assert.equal(reply.requestId, "q-9", "the request id, for a cluster instance to claim");
     assert.deepEqual(openReply(reply.event, s.clientSecret, s.bunker.pubkey, scheme), {
       id: "q-9",
       result: "",

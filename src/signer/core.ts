@@ -30,6 +30,7 @@ import { SchnorrVerifier } from "./verifier.ts";
 import type {
   KeyRef,
   RejectJob,
+  RejectResult,
   RespondJob,
   RespondResult,
   UnwrapJob,
@@ -159,14 +160,15 @@ export class SignerCore {
   }
 
   /**
-   * Verifies and decrypts a request like {@link unwrap}, then answers it with `job.error`.
-   * `undefined` when the plaintext carries no request id (nothing to answer).
+   * Verifies and decrypts a request like {@link unwrap}, then answers it with `job.error`; the
+   * result names the request id it echoes. `undefined` when the plaintext carries no request id
+   * (nothing to answer).
    */
-  async reject(job: Omit<RejectJob, "op">): Promise<RespondResult | undefined> {
+  async reject(job: Omit<RejectJob, "op">): Promise<RejectResult | undefined> {
     const request = await this.unwrap(job);
     const requestId = requestIdOf(request.plaintext);
     if (requestId === undefined) return undefined;
-    return await this.respond({
+    const reply = await this.respond({
       bunker: job.bunker,
       clientPubkey: request.clientPubkey,
       scheme: request.scheme,
@@ -174,6 +176,7 @@ export class SignerCore {
       action: { type: "error", error: job.error },
       createdAt: job.createdAt,
     });
+    return { ...reply, requestId };
   }
 
   /**

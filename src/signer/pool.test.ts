@@ -181,6 +181,7 @@ Deno.test("SignerPool refuses a job with OverloadedError when the wait queue is 
   assert.equal(pool.stats().reserved, 1);
   const reply = await rejection;
   assert.ok(reply);
+  assert.equal(reply.requestId, "r-1", "the request id crosses the worker boundary");
   assert.deepEqual(openReply(reply.event, clientSecret, bunker.pubkey, "nip44"), {
     id: "r-1",
     result: "",

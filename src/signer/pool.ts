@@ -39,6 +39,7 @@ import type {
   KeyAction,
   KeyRef,
   RejectJob,
+  RejectResult,
   RespondInput,
   RespondJob,
   RespondResult,
@@ -51,6 +52,7 @@ export type { SignerPoolOptions, SignerPoolStats } from "./options.ts";
 export type {
   KeyAction,
   KeyRef,
+  RejectResult,
   ReplyAction,
   RespondResult,
   Scheme,
@@ -133,15 +135,16 @@ export class SignerPool implements ListenerSigner, AsyncDisposable {
 
   /**
    * Reserved lane: verifies and decrypts a request that could not be admitted and answers it with
-   * `error` (e.g. `overloaded: retry later`). `undefined` when the request carries no id. Rejects
-   * with {@link OverloadedError} when the reserved lane is full too.
+   * `error` (e.g. `overloaded: retry later`), naming the request id it echoes. `undefined` when
+   * the request carries no id. Rejects with {@link OverloadedError} when the reserved lane is full
+   * too.
    */
   rejectRequest(input: {
     bunker: KeyRef;
     event: unknown;
     error: string;
     createdAt?: number;
-  }): Promise<RespondResult | undefined> {
+  }): Promise<RejectResult | undefined> {
     const createdAt = input.createdAt ?? Math.floor(this.#now() / 1000);
     const author = (input.event as { pubkey?: unknown } | null)?.pubkey;
     const job: RejectJob = { op: "reject", ...input, createdAt };

@@ -111,6 +111,8 @@ Deno.test("parseJobResult() rejects every malformed field with WorkerProtocolErr
     ["respond", { ...reply, event: { ...reply.event, content: {} } }, /event content/],
     ["reject", null, /"reject": expected an object/],
     ["reject", { ...reply, result: 1 }, /result must be a string/],
+    ["reject", { ...reply, requestId: undefined }, /requestId must be a string/],
+    ["reject", { ...reply, requestId: 7 }, /requestId must be a string/],
     ["perform", "pong", /"perform": expected an object/],
     ["perform", { result: "" }, /result must be non-empty when there is no error/],
     ["perform", { result: 1 }, /result must be a string/],

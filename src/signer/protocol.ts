@@ -180,14 +180,23 @@ export interface RespondResult {
   error?: string;
 }
 
+/**
+ * Output of a {@link RejectJob}: the signed error reply, and the request id it echoes (so that a
+ * cluster instance can claim the request before publishing the reply).
+ */
+export interface RejectResult extends RespondResult {
+  /** The request id the worker decrypted, echoed in the reply. */
+  requestId: string;
+}
+
 /** The output of each operation: what a worker answers `ok` with (checked by `parseJobResult`). */
 export interface JobResults {
   /** The verified, decrypted request. */
   unwrap: UnwrapResult;
   /** The signed reply. */
   respond: RespondResult;
-  /** The signed error reply; `undefined` when the request carries no id. */
-  reject: RespondResult | undefined;
+  /** The signed error reply and its request id; `undefined` when the request carries no id. */
+  reject: RejectResult | undefined;
   /** The action's `result`, or `error` (`invalid: …`) when the client's input was at fault. */
   perform: ActionReply;
   /** The signed event. */

@@ -10,7 +10,7 @@ import type { ActionReply } from "./actions.ts";
 import { asRecord, isSafeInteger, isString } from "./checks.ts";
 import { isScheme } from "./ciphers.ts";
 import { WorkerProtocolError } from "./errors.ts";
-import type { JobOp, JobResults, RespondResult, UnwrapResult } from "./protocol.ts";
+import type { JobOp, JobResults, RejectResult, RespondResult, UnwrapResult } from "./protocol.ts";
 
 const PERMISSION_STATES: ReadonlySet<unknown> = new Set(["granted", "prompt", "denied"]);
 
@@ -21,7 +21,7 @@ class ResultShapeError extends Error {}
 const PARSERS: { [Op in JobOp]: (value: unknown) => JobResults[Op] } = {
   unwrap: parseUnwrapResult,
   respond: parseRespondResult,
-  reject: (value) => value === undefined ? undefined : parseRespondResult(value),
+  reject: (value) => value === undefined ? undefined : parseRejectResult(value),
   perform: parseActionReply,
   sign: (value) => parseEvent(value, "signed event"),
   generate: parseGenerated,
@@ -83,6 +83,12 @@ function parseRespondResult(value: unknown): RespondResult {
   if (error === undefined) return { event, result };
   if (!isString(error)) throw malformed("error", "a string or absent");
   return { event, result, error };
+}
+
+function parseRejectResult(value: unknown): RejectResult {
+  const { requestId } = expectRecord(value);
+  if (!isString(requestId)) throw malformed("requestId", "a string");
+  return { ...parseRespondResult(value), requestId };
 }
 
 function parseActionReply(value: unknown): ActionReply {
