@@ -1,5 +1,8 @@
 import assert from "node:assert/strict";
-import { testAuthorization } from "../nip46/testing.ts";
+import { silentLog } from "../log.ts";
+import { decideRequest, UNAVAILABLE } from "../nip46/decide.ts";
+import { CLIENT_PUBKEY, FakeClients, T0, testAuthorization } from "../nip46/testing.ts";
+import { deadline, TimeoutError } from "../util/async.ts";
 import type { PolicyDocument } from "../policy/document.ts";
 import { DatabaseRateLimits } from "./rate_limits.ts";
 import type { SharedBucket } from "./store.ts";
@@ -80,4 +83,43 @@ Deno.test("DatabaseRateLimits denies with the limit and the wait in the reason",
     await limits.charge(authorization, CLIENT, "sign_event"),
     "rate-limited: over 120 requests a minute from this client; retry in 1 s",
   );
+});
+
+Deno.test("DatabaseRateLimits rejects a charge the database does not answer in time", async () => {
+  const takes: SharedBucket[][] = [];
+  const stalled = {
+    take: (buckets: readonly SharedBucket[]) => {
+      takes.push([...buckets]);
+      return new Promise<undefined>(() => {});
+    },
+  };
+  const limits = new DatabaseRateLimits(stalled, { timeoutMs: 20 });
+  const authorization = authorizationWith({ rate_limits: { per_client: { per_minute: 60 } } });
+  await assert.rejects(
+    deadline(limits.charge(authorization, CLIENT, "sign_event"), 5_000),
+    (error: unknown) => error instanceof TimeoutError && error.message === "Timed out after 20 ms",
+  );
+  assert.equal(takes.length, 1);
+});
+
+Deno.test("decideRequest() answers overloaded when the shared limits time out (fail closed)", async () => {
+  const limits = new DatabaseRateLimits({ take: () => new Promise(() => {}) }, { timeoutMs: 20 });
+  const authorization = authorizationWith({ rate_limits: { per_client: { per_minute: 60 } } });
+  const verdict = await deadline(
+    decideRequest({
+      directory: { get: () => authorization, setClient: () => {} },
+      clients: new FakeClients(),
+      policy: { check: () => undefined },
+      log: silentLog,
+      now: () => T0,
+      sharedLimits: limits,
+    }, {
+      bunkerPubkey: authorization.bunkerPubkey,
+      clientPubkey: CLIENT_PUBKEY,
+      request: { id: "r1", method: "ping", params: [] },
+      relayUrl: "wss://in.test",
+    }),
+    5_000,
+  );
+  assert.deepEqual(verdict.action, { type: "error", error: UNAVAILABLE });
 });

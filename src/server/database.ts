@@ -6,8 +6,9 @@
  *    database is created;
  * 2. the database is opened (an unreachable PostgreSQL is waited for, `startup.ts`), not migrated;
  * 3. PostgreSQL: the instance lock (`instance_lock.ts`), so nothing below runs beside a keycast
- *    that serves the database (with `--cluster` the lock is shared with the other instances, and
- *    the migrations wait for a lock of their own);
+ *    that serves the database (`serve --cluster` shares the lock with the other instances, and
+ *    its migrations wait for a lock of their own; `keycast migrate` always takes it exclusively,
+ *    `KEYCAST_CLUSTER` or not, so it never migrates beneath live instances);
  * 4. the master key is checked against the database as it is, migrated or not (a missing key file
  *    is created only for a database without secrets) — a wrong key never migrates anything;
  * 5. the migrations run, and the key's check value is stored if the schema had no place for it.
@@ -38,6 +39,8 @@ export interface CheckedDatabaseOptions {
   action?: InstanceLockOptions["action"];
   /** Called once when the PostgreSQL instance lock is lost (see `instance_lock.ts`). */
   onLockLost?: () => void;
+  /** Longest wait of a cluster instance for the migration lock, in ms. Default 300_000. */
+  migrationLockTimeoutMs?: number;
 }
 
 /** Opens, locks, checks and migrates the configured database (see the module doc). */
@@ -50,12 +53,14 @@ export async function openCheckedDatabase(
   await using stack = new AsyncDisposableStack();
   stack.defer(() => void loaded?.key.fill(0));
   const db = stack.use(await openDatabaseAtStart(config, log));
+  // Only a serving cluster instance shares the lock: migrate keeps every instance out.
+  const clusterServe = config.cluster && (options.action ?? "start") === "start";
   if (config.databaseUrl) {
     stack.use(
       await lockDatabase(config.databaseUrl, log, {
         action: options.action,
         onLost: options.onLockLost,
-        shared: config.cluster,
+        shared: clusterServe,
       }),
     );
   }
@@ -70,8 +75,10 @@ export async function openCheckedDatabase(
     "migrate",
     config,
     () =>
-      config.cluster && databaseUrl
-        ? withMigrationLock(databaseUrl, () => migrate(db))
+      clusterServe && databaseUrl
+        ? withMigrationLock(databaseUrl, () => migrate(db), {
+          timeoutMs: options.migrationLockTimeoutMs,
+        })
         : migrate(db),
   );
   if (opened.check.status === "unrecorded") {

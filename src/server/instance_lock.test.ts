@@ -3,12 +3,13 @@ import postgres from "postgres";
 import { emptyPostgresDatabase, skipWithoutPostgres } from "../../tests/helpers/db.ts";
 import { eventually } from "../../tests/helpers/eventually.ts";
 import { type LogRecord, silentLog } from "../log.ts";
-import { deadline } from "../util/async.ts";
+import { deadline, delay } from "../util/async.ts";
 import {
   INSTANCE_LOCK_KEY,
   lockDatabase,
   type LockState,
   LockWatch,
+  MIGRATION_LOCK_KEY,
   withMigrationLock,
 } from "./instance_lock.ts";
 import { StartupError } from "./startup.ts";
@@ -297,6 +298,37 @@ Deno.test("withMigrationLock() runs one migration at a time", async () => {
   await first;
   assert.equal(await deadline(second, 10_000), 2);
   assert.deepEqual(order, ["first starts", "first ends", "second runs"]);
+});
+
+Deno.test("withMigrationLock() gives up after its timeout, saying another instance migrates", async () => {
+  if (await skipWithoutPostgres()) return;
+  await using database = await emptyPostgresDatabase();
+  const holder = postgres(database.url, { max: 1, onnotice: () => {} });
+  try {
+    await holder`select pg_advisory_lock(${MIGRATION_LOCK_KEY.toString()}::bigint)`;
+    let ran = false;
+    const started = performance.now();
+    const waiting = withMigrationLock(database.url, () => {
+      ran = true;
+      return Promise.resolve();
+    }, { timeoutMs: 300 });
+    await assert.rejects(
+      deadline(waiting, 10_000),
+      (error: unknown) =>
+        error instanceof StartupError && error.exitCode === 1 &&
+        /^Cannot migrate the database at .*: another keycast instance has been migrating it for more than 0.3 s \(it holds the migration lock\); start this one again once that migration has finished$/
+          .test(error.message),
+    );
+    assert.ok(performance.now() - started >= 300, "it waited its timeout");
+    assert.equal(ran, false);
+  } finally {
+    await holder.end({ timeout: 1 });
+  }
+  // Once the lock is free, the same short timeout does not get in the way of the migrations.
+  assert.equal(
+    await withMigrationLock(database.url, () => delay(500).then(() => 7), { timeoutMs: 300 }),
+    7,
+  );
 });
 
 Deno.test("lockDatabase() looks only at the locks of its own database", async () => {

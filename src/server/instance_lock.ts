@@ -12,7 +12,7 @@
  * (fail closed), exit 1.
  */
 import type { Log } from "../log.ts";
-import { deadline } from "../util/async.ts";
+import { deadline, TimeoutError } from "../util/async.ts";
 import { redactedDatabase, StartupError } from "./startup.ts";
 
 /** The advisory lock's key, one no other application is likely to use: "keycast" in ASCII. */
@@ -175,12 +175,32 @@ export async function lockDatabase(
 
 /** The advisory lock that lets one cluster instance at a time run the migrations. */
 export const MIGRATION_LOCK_KEY: bigint = INSTANCE_LOCK_KEY - 1n;
+/** Default longest wait for the migration lock, in ms: 5 minutes. */
+export const MIGRATION_LOCK_TIMEOUT_MS = 300_000;
+/** How much longer than the lock's timeout the database may take to answer at all, in ms. */
+const MIGRATION_LOCK_ANSWER_MARGIN_MS = 15_000;
+/** PostgreSQL's SQLSTATE for a lock wait cancelled by `lock_timeout`. */
+const LOCK_NOT_AVAILABLE = "55P03";
+
+/** Options of {@link withMigrationLock}. */
+export interface MigrationLockOptions {
+  /** Longest wait for the lock, in ms. Default {@link MIGRATION_LOCK_TIMEOUT_MS}. */
+  timeoutMs?: number;
+}
 
 /**
  * Runs `fn` (the migrations) holding the migration lock, waiting for it while another instance
  * migrates: cluster instances share the instance lock, so it no longer keeps two starts apart.
+ * The wait is bounded (`lock_timeout` on the lock's connection, and a deadline a little later in
+ * case the database stops answering): past it, a {@link StartupError} says another instance is
+ * migrating.
  */
-export async function withMigrationLock<T>(databaseUrl: string, fn: () => Promise<T>): Promise<T> {
+export async function withMigrationLock<T>(
+  databaseUrl: string,
+  fn: () => Promise<T>,
+  options: MigrationLockOptions = {},
+): Promise<T> {
+  const timeoutMs = options.timeoutMs ?? MIGRATION_LOCK_TIMEOUT_MS;
   const { default: postgres } = await import("postgres");
   const sql = postgres(databaseUrl, {
     max: 1,
@@ -190,7 +210,35 @@ export async function withMigrationLock<T>(databaseUrl: string, fn: () => Promis
     connection: { application_name: "keycast-migration-lock" },
   });
   try {
-    await sql`select pg_advisory_lock(${MIGRATION_LOCK_KEY.toString()}::bigint)`;
+    const answerMs = timeoutMs + MIGRATION_LOCK_ANSWER_MARGIN_MS;
+    try {
+      await deadline(
+        sql.begin(async (tx) => {
+          // Local to this transaction; the session lock it takes outlives it.
+          await tx`select set_config('lock_timeout', ${`${timeoutMs}ms`}, true)`;
+          await tx`select pg_advisory_lock(${MIGRATION_LOCK_KEY.toString()}::bigint)`;
+        }),
+        answerMs,
+      );
+    } catch (error: unknown) {
+      const where = redactedDatabase(databaseUrl);
+      if ((error as { code?: unknown } | null)?.code === LOCK_NOT_AVAILABLE) {
+        throw new StartupError(
+          `Cannot migrate the database at ${where}: another keycast instance has been ` +
+            `migrating it for more than ${timeoutMs / 1000} s (it holds the migration lock); ` +
+            "start this one again once that migration has finished",
+          { cause: error, exitCode: 1 },
+        );
+      }
+      if (error instanceof TimeoutError) {
+        throw new StartupError(
+          `Cannot migrate the database at ${where}: it did not answer the request for the ` +
+            `migration lock within ${answerMs / 1000} s`,
+          { cause: error, exitCode: 1 },
+        );
+      }
+      throw error;
+    }
     return await fn();
   } finally {
     // Ending the session releases the lock.

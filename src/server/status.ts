@@ -1,7 +1,8 @@
 /**
  * What `/health`, `/health/ready` and `/metrics` report, read from the running components. The
- * readiness rule lives here: authorizations loaded, and — when there is anything to serve — at
- * least one relay subscribed; a cluster instance: joined, its lease held, not leaving.
+ * readiness rule lives here: authorizations loaded, and — when there is anything to watch on
+ * relays — at least one relay subscribed (or the own relay advertised); a cluster instance also:
+ * joined, its lease held, not leaving.
  */
 import type { AuditWriter } from "../audit/writer.ts";
 import type { AuthorizationChannel } from "../channel/channel.ts";
@@ -37,20 +38,21 @@ export function signerStatus(sources: StatusSources): SignerStatus {
   const relays = sources.relays.status();
   const { registry } = sources;
   const cluster = sources.cluster?.status();
+  // With nothing to watch there is nothing to subscribe: ready once loaded. A cluster instance
+  // watches only its slots' bunkers, and may own none (the own relay and HTTP signing still
+  // answer for every one); one that does watch some needs a relay, like a single instance.
+  const nothingToWatch = cluster ? cluster.watched === 0 : registry.size === 0;
+  // An advertised own relay serves every authorization as soon as it is loaded.
+  const relaysServe = nothingToWatch || sources.relayServer?.advertised === true ||
+    relays.some((relay) => relay.subscribed);
+  // A cluster instance serves once it has joined and while its lease holds.
+  const member = !cluster || (cluster.instances > 0 && !cluster.fenced && !cluster.leaving);
   return {
     loadedAuthorizations: registry.size,
     pendingCommands: registry.pending,
     workers: pool.workers,
     queueDepth: pool.queueDepth,
-    // With nothing to serve there is nothing to subscribe: ready once loaded. An advertised own
-    // relay serves every authorization as soon as it is loaded.
-    // A cluster instance is ready once it has joined and while its lease holds (it may own no
-    // bunker at all: the own relay and HTTP signing still answer for every one).
-    ready: registry.loaded &&
-      (cluster
-        ? cluster.instances > 0 && !cluster.fenced && !cluster.leaving
-        : registry.size === 0 || sources.relayServer?.advertised === true ||
-          relays.some((relay) => relay.subscribed)),
+    ready: registry.loaded && member && relaysServe,
     relays: relays.map(({ url, connected, subscribed }) => ({ url, connected, subscribed })),
     audit: sources.audit.stats,
     ...(sources.relayServer ? { ownRelay: ownRelayStatus(sources.relayServer) } : {}),
