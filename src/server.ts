@@ -257,6 +257,7 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
         passwords: new PasswordHasher(),
         keyWorker: signer,
         throttle: new LoginThrottle(),
+        sharedThrottle: cluster?.loginThrottle,
         settings: {
           registration: config.registration,
           sessionIdleMs: config.sessionIdleSeconds * 1000,

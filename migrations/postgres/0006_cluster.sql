@@ -49,3 +49,14 @@ create table rate_buckets (
   full_at timestamptz not null
 );
 create index rate_buckets_full_at_idx on rate_buckets (full_at);
+
+-- The login throttle shared by the instances: failed logins per account name (its sha256) and per
+-- client address, and registrations per address, each with its last failure; from `forget_at` on
+-- the row counts for nothing and is pruned. Each instance still throttles in memory first.
+create table login_failures (
+  key text primary key check (length(key) between 1 and 200),
+  failures integer not null check (failures > 0),
+  last_at timestamptz not null,
+  forget_at timestamptz not null
+);
+create index login_failures_forget_at_idx on login_failures (forget_at);

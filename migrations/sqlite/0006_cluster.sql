@@ -40,3 +40,11 @@ create table rate_buckets (
   full_at integer not null
 ) strict;
 create index rate_buckets_full_at_idx on rate_buckets (full_at);
+
+create table login_failures (
+  key text primary key not null check (length(key) between 1 and 200),
+  failures integer not null check (failures > 0),
+  last_at integer not null,
+  forget_at integer not null
+) strict;
+create index login_failures_forget_at_idx on login_failures (forget_at);

@@ -16,8 +16,9 @@
  * a quarter second of CPU. Unknown account names are counted like real ones, so the throttle does
  * not tell them apart. Addresses are keyed by {@link addressKey} (an IPv6 address by its /64).
  *
- * The state lives in memory, per instance (with several instances each counts what it sees: an
- * attacker spreading attempts gains at most a factor of the instance count), in separate bounded
+ * The state lives in memory, per instance (with `--cluster`, what each instance admits is counted
+ * in the database as well, `src/cluster/login_throttle.ts`, so limits hold across instances), in
+ * separate bounded
  * tables for accounts, addresses, registrations and hashing budgets, so a flood of one kind cannot
  * evict another. Within a table of failures, eviction spares keys in backoff (see `backoff.ts`);
  * budgets go least recently used first (the likeliest to be full again, the same as none).

@@ -16,6 +16,7 @@ import { type BridgeStats, ChangeBridge } from "./bridge.ts";
 import { Membership, type MembershipStatus } from "./membership.ts";
 import { PartitionedWatch, type PartitionPool, READY_WAIT_MS } from "./partition.ts";
 import { DatabaseRateLimits } from "./rate_limits.ts";
+import { DatabaseLoginThrottle } from "./login_throttle.ts";
 import { ClusterStore, type InstanceRow } from "./store.ts";
 
 /** Longest wait for one claim: past it the request is not answered here (fail closed), in ms. */
@@ -62,6 +63,8 @@ export interface Cluster extends AsyncDisposable {
   readonly claims: RequestClaims;
   /** Rate limits shared through the database. */
   readonly sharedLimits: DatabaseRateLimits;
+  /** The login throttle shared through the database. */
+  readonly loginThrottle: DatabaseLoginThrottle;
   /** Registers this instance (at `address`) and serves its share of the bunkers. */
   join(address: string): Promise<void>;
   /** Hands this instance's bunkers to the others before a stop (bounded by `timeoutMs`). */
@@ -106,6 +109,7 @@ export async function openCluster(options: ClusterOptions): Promise<Cluster> {
       claim: (request) => deadline(store.claim(request, id, CLAIM_TTL_MS), CLAIM_TIMEOUT_MS),
     },
     sharedLimits: new DatabaseRateLimits(store),
+    loginThrottle: new DatabaseLoginThrottle(store),
     join: async (address) => {
       membership = new Membership({
         store,

@@ -10,6 +10,7 @@
  * renewal was sent, which can only make an instance stop earlier than the others assume.
  */
 import type postgres from "postgres";
+import type { BackoffLimit } from "../accounts/backoff.ts";
 import type { Log } from "../log.ts";
 import { sha256Hex } from "../util/hex.ts";
 import { sanitizeText } from "../db/sanitize.ts";
@@ -207,35 +208,103 @@ export class ClusterStore implements AsyncDisposable {
     if (buckets.length === 0) return undefined;
     try {
       await this.#work.begin(async (tx) => {
-        for (const { key, perMinute, burst } of buckets) {
-          // The statement's own clock (not the transaction's), never behind the last write: a
-          // transaction that began before another's write must not see time run backwards.
-          const at = tx`greatest(clock_timestamp(), b.updated_at)`;
-          const refilled = tx`least(${burst}::real,
-            b.tokens + extract(epoch from ${at} - b.updated_at)::real * ${perMinute}::real / 60)`;
-          // When the bucket is full again: from then on the row is the same as none.
-          const fullAt = (tokens: postgres.Fragment, when: postgres.Fragment) =>
-            tx`${when} + (${burst}::real - ${tokens}) * 60 / ${perMinute}::real * interval '1 second'`;
-          const taken = await tx`insert into rate_buckets as b (key, tokens, updated_at, full_at)
-              values (${key}, ${burst - 1}, clock_timestamp(),
-                clock_timestamp() + 60 / ${perMinute}::real * interval '1 second')
-            on conflict (key) do update set tokens = ${refilled} - 1, updated_at = ${at},
-              full_at = ${fullAt(tx`(${refilled} - 1)`, at)}
-              where ${refilled} >= 1
-            returning tokens`;
-          if (taken.length === 0) throw new EmptyBucket(key, perMinute, burst);
+        for (const bucket of buckets) {
+          const waitMs = await this.#takeIn(tx, bucket);
+          if (waitMs > 0) throw new EmptyBucket(bucket.key, waitMs);
         }
       });
       return undefined;
     } catch (error: unknown) {
       if (!(error instanceof EmptyBucket)) throw error;
-      const [row] = await this.#work`select least(${error.burst}::real, tokens +
-          extract(epoch from greatest(clock_timestamp(), updated_at) - updated_at)::real
-          * ${error.perMinute}::real / 60) as tokens
-        from rate_buckets where key = ${error.key}`;
-      const missing = 1 - Number(row?.tokens ?? 1);
-      return { key: error.key, waitMs: Math.max(1, Math.ceil(missing * 60_000 / error.perMinute)) };
+      return { key: error.key, waitMs: error.waitMs };
     }
+  }
+
+  /** Takes one token from `bucket` within `tx`: 0, or the ms until it holds one (nothing taken). */
+  async #takeIn(tx: postgres.TransactionSql, bucket: SharedBucket): Promise<number> {
+    const { key, perMinute, burst } = bucket;
+    // The statement's own clock (not the transaction's), never behind the last write: a
+    // transaction that began before another's write must not see time run backwards.
+    const at = tx`greatest(clock_timestamp(), b.updated_at)`;
+    const refilled = tx`least(${burst}::real,
+      b.tokens + extract(epoch from ${at} - b.updated_at)::real * ${perMinute}::real / 60)`;
+    // When the bucket is full again: from then on the row is the same as none.
+    const fullAt = tx`${at} + (${burst}::real - (${refilled} - 1)) * 60 / ${perMinute}::real
+      * interval '1 second'`;
+    const taken = await tx`insert into rate_buckets as b (key, tokens, updated_at, full_at)
+        values (${key}, ${burst - 1}, clock_timestamp(),
+          clock_timestamp() + 60 / ${perMinute}::real * interval '1 second')
+      on conflict (key) do update set tokens = ${refilled} - 1, updated_at = ${at},
+        full_at = ${fullAt}
+        where ${refilled} >= 1
+      returning tokens`;
+    if (taken.length > 0) return 0;
+    const [row] = await tx`select least(${bucket.burst}::real, tokens +
+        extract(epoch from greatest(clock_timestamp(), updated_at) - updated_at)::real
+        * ${bucket.perMinute}::real / 60) as tokens
+      from rate_buckets where key = ${bucket.key}`;
+    const missing = 1 - Number(row?.tokens ?? 1);
+    return Math.max(1, Math.ceil(missing * 60_000 / bucket.perMinute));
+  }
+
+  /**
+   * Counts one attempt against each of `keys` (failed logins or registrations, counted before the
+   * password is hashed) and takes a token from `hashing`, all or none, in one transaction: refused
+   * when a key is still waiting out its backoff (`failures`) or the bucket is empty (`hashing`).
+   * The rule is the in-memory throttle's (`src/accounts/backoff.ts`), on the database's clock.
+   */
+  async countAttempt(
+    keys: readonly { key: string; limit: BackoffLimit }[],
+    hashing: SharedBucket,
+  ): Promise<{ reason: "failures" | "hashing"; waitMs: number } | undefined> {
+    try {
+      await this.#work.begin(async (tx) => {
+        const names = keys.map(({ key }) => key);
+        const rows = await tx`select key, failures,
+            extract(epoch from clock_timestamp() - last_at) * 1000 as ago_ms
+          from login_failures where key in ${tx(names)} for update`;
+        let waitMs = 0;
+        for (const row of rows) {
+          const limit = keys.find(({ key }) => key === row.key)!.limit;
+          const ago = Number(row.ago_ms);
+          if (ago >= limit.forgetMs) continue;
+          waitMs = Math.max(waitMs, backoffMs(Number(row.failures), limit) - ago);
+        }
+        if (waitMs > 0) throw new Refused("failures", waitMs);
+        const hashWait = await this.#takeIn(tx, hashing);
+        if (hashWait > 0) throw new Refused("hashing", hashWait);
+        for (const { key, limit } of keys) {
+          await tx`insert into login_failures as f (key, failures, last_at, forget_at)
+              values (${key}, 1, clock_timestamp(),
+                clock_timestamp() + ${limit.forgetMs} * interval '1 millisecond')
+            on conflict (key) do update set
+              failures = case when f.forget_at <= clock_timestamp() then 1
+                else f.failures + 1 end,
+              last_at = clock_timestamp(), forget_at = excluded.forget_at`;
+        }
+      });
+      return undefined;
+    } catch (error: unknown) {
+      if (error instanceof Refused) {
+        return { reason: error.reason, waitMs: Math.ceil(error.waitMs) };
+      }
+      throw error;
+    }
+  }
+
+  /**
+   * An attempt counted by {@link countAttempt} proved good: `forget` keys start over, `refund`
+   * keys get back the one failure counted in advance.
+   */
+  async forgiveAttempt(forget: readonly string[], refund: readonly string[]): Promise<void> {
+    await this.#work.begin(async (tx) => {
+      if (forget.length > 0) await tx`delete from login_failures where key in ${tx(forget)}`;
+      if (refund.length > 0) {
+        await tx`update login_failures set failures = failures - 1
+          where key in ${tx(refund)} and failures > 1`;
+        await tx`delete from login_failures where key in ${tx(refund)} and failures <= 1`;
+      }
+    });
   }
 
   /**
@@ -245,8 +314,12 @@ export class ClusterStore implements AsyncDisposable {
   async prune(budgetMs: number): Promise<number> {
     const until = performance.now() + budgetMs;
     let deleted = 0;
-    for (const table of ["request_claims", "rate_buckets"] as const) {
-      const column = table === "request_claims" ? "expires_at" : "full_at";
+    const tables = {
+      request_claims: "expires_at",
+      rate_buckets: "full_at",
+      login_failures: "forget_at",
+    };
+    for (const [table, column] of Object.entries(tables)) {
       for (;;) {
         const gone = await this.#work`delete from ${this.#work(table)} where ctid in (
           select ctid from ${this.#work(table)} where ${this.#work(column)} < now()
@@ -325,8 +398,20 @@ function reconnectBackoff(retries: number): number {
   return (0.5 + Math.random() / 2) * Math.min(0.1 * 2 ** retries, 1);
 }
 
+/** The wait of a {@link BackoffLimit} after `failures` failures, from the last one, in ms. */
+function backoffMs(failures: number, limit: BackoffLimit): number {
+  const over = failures - limit.free;
+  return over > 0 ? Math.min(limit.maxMs, limit.baseMs * 2 ** (over - 1)) : 0;
+}
+
+class Refused extends Error {
+  constructor(readonly reason: "failures" | "hashing", readonly waitMs: number) {
+    super("refused");
+  }
+}
+
 class EmptyBucket extends Error {
-  constructor(readonly key: string, readonly perMinute: number, readonly burst: number) {
+  constructor(readonly key: string, readonly waitMs: number) {
     super("empty bucket");
   }
 }

@@ -97,10 +97,9 @@ export async function register(
     throw invalid("invite", "this invite code is unknown, used or expired");
   }
   // Counted once the cheap checks passed, just before the costly work (a key, a hash).
-  throttled(
-    accounts.throttle.beginRegistration(client.ip, deps.now()),
-    "Too many registrations from your address: wait and retry",
-  );
+  const tooMany = "Too many registrations from your address: wait and retry";
+  throttled(accounts.throttle.beginRegistration(client.ip, deps.now()), tooMany);
+  throttled(await accounts.sharedThrottle?.beginRegistration(client.ip), tooMany);
 
   const sealed = input.secret?.trim()
     ? await sealBrought(deps, input.secret, input.secretPassword ?? undefined)
@@ -170,6 +169,8 @@ export async function login(
   const names = account && account.username !== name ? [name, account.username] : [name];
   // Charged with no await before the hashing, so parallel guesses all see each other's count.
   throttled(accounts.throttle.begin(names, client.ip, deps.now()), FAILED_LOGINS);
+  // Then across instances (one atomic count in the database, before the hashing too).
+  throttled(await accounts.sharedThrottle?.begin(names, client.ip), FAILED_LOGINS);
   const verified = account
     ? await verifyPassword(accounts, password, account.passwordHash)
     : { ok: await verifyNobody(accounts, password), needsRehash: false };
@@ -184,6 +185,7 @@ export async function login(
     throw unauthorized("Wrong username or password", "password");
   }
   accounts.throttle.succeeded(names, client.ip);
+  await accounts.sharedThrottle?.succeeded(names, client.ip);
   if (account.disabledAt !== null) {
     throw forbidden("This account is disabled: ask the server's operator");
   }
@@ -265,13 +267,13 @@ export async function checkCurrentPassword(
   const wrong = () => unauthorized("Your current password is not right", "current_password");
   if (password.length > MAX_STORED_PASSWORD_LENGTH) throw wrong();
   const names = [account.username];
-  throttled(
-    accounts.throttle.begin(names, client.ip, deps.now()),
-    "Too many wrong passwords: wait before trying again",
-  );
+  const tooMany = "Too many wrong passwords: wait before trying again";
+  throttled(accounts.throttle.begin(names, client.ip, deps.now()), tooMany);
+  throttled(await accounts.sharedThrottle?.begin(names, client.ip), tooMany);
   const verified = await verifyPassword(accounts, password, account.passwordHash);
   if (!verified.ok) throw wrong();
   accounts.throttle.succeeded(names, client.ip);
+  await accounts.sharedThrottle?.succeeded(names, client.ip);
 }
 
 /** The sessions of an account, most recently used first. */

@@ -11,6 +11,8 @@ import {
   startSession,
 } from "./accounts.ts";
 import { serviceError, ServiceHarness } from "./testing.ts";
+import type { Refusal } from "../accounts/throttle.ts";
+import type { SharedThrottle } from "../cluster/login_throttle.ts";
 
 const CLIENT: ClientInfo = { ip: "192.0.2.1", userAgent: "test" };
 const PASSWORD = "correct horse battery";
@@ -238,5 +240,73 @@ testEachDatabase(
     );
     assert.equal(email.message, name.message);
     assert.equal(name.message, "This username or email cannot be used: choose another");
+  },
+);
+
+/** A throttle shared with other instances that records its calls and refuses when told. */
+class RecordingSharedThrottle implements SharedThrottle {
+  readonly calls: string[] = [];
+  refuse: Refusal | undefined;
+
+  begin(accounts: readonly string[], address: string): Promise<Refusal | undefined> {
+    this.calls.push(`begin ${accounts.join(",")} ${address}`);
+    return Promise.resolve(this.refuse);
+  }
+
+  succeeded(accounts: readonly string[], address: string): Promise<void> {
+    this.calls.push(`succeeded ${accounts.join(",")} ${address}`);
+    return Promise.resolve();
+  }
+
+  beginRegistration(address: string): Promise<Refusal | undefined> {
+    this.calls.push(`register ${address}`);
+    return Promise.resolve(this.refuse);
+  }
+}
+
+testEachDatabase(
+  "a throttle shared with other instances counts logins, registrations and password checks",
+  async (db) => {
+    const shared = new RecordingSharedThrottle();
+    using h = await ServiceHarness.create(db, {
+      accountSettings: { registration: "open" },
+      sharedThrottle: shared,
+    });
+    await register(h.deps, { username: "alice", password: PASSWORD }, CLIENT);
+    await login(h.deps, { login: "alice", password: PASSWORD }, CLIENT);
+    await serviceError(
+      login(h.deps, { login: "alice", password: "wrong horse battery" }, CLIENT),
+      "unauthorized",
+      "password",
+    );
+    assert.deepEqual(shared.calls, [
+      `register ${CLIENT.ip}`,
+      `begin alice ${CLIENT.ip}`,
+      `succeeded alice ${CLIENT.ip}`,
+      `begin alice ${CLIENT.ip}`,
+    ]);
+
+    // Refused by the other instances' count: no hash, no session.
+    shared.refuse = { reason: "failures", waitMs: 30_000 };
+    const limited = await serviceError(
+      login(h.deps, { login: "alice", password: PASSWORD }, from("192.0.2.9")),
+      "rate_limited",
+    );
+    assert.match(limited.message, /Too many failed logins/);
+    await serviceError(
+      register(h.deps, { username: "bob", password: PASSWORD }, from("192.0.2.9")),
+      "rate_limited",
+    );
+    const account = await h.deps.repos.accounts.getByLogin("alice");
+    await serviceError(
+      changePassword(
+        h.deps,
+        account!.id,
+        { current: PASSWORD, next: "another horse battery" },
+        undefined,
+        from("192.0.2.9"),
+      ),
+      "rate_limited",
+    );
   },
 );

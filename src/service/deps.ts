@@ -4,6 +4,7 @@
  */
 import type { PasswordHasher } from "../accounts/password.ts";
 import type { LoginThrottle } from "../accounts/throttle.ts";
+import type { SharedThrottle } from "../cluster/login_throttle.ts";
 import type { Repos } from "../db/repos/repos.ts";
 import type { Log } from "../log.ts";
 import type { Vault } from "../vault/vault.ts";
@@ -66,6 +67,11 @@ export interface AccountDeps {
   passwords: Pick<PasswordHasher, "hash" | "verify" | "verifyNobody">;
   keyWorker: KeyWorker;
   throttle: LoginThrottle;
+  /**
+   * With several instances: attempts this instance's throttle admits are counted in the database
+   * too, so limits hold across instances (`src/cluster/login_throttle.ts`). Default: none.
+   */
+  sharedThrottle?: SharedThrottle;
   settings: AccountSettings;
 }
 

@@ -20,6 +20,7 @@ import { Vault } from "../vault/vault.ts";
 import { AuthorizationChanges } from "./changes.ts";
 import { PasswordHasher } from "../accounts/password.ts";
 import { LoginThrottle, type ThrottleLimits } from "../accounts/throttle.ts";
+import type { SharedThrottle } from "../cluster/login_throttle.ts";
 import { SignerCore } from "../signer/core.ts";
 import type {
   AccountSettings,
@@ -54,6 +55,8 @@ export interface HarnessOptions {
   accountSettings?: Partial<AccountSettings>;
   /** Limits of the login throttle. Default: the server's. */
   throttleLimits?: Partial<ThrottleLimits>;
+  /** A throttle shared with other instances (`--cluster`). Default: none. */
+  sharedThrottle?: SharedThrottle;
 }
 
 /** Cheap scrypt parameters: the account tests hash hundreds of passwords. */
@@ -157,6 +160,7 @@ export class ServiceHarness implements Disposable {
         passwords: new PasswordHasher({ params: TEST_SCRYPT_PARAMS, concurrency: 2 }),
         keyWorker: coreKeyWorker(new SignerCore(vault)),
         throttle: this.throttle,
+        sharedThrottle: opts.sharedThrottle,
         settings: {
           registration: "invite",
           sessionIdleMs: 7 * 86_400_000,
