@@ -23,6 +23,7 @@ const LIMITS: Partial<ThrottleLimits> = {
 function testTwoInstances(
   name: string,
   fn: (a: DatabaseLoginThrottle, b: DatabaseLoginThrottle) => Promise<void>,
+  limits: Partial<ThrottleLimits> = LIMITS,
 ): void {
   Deno.test(name, async () => {
     if (await skipWithoutPostgres()) return;
@@ -35,7 +36,7 @@ function testTwoInstances(
     }
     await using storeA = await ClusterStore.open(database.url, silentLog);
     await using storeB = await ClusterStore.open(database.url, silentLog);
-    await fn(new DatabaseLoginThrottle(storeA, LIMITS), new DatabaseLoginThrottle(storeB, LIMITS));
+    await fn(new DatabaseLoginThrottle(storeA, limits), new DatabaseLoginThrottle(storeB, limits));
   });
 }
 
@@ -94,4 +95,18 @@ testTwoInstances(
     for (let i = 0; i < 3; i++) assert.equal(await b.begin(["dave"], `203.0.113.${i}`), undefined);
     assert.equal((await b.begin(["dave"], "203.0.113.9"))?.reason, "failures");
   },
+);
+
+testTwoInstances(
+  "DatabaseLoginThrottle: a good password gives its address back one failure, not all of them",
+  async (a, b) => {
+    assert.equal(await b.begin(["u1"], "192.0.2.50"), undefined);
+    assert.equal(await b.begin(["u2"], "192.0.2.50"), undefined);
+    await a.succeeded(["u2"], "192.0.2.50"); // u2's password was right: one failure back
+    // The address holds 1 failure now: 2 more go through (2 free), the next waits.
+    assert.equal(await a.begin(["u3"], "192.0.2.50"), undefined);
+    assert.equal(await a.begin(["u4"], "192.0.2.50"), undefined);
+    assert.equal((await b.begin(["u5"], "192.0.2.50"))?.reason, "failures");
+  },
+  { ...LIMITS, address: { free: 2, baseMs: 60_000, maxMs: 600_000, forgetMs: 3_600_000 } },
 );
