@@ -2,9 +2,9 @@
 // `GET /metrics` writes, and every runbook link must land on a heading of docs/RUNBOOK.md, so the
 // rules, the metrics and the runbook cannot drift apart.
 import assert from "node:assert/strict";
-import { Histogram, QUEUE_WAIT_BUCKETS } from "../src/metrics/histogram.ts";
 import { Metrics } from "../src/metrics/metrics.ts";
 import { renderMetrics, type StatusSources } from "../src/server/status.ts";
+import { testClusterSource, testStatusSources } from "../src/server/status_testing.ts";
 
 const root = new URL("../", import.meta.url);
 const alertsText = await Deno.readTextFile(new URL("deploy/alerts.yml", root));
@@ -15,70 +15,7 @@ const activeRules = alertsText.split("\n").filter((line) => !line.trimStart().st
   .join("\n");
 
 /** Every source reporting something, so each optional metric is rendered. */
-const SOURCES: StatusSources = {
-  signer: {
-    stats: () => ({
-      workers: 2,
-      busy: 1,
-      queueDepth: 3,
-      queueCapacity: 1024,
-      queueWait: new Histogram(QUEUE_WAIT_BUCKETS).snapshot(),
-      dropped: 1,
-      reserved: 0,
-      reservedDropped: 0,
-      crashes: 0,
-      completed: 9,
-      timeouts: 0,
-    }),
-  },
-  relays: {
-    status: () => [{
-      url: "wss://relay.example",
-      connected: true,
-      subscribed: true,
-      pubkeys: 1,
-      connections: 1,
-      reconnects: 0,
-    }],
-  },
-  registry: { size: 1, pending: 0, loaded: true },
-  audit: {
-    stats: { buffered: 0, dropped: 0, written: 4, failures: 0, rejected: 0, suppressed: 0 },
-  },
-  channel: {
-    stats: { sent: 1, delivered: 1, overflows: 0, subscribers: 1, backlog: 0, dropped: 0 },
-  },
-  listener: {
-    stats: {
-      received: 10,
-      dropped: 1,
-      answered: 9,
-      overloaded: 0,
-      duplicates: 0,
-      unconnectedDropped: 0,
-      unconnectedUnreported: 0,
-      forged: 0,
-      resent: 0,
-      keyUnavailable: 0,
-      claimedElsewhere: 0,
-      claimFailed: 0,
-    },
-  },
-  cluster: {
-    status: () => ({
-      id: "a".repeat(32),
-      generation: 3,
-      instances: 2,
-      servedSlots: 2048,
-      fenced: false,
-      leaving: false,
-      changes: 3,
-      expiries: 1,
-      watched: 1,
-      bridge: { sent: 1, received: 1, reloads: 0, failed: 0 },
-    }),
-  },
-};
+const SOURCES: StatusSources = testStatusSources(true, { cluster: testClusterSource(1) });
 
 /** Metric names in the rendered text: sample names, and the families of `# TYPE` lines. */
 function renderedNames(): Set<string> {

@@ -1,8 +1,6 @@
 import assert from "node:assert/strict";
-import { emptyPostgresDatabase, skipWithoutPostgres } from "../../tests/helpers/db.ts";
+import { migratedPostgresDatabase, skipWithoutPostgres } from "../../tests/helpers/db.ts";
 import type { ThrottleLimits } from "../accounts/throttle.ts";
-import { migrate } from "../db/migrate.ts";
-import { openPostgres } from "../db/postgres.ts";
 import { silentLog } from "../log.ts";
 import { DatabaseLoginThrottle } from "./login_throttle.ts";
 import { ClusterStore } from "./store.ts";
@@ -27,13 +25,7 @@ function testTwoInstances(
 ): void {
   Deno.test(name, async () => {
     if (await skipWithoutPostgres()) return;
-    await using database = await emptyPostgresDatabase();
-    const db = openPostgres(database.url, { max: 1 });
-    try {
-      await migrate(db);
-    } finally {
-      await db.close();
-    }
+    await using database = await migratedPostgresDatabase();
     await using storeA = await ClusterStore.open(database.url, silentLog);
     await using storeB = await ClusterStore.open(database.url, silentLog);
     await fn(new DatabaseLoginThrottle(storeA, limits), new DatabaseLoginThrottle(storeB, limits));

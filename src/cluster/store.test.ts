@@ -1,10 +1,8 @@
 import assert from "node:assert/strict";
 import { sha256Hex } from "../util/hex.ts";
 import postgres from "postgres";
-import { emptyPostgresDatabase, skipWithoutPostgres } from "../../tests/helpers/db.ts";
+import { migratedPostgresDatabase, skipWithoutPostgres } from "../../tests/helpers/db.ts";
 import { eventually } from "../../tests/helpers/eventually.ts";
-import { migrate } from "../db/migrate.ts";
-import { openPostgres } from "../db/postgres.ts";
 import { silentLog } from "../log.ts";
 import {
   AUTHORIZATIONS_CHANNEL,
@@ -31,13 +29,7 @@ function testWithStore(
 ): void {
   Deno.test(name, async () => {
     if (await skipWithoutPostgres()) return;
-    await using database = await emptyPostgresDatabase();
-    const db = openPostgres(database.url, { max: 1 });
-    try {
-      await migrate(db);
-    } finally {
-      await db.close();
-    }
+    await using database = await migratedPostgresDatabase();
     const sql = postgres(database.url, { max: 1, onnotice: () => {} });
     try {
       await using store = await ClusterStore.open(database.url, silentLog);

@@ -26,7 +26,7 @@ import type { KeyRef, UnwrapResult } from "../signer/protocol.ts";
 import { type DecideDeps, decideRequest, refuse, type Verdict } from "./decide.ts";
 import { admitEvent, eventKey, type IntakeDeps } from "./intake.ts";
 import { isConnected } from "./connect.ts";
-import type { ListenerOptions, ListenerStats } from "./listener_types.ts";
+import { emptyListenerStats, type ListenerOptions, type ListenerStats } from "./listener_types.ts";
 import type { KeyUnavailableError } from "../signer/errors.ts";
 import { ReplyCache, replyOwner, STRANGERS } from "./replies.ts";
 import { decisionOf, replyRelays, respondTo } from "./reply.ts";
@@ -97,20 +97,7 @@ export class Listener {
   readonly #intake: IntakeDeps;
   readonly #decide: DecideDeps;
   /** Counters for /health and /metrics. */
-  readonly stats: ListenerStats = {
-    received: 0,
-    dropped: 0,
-    answered: 0,
-    overloaded: 0,
-    duplicates: 0,
-    unconnectedDropped: 0,
-    unconnectedUnreported: 0,
-    forged: 0,
-    resent: 0,
-    keyUnavailable: 0,
-    claimedElsewhere: 0,
-    claimFailed: 0,
-  };
+  readonly stats: ListenerStats = emptyListenerStats();
 
   /** Throws a RangeError when `unconnectedLimits` holds an unusable limit. */
   constructor(options: ListenerOptions) {

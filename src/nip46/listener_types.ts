@@ -77,6 +77,24 @@ export interface ListenerStats {
   claimFailed: number;
 }
 
+/** Counters of a listener that has seen nothing yet. */
+export function emptyListenerStats(): ListenerStats {
+  return {
+    received: 0,
+    dropped: 0,
+    answered: 0,
+    overloaded: 0,
+    duplicates: 0,
+    unconnectedDropped: 0,
+    unconnectedUnreported: 0,
+    forged: 0,
+    resent: 0,
+    keyUnavailable: 0,
+    claimedElsewhere: 0,
+    claimFailed: 0,
+  };
+}
+
 /**
  * Claims the answer to a request among several instances (`serve --cluster`, `src/cluster/`), so
  * a request that reaches two instances is answered by one.

@@ -95,6 +95,24 @@ export async function emptyPostgresDatabase(): Promise<{ url: string } & AsyncDi
   };
 }
 
+/**
+ * A throwaway PostgreSQL database with keycast's schema, for code that connects by URL (a store of
+ * its own, a child process); dispose drops it.
+ */
+export async function migratedPostgresDatabase(): Promise<{ url: string } & AsyncDisposable> {
+  const database = await emptyPostgresDatabase();
+  const db = openPostgres(database.url, { max: 1 });
+  try {
+    await migrate(db);
+  } catch (error) {
+    await database[Symbol.asyncDispose]();
+    throw error;
+  } finally {
+    await db.close();
+  }
+  return database;
+}
+
 /** A fresh, migrated PostgreSQL database, dropped when disposed. */
 export async function postgresTestDb(): Promise<TestDb> {
   const database = await emptyPostgresDatabase();
