@@ -9,6 +9,7 @@ import { SLOT_COUNT, slotOf, slotsOf } from "../../src/cluster/slots.ts";
 import { deadline, delay } from "../../src/util/async.ts";
 import { fixed, percentiles } from "./report.ts";
 import { type BenchServe, startBenchServe } from "./serve.ts";
+import type { HealthBody } from "../../src/http/health.ts";
 
 /** Options of {@link BenchCluster}. */
 export interface BenchClusterOptions {
@@ -36,14 +37,7 @@ export interface BenchInstance {
 }
 
 /** The cluster block of `/health`. */
-export interface ClusterHealth {
-  id: string;
-  instances: number;
-  served_slots: number;
-  watched_bunkers: number;
-  fenced: boolean;
-  leaving: boolean;
-}
+export type ClusterHealth = NonNullable<HealthBody["cluster"]>;
 
 /** A set of cluster instances; dispose stops them all and removes their data dirs. */
 export class BenchCluster implements AsyncDisposable {

@@ -23,9 +23,6 @@ import { slotsOf } from "./slots.ts";
 import type { ClusterStore, Heartbeat, InstanceIdentity } from "./store.ts";
 import { MEMBERSHIP_CHANNEL } from "./store.ts";
 
-/** Default lease, in ms. */
-export const DEFAULT_LEASE_MS = 10_000;
-
 /** What {@link Membership} needs of the store. */
 export type MembershipStore = Pick<
   ClusterStore,
