@@ -15,15 +15,12 @@
  */
 import { verifyEvent } from "nostr-tools/pure";
 import { deadline } from "../src/util/async.ts";
-import { emptyPostgresDatabase } from "../tests/helpers/db.ts";
-import { startTestRelay } from "../tests/helpers/relay.ts";
 import { parseBenchArgs } from "./lib/args.ts";
 import { BenchClients, CALL_TIMEOUT_MS, type PhaseResult } from "./lib/clients.ts";
-import { type Pids, snapshot, usage } from "./lib/cpu_sample.ts";
+import { snapshot, usage } from "./lib/cpu_sample.ts";
 import { benchToken } from "./lib/http_serve.ts";
-import { childPids } from "./lib/proc.ts";
 import { fixed, percentiles, print, printTable } from "./lib/report.ts";
-import { startBenchServe } from "./lib/serve.ts";
+import { startBenchKeycast } from "./lib/keycast.ts";
 import { benchTemplate } from "./lib/single_thread.ts";
 
 const options = parseBenchArgs(Deno.args, {
@@ -56,30 +53,22 @@ const rows: string[][] = [[
 ]];
 const perRequest: Record<string, number> = {};
 {
-  await using database = options.database === "postgres"
-    ? await emptyPostgresDatabase()
-    : undefined;
-  await using relay = await startTestRelay({ skipVerify: true });
-  const dataDir = await Deno.makeTempDir({ prefix: "keycast-bench-http-" });
-  await using _dataDir = { [Symbol.asyncDispose]: () => Deno.remove(dataDir, { recursive: true }) };
-  const env: Record<string, string> = { RPC_WORKER_COUNT: String(options.workers) };
-  if (database) env.DATABASE_URL = database.url;
-  await using serve = await startBenchServe({
-    relays: [relay.url],
-    dataDir,
-    env,
+  await using keycast = await startBenchKeycast({
+    database: options.database,
+    workers: options.workers,
+    dataDirPrefix: "keycast-bench-http-",
     script: SCRIPT,
+    authorization: { policy: "full", label: "HTTP signing benchmark" },
   });
-  await serve.waitReady(30_000);
-  await serve.api("POST", "/api/keys", { name: "bench" }, [201]);
-  const authorization = await serve.api("POST", "/api/authorizations", {
-    key: "bench",
-    policy: "full",
-    label: "HTTP signing benchmark",
-  }, [201]) as { id: string; bunker_pubkey: string; bunker_url: string; user_pubkey: string };
+  const { serve, pids } = keycast;
+  const authorization = keycast.authorization as {
+    id: string;
+    bunker_pubkey: string;
+    bunker_url: string;
+    user_pubkey: string;
+  };
   const token = benchToken(authorization.id, authorization.bunker_pubkey);
   await using clients = await BenchClients.connect(authorization.bunker_url, 1, 30_000);
-  const pids: Pids = { keycast: serve.pid, relay: childPids(Deno.pid, "relay.ts")[0] };
 
   const overHttp = (count: number) =>
     httpLoop(serve.url, token, authorization.user_pubkey, count, maxMs);

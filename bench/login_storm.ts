@@ -21,14 +21,11 @@
  * latencies are those seen while logins ran. A storm starts no attempt after `--max-seconds`; a
  * login times out after 30 s, a `sign_event` after 10 s. Figures are printed, never asserted.
  */
-import { emptyPostgresDatabase } from "../tests/helpers/db.ts";
-import { startTestRelay } from "../tests/helpers/relay.ts";
 import { parseBenchArgs } from "./lib/args.ts";
 import { BenchClients, type PhaseResult } from "./lib/clients.ts";
-import { type CpuUsage, type Pids, snapshot, usage } from "./lib/cpu_sample.ts";
-import { childPids } from "./lib/proc.ts";
+import { type CpuUsage, snapshot, usage } from "./lib/cpu_sample.ts";
 import { fixed, percentile, print, printTable } from "./lib/report.ts";
-import { startBenchServe } from "./lib/serve.ts";
+import { startBenchKeycast } from "./lib/keycast.ts";
 
 const options = parseBenchArgs(Deno.args, {
   seconds: 10,
@@ -80,32 +77,18 @@ print(
 );
 const phases: Phase[] = [];
 {
-  await using database = options.database === "postgres"
-    ? await emptyPostgresDatabase()
-    : undefined;
-  await using relay = await startTestRelay({ skipVerify: true });
-  const dataDir = await Deno.makeTempDir({ prefix: "keycast-bench-login-storm-" });
-  await using _dataDir = { [Symbol.asyncDispose]: () => Deno.remove(dataDir, { recursive: true }) };
-  const env: Record<string, string> = { RPC_WORKER_COUNT: String(options.workers) };
-  if (database) env.DATABASE_URL = database.url;
-  await using serve = await startBenchServe({
-    relays: [relay.url],
-    dataDir,
-    env,
+  await using keycast = await startBenchKeycast({
+    database: options.database,
+    workers: options.workers,
+    dataDirPrefix: "keycast-bench-login-storm-",
     args: ["--registration", "open", "--trust-proxy", "127.0.0.1"],
+    authorization: { policy: "full", max_uses: 1, label: "login storm benchmark" },
   });
-  await serve.waitReady(30_000);
-  await serve.api("POST", "/api/keys", { name: "bench" }, [201]);
-  const authorization = await serve.api("POST", "/api/authorizations", {
-    key: "bench",
-    policy: "full",
-    max_uses: 1,
-    label: "login storm benchmark",
-  }, [201]) as { bunker_url: string };
+  const { serve, pids } = keycast;
+  const authorization = keycast.authorization as { bunker_url: string };
   const username = "storm-bench";
   await register(serve.url, username, `right-${crypto.randomUUID()}`);
   await using clients = await BenchClients.connect(authorization.bunker_url, 1, 30_000);
-  const pids: Pids = { keycast: serve.pid, relay: childPids(Deno.pid, "relay.ts")[0] };
 
   // Warm-up, not reported: JIT, worker caches, relay subscription, the login route and the decoy
   // hash that unknown usernames are verified against (made on first use).
