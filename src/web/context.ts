@@ -154,17 +154,12 @@ export function page(
   return c.html(`<!doctype html>${body}`, status);
 }
 
-/** The status a service error answers with. */
-export function statusOf(error: ServiceError): ContentfulStatusCode {
-  return serviceStatus(error);
-}
-
 /** Errors of the web pages as HTML pages; anything unexpected is logged and stays vague. */
 export function webError(error: Error, c: Context<AppEnv>): Response {
   let status: ContentfulStatusCode = 500;
   let message = "Something went wrong on the server. Try again in a moment.";
   if (error instanceof ServiceError) {
-    status = statusOf(error);
+    status = serviceStatus(error);
     message = error.message;
     if (error.retryAfterSeconds !== undefined) {
       c.header("Retry-After", String(error.retryAfterSeconds));

@@ -4,6 +4,7 @@
  * revoking one (after a confirmation page) are POST forms with CSRF tokens. Every lookup goes
  * through the `own` services, so another person's app is a 404 here too.
  */
+import { serviceStatus } from "../../http/errors.ts";
 import type { Context } from "hono";
 import { Hono } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
@@ -31,7 +32,6 @@ import {
   plainMessage,
   readForm,
   requireLogin,
-  statusOf,
   viewerOf,
 } from "../context.ts";
 import {
@@ -75,7 +75,7 @@ export function accountPages(): Hono<AppEnv> {
         password: "nsec_password",
       });
       const props = await accountProps(c, { errors, values: { name } });
-      return page(c, AccountPage(props), statusOf(result.error));
+      return page(c, AccountPage(props), serviceStatus(result.error));
     })
     .post("/apps/bunker", async (c) => {
       const form = readForm(c);
@@ -96,7 +96,7 @@ export function accountPages(): Hono<AppEnv> {
           appName: "app_name",
         });
         const props = await accountProps(c, { errors, values });
-        return page(c, AccountPage(props), statusOf(result.error));
+        return page(c, AccountPage(props), serviceStatus(result.error));
       }
       const policies = await policyChoices(c.var.services);
       const policyName = result.value.record.policyName ?? "full";
@@ -128,7 +128,7 @@ export function accountPages(): Hono<AppEnv> {
         })
       );
       if (result.ok) return c.redirect("/account?done=connected#apps", 303);
-      return await review(c, uri, plainMessage(result.error), statusOf(result.error));
+      return await review(c, uri, plainMessage(result.error), serviceStatus(result.error));
     })
     .get("/apps/:id", async (c) => {
       const app = await findApp(c, c.req.param("id"));

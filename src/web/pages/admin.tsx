@@ -5,6 +5,7 @@
  * (removing after a confirmation page). `/admin/setup` makes the first admin account for
  * whoever holds the admin token, and only while there is no admin yet.
  */
+import { serviceStatus } from "../../http/errors.ts";
 import type { JSX } from "hono/jsx/jsx-runtime";
 import type { Context } from "hono";
 import { Hono } from "hono";
@@ -40,7 +41,6 @@ import {
   page,
   readForm,
   requireAdmin,
-  statusOf,
   viewerOf,
 } from "../context.ts";
 import { CsrfField, Field, Layout } from "../layout.tsx";
@@ -124,7 +124,7 @@ export function adminPages(): Hono<AppEnv> {
       }
       const errors = oauthFormErrors(result.error, lines);
       const props = await adminProps(c, { oauthForm: { errors, values } });
-      return page(c, AdminPage(props), statusOf(result.error));
+      return page(c, AdminPage(props), serviceStatus(result.error));
     })
     .get("/oauth-clients/:id/remove", async (c) => {
       const clientId = c.req.param("id");
@@ -244,7 +244,7 @@ async function setup(c: Context<AppEnv>): Promise<Response> {
     createAccount(c.var.services, { username, password: form.raw("password"), role: "admin" })
   );
   if (!result.ok) {
-    return again(formErrors(result.error, ["username", "password"]), statusOf(result.error));
+    return again(formErrors(result.error, ["username", "password"]), serviceStatus(result.error));
   }
   const session = await startSession(c.var.services, result.value.id, clientInfo(c));
   setSessionCookie(c, session.token, session.expiresAt);

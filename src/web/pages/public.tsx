@@ -4,6 +4,7 @@
  * 303, so no password stays in the browser's history; a failed one shows the form again with the
  * error by its field and the input kept, never the password.
  */
+import { serviceStatus } from "../../http/errors.ts";
 import type { JSX } from "hono/jsx/jsx-runtime";
 import type { Context } from "hono";
 import { Hono } from "hono";
@@ -11,7 +12,7 @@ import { clearSessionCookie, clientInfo, setSessionCookie } from "../../http/ses
 import type { AppEnv } from "../../http/types.ts";
 import { login, logout, register } from "../../service/accounts.ts";
 import type { RegistrationMode } from "../../service/deps.ts";
-import { attempt, csrfToken, formErrors, page, readForm, statusOf, viewerOf } from "../context.ts";
+import { attempt, csrfToken, formErrors, page, readForm, viewerOf } from "../context.ts";
 import { CsrfField, Field, Layout } from "../layout.tsx";
 
 type Errors = Record<string, string | undefined>;
@@ -40,7 +41,7 @@ export function publicPages(): Hono<AppEnv> {
         return page(
           c,
           <LoginPage csrf={csrfToken(c)} username={username} errors={errors} next={next} />,
-          statusOf(result.error),
+          serviceStatus(result.error),
         );
       }
       const { session } = result.value;
@@ -86,7 +87,7 @@ export function publicPages(): Hono<AppEnv> {
             errors={errors}
             next={next}
           />,
-          statusOf(result.error),
+          serviceStatus(result.error),
         );
       }
       const { session } = result.value;

@@ -3,6 +3,7 @@
  * account is logged in and log out everywhere else, and export a key as a password-protected
  * ncryptsec, shown once in answer to the POST that asked for it.
  */
+import { serviceStatus } from "../../http/errors.ts";
 import type { JSX } from "hono/jsx/jsx-runtime";
 import type { Context } from "hono";
 import { Hono } from "hono";
@@ -20,7 +21,6 @@ import {
   page,
   readForm,
   requireLogin,
-  statusOf,
   viewerOf,
 } from "../context.ts";
 import { CsrfField, Field, Layout, Select, ShownOnce, type Viewer, when } from "../layout.tsx";
@@ -57,7 +57,7 @@ export function securityPages(): Hono<AppEnv> {
       );
       if (result.ok) return c.redirect("/account/security?done=password", 303);
       const errors = formErrors(result.error, ["current_password", "new_password"]);
-      return page(c, SecurityPage(await securityProps(c, { errors })), statusOf(result.error));
+      return page(c, SecurityPage(await securityProps(c, { errors })), serviceStatus(result.error));
     })
     .post("/sessions/end", async (c) => {
       readForm(c);
@@ -82,7 +82,11 @@ export function securityPages(): Hono<AppEnv> {
           ["key", "export_current_password", "export_password"],
           { current_password: "export_current_password", password: "export_current_password" },
         );
-        return page(c, SecurityPage(await securityProps(c, { errors })), statusOf(result.error));
+        return page(
+          c,
+          SecurityPage(await securityProps(c, { errors })),
+          serviceStatus(result.error),
+        );
       }
       const { key, ncryptsec } = result.value;
       return page(
