@@ -52,7 +52,10 @@ export function testStatusSources(
 }
 
 /** A cluster member's status: joined, lease held, not leaving, watching `watched` bunkers. */
-export function testClusterSource(watched: number, change: Partial<ClusterStatus> = {}) {
+export function testClusterSource(
+  watched: number,
+  change: Partial<ClusterStatus> = {},
+): NonNullable<StatusSources["cluster"]> {
   const status: ClusterStatus = {
     id: "a".repeat(32),
     generation: 3,
